@@ -1,0 +1,223 @@
+"""Group commit: commands that arrive together are checked and appended in one transaction.
+
+Handlers call :meth:`Committer.submit`; a single task drains the queue, and for each session in the
+batch locks its head, refreshes the cached projection if another node moved it, runs the pure
+``decide`` for each command in arrival order, and appends every accepted event in one
+transaction. Only after the commit are the futures resolved (the ack carries ``seq`` and hash) and
+the events handed to the fan-out. A failed transaction drops the cached projections it touched and
+fails every command in it; clients resend with the same command id, which is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from server.domain.commands import Command, CreateSession, decide
+from server.domain.errors import Code, CommandError
+from server.domain.events import Event, seal
+from server.domain.roles import Principal
+from server.domain.state import SessionState, apply_event
+from server.store import log
+from server.store.engine import is_sqlite
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """A committed event and whether results were revealed once it applied."""
+
+    event: Event
+    revealed: bool
+
+
+OnCommit = Callable[[str, list[Committed]], Awaitable[None]]
+
+
+@dataclass
+class _Pending:
+    principal: Principal
+    command_id: str
+    command: Command
+    future: asyncio.Future[dict[str, Any]] = field(repr=False)
+
+
+def ack_for(events: list[Event]) -> dict[str, Any]:
+    """The acknowledgement of a committed command: its last event's ``seq`` and hash."""
+    last = events[-1]
+    return {"ok": True, "seq": last.seq, "hash": last.hash.hex(), "count": len(events)}
+
+
+class Committer:
+    """The single writer of this process."""
+
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], int], on_commit: OnCommit) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._on_commit = on_commit
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._states: dict[str, SessionState] = {}
+        self._lock_rows = not is_sqlite(engine)
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # how many transactions; the benchmark reports commands per batch
+
+    async def start(self) -> None:
+        """Start the writer task."""
+        self._task = asyncio.create_task(self._run(), name="committer")
+
+    async def stop(self) -> None:
+        """Stop the writer task; queued commands fail with ``internal``."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        while not self._queue.empty():
+            pending = self._queue.get_nowait()
+            if not pending.future.done():
+                pending.future.set_exception(CommandError(Code.INTERNAL, "server stopping"))
+
+    async def submit(
+        self, principal: Principal, command_id: str, command: Command
+    ) -> dict[str, Any]:
+        """Queue a command and wait until it is committed (ack) or refused (CommandError)."""
+        if isinstance(command, CreateSession):
+            raise TypeError("use create_session")
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(principal, command_id, command, future))
+        return await future
+
+    async def create_session(
+        self, principal: Principal, command: CreateSession, code_hashes: dict[str, bytes]
+    ) -> Event:
+        """Create a session: its first event, in its own transaction."""
+        (draft,) = decide(None, principal, "create", command)
+        first = seal(draft, principal.session, 1, self._clock())
+        async with self._engine.begin() as conn:
+            await log.create_session_txn(conn, first, code_hashes)
+        await self._on_commit(first.session, [Committed(first, False)])
+        return first
+
+    async def current_state(self, session: str) -> SessionState | None:
+        """The projection at the committed head (a copy is not made: do not mutate it)."""
+        async with self._engine.connect() as conn:
+            head = await log.head_txn(conn, session)
+            if head is None:
+                return None
+            cached = self._states.get(session)
+            if cached is not None and cached.seq == head:
+                return cached
+            state = await log.load_state_txn(conn, session)
+        if state is not None and state.seq >= head:
+            self._states[session] = state
+        return state
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._commit(batch)
+            except Exception:
+                logger.exception("append transaction failed; %d commands refused", len(batch))
+                for pending in batch:
+                    self._states.pop(pending.principal.session, None)
+                    if not pending.future.done():
+                        pending.future.set_exception(
+                            CommandError(Code.INTERNAL, "could not store; resend the command")
+                        )
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        by_session: dict[str, list[_Pending]] = {}
+        for pending in batch:
+            by_session.setdefault(pending.principal.session, []).append(pending)
+        results: list[tuple[_Pending, dict[str, Any] | CommandError]] = []
+        published: dict[str, list[Committed]] = {}
+        now = self._clock()
+        async with self._engine.begin() as conn:
+            for session, pendings in by_session.items():
+                committed = await self._append_session_txn(conn, session, pendings, now, results)
+                if committed:
+                    published[session] = committed
+        self.batches += 1
+        for pending, result in results:
+            if pending.future.done():
+                continue
+            if isinstance(result, CommandError):
+                pending.future.set_exception(result)
+            else:
+                pending.future.set_result(result)
+        for session, committed in published.items():
+            await self._on_commit(session, committed)
+
+    async def _load_txn(self, conn: AsyncConnection, session: str) -> SessionState | None:
+        head = await log.lock_head_txn(conn, session, self._lock_rows)
+        if head is None:
+            return None
+        state = self._states.get(session)
+        if state is None or state.seq != head:
+            # Another node appended (or nothing is cached yet): rebuild from the store.
+            state = await log.load_state_txn(conn, session)
+            if state is None:
+                return None
+            self._states[session] = state
+        return state
+
+    async def _append_session_txn(
+        self,
+        conn: AsyncConnection,
+        session: str,
+        pendings: list[_Pending],
+        now: int,
+        results: list[tuple[_Pending, dict[str, Any] | CommandError]],
+    ) -> list[Committed]:
+        state = await self._load_txn(conn, session)
+        if state is None:
+            error = CommandError(Code.UNKNOWN_SESSION, f"no session {session}")
+            results.extend((p, error) for p in pendings)
+            return []
+        keys = [(p.principal.actor, p.command_id) for p in pendings]
+        stored = await log.find_acks_txn(conn, session, keys)
+        seen: dict[tuple[str, str], dict[str, Any] | CommandError] = dict(stored)
+        committed: list[Committed] = []
+        acks: list[dict[str, Any]] = []
+        snapshot_due = False
+        for pending, key in zip(pendings, keys, strict=True):
+            if key in seen:  # a resend: the original answer, nothing applied twice
+                results.append((pending, seen[key]))
+                continue
+            try:
+                drafts = decide(state, pending.principal, pending.command_id, pending.command)
+            except CommandError as error:
+                results.append((pending, error))
+                continue
+            new = []
+            for draft in drafts:
+                event = seal(draft, session, state.seq + 1, now)
+                apply_event(state, event)
+                new.append(event)
+                committed.append(Committed(event, state.revealed))
+                snapshot_due |= event.seq % log.SNAPSHOT_EVERY == 0
+            ack = ack_for(new)
+            seen[key] = ack
+            results.append((pending, ack))
+            acks.append(
+                {
+                    "session_id": session,
+                    "actor": key[0],
+                    "command_id": key[1],
+                    "ack": json.dumps(ack),
+                }
+            )
+        await log.append_txn(conn, session, [c.event for c in committed], acks)
+        if snapshot_due:
+            await log.save_snapshot_txn(conn, state)
+        return committed

@@ -1,0 +1,51 @@
+"""Configuration from environment variables, read in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from server.app.secrets import Secret, load_or_create
+from server.store.engine import default_url
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the server reads from its environment.
+
+    ``EVALROOM_DATA_DIR`` (default ``./data``): SQLite file, node secrets, credentials files.
+    ``EVALROOM_DATABASE_URL``: e.g. ``postgresql+asyncpg://user@127.0.0.1/db``; SQLite otherwise.
+    ``EVALROOM_HOST`` / ``EVALROOM_PORT``: where to listen (default 127.0.0.1:8080).
+    ``EVALROOM_TOKEN_KEY``: token key shared by every node (default: created in the data dir).
+    ``EVALROOM_ADMIN_TOKEN``: the admin bearer token (default: created in the data dir).
+    ``EVALROOM_PUBLIC_URL``: the base URL printed in seat links (default from host and port).
+    """
+
+    data_dir: Path
+    database_url: str
+    host: str
+    port: int
+    token_key: Secret
+    admin_token: Secret
+    public_url: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str) -> Config:
+        """Read the configuration; ``overrides`` (e.g. from the command line) win."""
+        source = {**(os.environ if env is None else env), **overrides}
+        data_dir = Path(source.get("EVALROOM_DATA_DIR", "data")).resolve()
+        host = source.get("EVALROOM_HOST", "127.0.0.1")
+        port = int(source.get("EVALROOM_PORT", "8080"))
+        token_key = source.get("EVALROOM_TOKEN_KEY")
+        admin = source.get("EVALROOM_ADMIN_TOKEN")
+        return cls(
+            data_dir=data_dir,
+            database_url=source.get("EVALROOM_DATABASE_URL") or default_url(data_dir),
+            host=host,
+            port=port,
+            token_key=Secret(token_key) if token_key else load_or_create(data_dir / "token.key"),
+            admin_token=Secret(admin) if admin else load_or_create(data_dir / "admin.token"),
+            public_url=source.get("EVALROOM_PUBLIC_URL", f"http://{host}:{port}"),
+        )

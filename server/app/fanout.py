@@ -1,0 +1,64 @@
+"""Fan-out: committed events to every connected client that may see them.
+
+``Fanout`` is the seam for several nodes: the in-process implementation hands a committed batch
+straight to this node's :class:`Dispatcher`; a Redis implementation (later) will publish only a
+wake-up ``(session, head)`` and each node will read the events from the database. Clients detect a
+lost message by a gap in ``seq`` and catch up from the database, so nothing here is needed for
+correctness, only for liveness.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import socketio
+
+from server.app.committer import Committed
+from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
+from server.domain.views import Viewer, event_view
+
+
+def room_for(principal: Principal) -> str:
+    """The socket.io room whose members see exactly what ``principal`` sees."""
+    if principal.role in FULL_VIEW_ROLES:
+        return f"{principal.session}/full"
+    if principal.role is Role.EXPERT:
+        return f"{principal.session}/seat/{principal.subject}"
+    return f"{principal.session}/public"
+
+
+class Fanout(Protocol):
+    """Where the committer hands committed events."""
+
+    async def publish(self, session: str, committed: list[Committed]) -> None:
+        """Deliver a committed batch of one session (best effort)."""
+
+
+class Dispatcher:
+    """Emits role-filtered views of committed events to this node's socket.io rooms."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+        self._seats: dict[str, set[str]] = {}  # session -> seats with a connected client
+        self.emitted = 0
+
+    def seat_joined(self, session: str, seat: str) -> None:
+        """Remember that a seat of ``session`` has a client here."""
+        self._seats.setdefault(session, set()).add(seat)
+
+    async def publish(self, session: str, committed: list[Committed]) -> None:
+        """Emit one ``events`` message per room: full, each connected seat, public."""
+        full = [c.event.to_json() for c in committed]
+        await self._emit(f"{session}/full", full)
+        public = Viewer(Role.PUBLIC)
+        await self._emit(
+            f"{session}/public", [event_view(c.event, public, c.revealed) for c in committed]
+        )
+        for seat in sorted(self._seats.get(session, ())):
+            viewer = Viewer(Role.EXPERT, seat)
+            views = [event_view(c.event, viewer, c.revealed) for c in committed]
+            await self._emit(f"{session}/seat/{seat}", views)
+
+    async def _emit(self, room: str, views: list[dict[str, Any]]) -> None:
+        self.emitted += 1
+        await self._sio.emit("events", views, room=room)

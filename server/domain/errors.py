@@ -1,0 +1,56 @@
+"""Typed errors with stable codes; they become HTTP or socket.io errors only at the boundary."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class Code(StrEnum):
+    """Stable error codes; clients switch on these, never on the message."""
+
+    MALFORMED = "malformed"
+    TOO_LARGE = "too_large"
+    UNAUTHENTICATED = "unauthenticated"
+    TOKEN_EXPIRED = "token_expired"
+    FORBIDDEN = "forbidden"
+    UNKNOWN_SESSION = "unknown_session"
+    UNKNOWN_SEAT = "unknown_seat"
+    UNKNOWN_BIDDER = "unknown_bidder"
+    UNKNOWN_CRITERION = "unknown_criterion"
+    UNKNOWN_COMMAND = "unknown_command"
+    BAD_CODE = "bad_enrolment_code"
+    ALREADY_ENROLLED = "already_enrolled"
+    NOT_ENROLLED = "not_enrolled"
+    BAD_KEY = "bad_key"
+    BAD_SIGNATURE = "bad_signature"
+    PAYLOAD_MISMATCH = "payload_mismatch"
+    WRONG_PHASE = "wrong_phase"
+    NOT_SIGNED_IN = "not_signed_in"
+    ALREADY_SIGNED_IN = "already_signed_in"
+    NOT_SCORABLE = "not_scorable"
+    OUT_OF_RANGE = "out_of_range"
+    OFF_STEP = "off_step"
+    COMMENT_REQUIRED = "comment_required"
+    SHEET_SUBMITTED = "sheet_submitted"
+    SHEET_INCOMPLETE = "sheet_incomplete"
+    PHASE_NOT_READY = "phase_not_ready"
+    BAD_LOT = "bad_lot"
+    INTERNAL = "internal"
+
+
+class CommandError(Exception):
+    """A command was refused; nothing was stored."""
+
+    def __init__(self, code: Code, message: str, **details: Any) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def to_json(self) -> dict[str, Any]:
+        """The error as sent to clients."""
+        body: dict[str, Any] = {"code": str(self.code), "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body

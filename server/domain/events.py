@@ -1,0 +1,110 @@
+"""Events: the one source of truth. Every event is stored as canonical JSON bytes.
+
+An event body is ``{"v", "session", "seq", "t", "type", "actor", "data"}``; ``t`` is milliseconds
+since the Unix epoch (UTC), stamped by the shell and passed in, never read from a clock here.
+The event hash is the RFC 6962 leaf hash of the body bytes, the same value the audit tree uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from server.auditlog.canonical import canonical_bytes, parse_canonical
+
+EVENT_VERSION = 1
+
+# Every event type and the exact keys of its ``data`` (a key ending in "?" is optional).
+# Tests check every emitted event against this table, like Zulip's per-event schemas.
+EVENT_SCHEMAS: dict[str, frozenset[str]] = {
+    "session.created": frozenset({"lot", "seats"}),
+    "seat.enrolled": frozenset({"seat", "key"}),
+    "phase.changed": frozenset({"from", "to"}),
+    "expert.signed_in": frozenset({"seat", "pledge", "signed", "sig"}),
+    "score.set": frozenset({"seat", "bidder", "criterion", "value", "comment?", "signed", "sig"}),
+    "sheet.submitted": frozenset({"seat", "cells", "signed", "sig"}),
+}
+
+
+def schema_problems(event_type: str, data: dict[str, Any]) -> list[str]:
+    """What is wrong with ``data`` for ``event_type`` (empty when it matches its schema)."""
+    schema = EVENT_SCHEMAS.get(event_type)
+    if schema is None:
+        return [f"unknown event type {event_type}"]
+    required = {k for k in schema if not k.endswith("?")}
+    allowed = required | {k[:-1] for k in schema if k.endswith("?")}
+    problems = [f"missing {k}" for k in sorted(required - data.keys())]
+    problems += [f"unexpected {k}" for k in sorted(data.keys() - allowed)]
+    return problems
+
+
+def event_hash(raw: bytes) -> bytes:
+    """RFC 6962 leaf hash of the event bytes: SHA-256(0x00 || bytes)."""
+    return hashlib.sha256(b"\x00" + raw).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An event decided by the domain, before the store gives it a ``seq`` and a time."""
+
+    type: str
+    actor: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A committed event with its exact bytes and hash."""
+
+    session: str
+    seq: int
+    time_ms: int
+    type: str
+    actor: str
+    data: dict[str, Any]
+    raw: bytes
+    hash: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as sent to a client allowed to see all of it (hash in hex)."""
+        return {
+            "v": EVENT_VERSION,
+            "session": self.session,
+            "seq": self.seq,
+            "t": self.time_ms,
+            "type": self.type,
+            "actor": self.actor,
+            "data": self.data,
+            "hash": self.hash.hex(),
+        }
+
+
+def seal(draft: Draft, session: str, seq: int, time_ms: int) -> Event:
+    """Give a draft its place in the log and compute its canonical bytes and hash."""
+    body = {
+        "v": EVENT_VERSION,
+        "session": session,
+        "seq": seq,
+        "t": time_ms,
+        "type": draft.type,
+        "actor": draft.actor,
+        "data": draft.data,
+    }
+    raw = canonical_bytes(body)
+    return Event(session, seq, time_ms, draft.type, draft.actor, draft.data, raw, event_hash(raw))
+
+
+def event_from_bytes(raw: bytes) -> Event:
+    """Rebuild an event from its stored bytes (which must be canonical)."""
+    body = parse_canonical(raw)
+    return Event(
+        session=body["session"],
+        seq=body["seq"],
+        time_ms=body["t"],
+        type=body["type"],
+        actor=body["actor"],
+        data=body["data"],
+        raw=raw,
+        hash=event_hash(raw),
+    )

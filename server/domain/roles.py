@@ -1,0 +1,39 @@
+"""Who acts: roles and the principal a token stands for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Roles of a session. The chair is an expert seat with extra duties, not a separate login."""
+
+    EXPERT = "expert"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    PUBLIC = "public"
+    ADMIN = "admin"
+
+
+# Roles that see every event in full, live.
+FULL_VIEW_ROLES = frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated actor: one role, one session and, for an expert, one seat."""
+
+    role: Role
+    session: str
+    subject: str  # the seat id for an expert, a name (e.g. "sup-1") otherwise
+
+    @property
+    def actor(self) -> str:
+        """The actor as written into events, e.g. ``expert:host-1``."""
+        return f"{self.role}:{self.subject}"
+
+    @property
+    def seat(self) -> str | None:
+        """The seat of an expert, None for every other role."""
+        return self.subject if self.role is Role.EXPERT else None

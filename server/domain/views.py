@@ -1,0 +1,161 @@
+"""What each role may see: per-event views and per-role state views.
+
+Every role receives every ``seq`` so that a gap always means a lost message, but an event it may
+not see arrives as a stub (``{"seq", "type": "hidden"}``) or with its secret fields removed:
+
+* supervisors, auditors and admins see every event in full, live;
+* an expert sees their own seat's events in full and another expert's scores and signatures only
+  once the results are revealed (phase ``review``); the ``phase.changed`` event that reveals them
+  carries ``"resync": true`` so the expert's client refetches the now visible history;
+* the public screen sees progress only: which seat filled which cell, never a value, a comment, a
+  signature, a key or a name.
+
+``apply_view`` folds viewed events into a client's view; for every role it must reproduce
+``state_view`` (tests check this for every event type, Zulip ``verify_action`` style).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from server.domain.events import Event
+from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
+from server.domain.state import REVEALED_PHASES, Phase, SessionState
+
+SEAT_EVENTS = frozenset({"seat.enrolled", "expert.signed_in", "score.set", "sheet.submitted"})
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The role (and seat, for an expert) whose view is computed."""
+
+    role: Role
+    seat: str | None = None
+
+    @classmethod
+    def of(cls, principal: Principal) -> Viewer:
+        """The viewer a principal is."""
+        return cls(principal.role, principal.seat)
+
+
+def _public_lot(lot: dict[str, Any]) -> dict[str, Any]:
+    project = lot.get("project", {})
+    return {
+        "project": {"code": project.get("code"), "name": project.get("name")},
+        "bidders": [b["id"] for b in lot.get("bidders", [])],
+        "criteria": [
+            {"id": c["id"], "kind": c["kind"], "group": c.get("group", "")}
+            for c in lot.get("criteria", [])
+        ],
+    }
+
+
+def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
+    """The event as ``viewer`` may see it; ``revealed`` is the state's flag after the event."""
+    if viewer.role in FULL_VIEW_ROLES:
+        return event.to_json()
+    base: dict[str, Any] = {"seq": event.seq, "t": event.time_ms, "type": event.type}
+    data = event.data
+    if viewer.role is Role.EXPERT:
+        own = data.get("seat") == viewer.seat
+        if event.type in SEAT_EVENTS and not own and not revealed:
+            return {"seq": event.seq, "type": "hidden"}
+        full = event.to_json()
+        if event.type == "phase.changed" and Phase(data["to"]) in REVEALED_PHASES:
+            if Phase(data["from"]) not in REVEALED_PHASES:
+                full["resync"] = True
+        return full
+    # public screen
+    if event.type == "session.created":
+        base["data"] = {"lot": _public_lot(data["lot"]), "seats": data["seats"]}
+    elif event.type == "score.set":
+        base["data"] = {k: data[k] for k in ("seat", "bidder", "criterion")}
+    elif event.type in SEAT_EVENTS:
+        base["data"] = {"seat": data["seat"]}
+    elif event.type == "phase.changed":
+        base["data"] = dict(data)
+    else:
+        return {"seq": event.seq, "type": "hidden"}
+    return base
+
+
+def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
+    """The whole state as ``viewer`` may see it: what a client holds after folding its events."""
+    full = viewer.role in FULL_VIEW_ROLES
+    public = viewer.role is Role.PUBLIC
+    seats: dict[str, Any] = {}
+    cells: dict[str, Any] = {}
+    for seat_id, seat in state.seats.items():
+        visible = full or state.revealed or seat_id == viewer.seat
+        if public:
+            visible = True
+        seats[seat_id] = {
+            "venue": seat.venue,
+            "enrolled": seat.key is not None if visible else None,
+            "signed_in": seat.signed_in if visible else None,
+            "submitted": seat.submitted if visible else None,
+        }
+        if full or public or visible:
+            cells[seat_id] = {
+                key: ({"seq": c.seq} if public else _cell_json(c))
+                for key, c in state.cells[seat_id].items()
+            }
+    lot = dict(state.lot.raw)
+    return {
+        "session": state.session,
+        "seq": state.seq,
+        "phase": str(state.phase),
+        "lot": _public_lot(lot) if public else lot,
+        "seats": seats,
+        "cells": cells,
+    }
+
+
+def _cell_json(cell: Any) -> dict[str, Any]:
+    result = {"seq": cell.seq, "value": cell.value}
+    if cell.comment is not None:
+        result["comment"] = cell.comment
+    return result
+
+
+def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> None:
+    """Fold one viewed event into a client's view (what clients do; tests check it)."""
+    view["seq"] = event["seq"]
+    kind = event["type"]
+    data = event.get("data")
+    if kind == "hidden" or data is None:
+        return
+    if kind == "session.created":
+        lot = data["lot"]
+        venues = {s: s.rsplit("-", 1)[0] for s in data["seats"]}
+        view.update(session=event.get("session", view.get("session")), phase="prepared", lot=lot)
+        view["seats"] = {
+            s: {"venue": v, "enrolled": False, "signed_in": False, "submitted": False}
+            for s, v in venues.items()
+        }
+        view["cells"] = {s: {} for s in data["seats"]}
+        if viewer.role is Role.EXPERT:
+            for s in data["seats"]:
+                if s != viewer.seat:
+                    view["seats"][s].update(enrolled=None, signed_in=None, submitted=None)
+                    view["cells"].pop(s)
+        return
+    seat = data.get("seat")
+    flags = {
+        "seat.enrolled": "enrolled",
+        "expert.signed_in": "signed_in",
+        "sheet.submitted": "submitted",
+    }
+    if kind in flags:
+        view["seats"][seat][flags[kind]] = True
+    elif kind == "phase.changed":
+        view["phase"] = data["to"]
+    elif kind == "score.set":
+        key = f"{data['bidder']}/{data['criterion']}"
+        cell: dict[str, Any] = {"seq": event["seq"]}
+        if "value" in data:
+            cell["value"] = data["value"]
+            if data.get("comment") is not None:
+                cell["comment"] = data["comment"]
+        view["cells"].setdefault(seat, {})[key] = cell

@@ -1,0 +1,59 @@
+"""Opening the database: SQLite (WAL) in the data directory by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def default_url(data_dir: Path) -> str:
+    """The embedded default: one SQLite file in the data directory."""
+    return f"sqlite+aiosqlite:///{data_dir / 'evalroom.db'}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the single writer; synchronous=FULL makes every commit
+    # durable across power loss, and group commit keeps that affordable.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """Whether the engine is the embedded SQLite default."""
+    return engine.dialect.name == "sqlite"
+
+
+def open_engine(url: str) -> AsyncEngine:
+    """Create the async engine; SQLite connections get WAL and full fsync."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite+aiosqlite:///"):
+        Path(url.removeprefix("sqlite+aiosqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, pool_pre_ping=False)
+    if is_sqlite(engine):
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)

@@ -1,0 +1,175 @@
+"""Reading and appending the event log. Every ``*_txn`` function runs inside a caller's transaction.
+
+Appends to one session are serialized by locking its ``sessions`` row (``FOR UPDATE`` in
+PostgreSQL; SQLite has a single writer anyway), so ``seq`` is assigned gap-free inside the append
+transaction even when several nodes write the same session.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.domain.events import Event
+from server.domain.state import SessionState, fold, state_from_json, state_to_json
+from server.store.tables import command_acks, enrolment_codes, events, sessions, snapshots
+
+SNAPSHOT_EVERY = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Events after a position: ``(events, upper bound, limited)`` as Synapse returns them."""
+
+    events: list[Event]
+    head: int
+    limited: bool
+
+
+def _event_row(event: Event) -> dict[str, Any]:
+    return {
+        "session_id": event.session,
+        "seq": event.seq,
+        "type": event.type,
+        "actor": event.actor,
+        "body": event.raw,
+        "hash": event.hash,
+    }
+
+
+def _from_row(session: str, seq: int, body: bytes, digest: bytes) -> Event:
+    # Rows were written from canonical bytes by ``seal``; parsing them back with ``json.loads``
+    # is enough here, ``evalroom verify`` re-checks canonical form and hashes independently.
+    data = json.loads(body)
+    return Event(session, seq, data["t"], data["type"], data["actor"], data["data"], body, digest)
+
+
+async def create_session_txn(
+    conn: AsyncConnection, first: Event, code_hashes: dict[str, bytes]
+) -> None:
+    """Insert a new session with its first event and the enrolment code hashes."""
+    await conn.execute(
+        sessions.insert().values(id=first.session, head_seq=first.seq, created_ms=first.time_ms)
+    )
+    await conn.execute(events.insert().values(**_event_row(first)))
+    if code_hashes:
+        await conn.execute(
+            enrolment_codes.insert(),
+            [
+                {"session_id": first.session, "seat": s, "code_hash": h, "attempts": 0}
+                for s, h in code_hashes.items()
+            ],
+        )
+
+
+async def lock_head_txn(conn: AsyncConnection, session: str, for_update: bool) -> int | None:
+    """The session's head ``seq``, locking its row for the append when asked."""
+    query = select(sessions.c.head_seq).where(sessions.c.id == session)
+    if for_update:
+        query = query.with_for_update()
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def head_txn(conn: AsyncConnection, session: str) -> int | None:
+    """The session's head ``seq`` without locking (None when there is no such session)."""
+    return await lock_head_txn(conn, session, for_update=False)
+
+
+async def read_after_txn(conn: AsyncConnection, session: str, after: int, limit: int) -> Page:
+    """Up to ``limit`` events with ``seq > after``, in order."""
+    head = await head_txn(conn, session) or 0
+    upper = min(head, after + limit)
+    rows = await conn.execute(
+        select(events.c.seq, events.c.body, events.c.hash)
+        .where(events.c.session_id == session, events.c.seq > after, events.c.seq <= upper)
+        .order_by(events.c.seq)
+    )
+    page = [_from_row(session, seq, body, digest) for seq, body, digest in rows]
+    return Page(page, upper, upper < head)
+
+
+async def append_txn(
+    conn: AsyncConnection, session: str, new: Sequence[Event], acks: Iterable[dict[str, Any]]
+) -> None:
+    """Insert events and their command acks and move the head; the row must be locked."""
+    if not new:
+        return
+    await conn.execute(events.insert(), [_event_row(e) for e in new])
+    ack_rows = list(acks)
+    if ack_rows:
+        await conn.execute(command_acks.insert(), ack_rows)
+    await conn.execute(
+        update(sessions).where(sessions.c.id == session).values(head_seq=new[-1].seq)
+    )
+
+
+async def find_acks_txn(
+    conn: AsyncConnection, session: str, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Stored acks for ``(actor, command_id)`` pairs already committed."""
+    if not keys:
+        return {}
+    rows = await conn.execute(
+        select(command_acks.c.actor, command_acks.c.command_id, command_acks.c.ack).where(
+            command_acks.c.session_id == session,
+            tuple_(command_acks.c.actor, command_acks.c.command_id).in_(list(set(keys))),
+        )
+    )
+    return {(actor, cid): json.loads(ack) for actor, cid, ack in rows}
+
+
+async def save_snapshot_txn(conn: AsyncConnection, state: SessionState) -> None:
+    """Store the projection at its current ``seq``."""
+    await conn.execute(
+        snapshots.insert().values(
+            session_id=state.session, seq=state.seq, state=json.dumps(state_to_json(state))
+        )
+    )
+
+
+async def load_state_txn(conn: AsyncConnection, session: str) -> SessionState | None:
+    """The projection at the head: the newest snapshot plus the events after it."""
+    row = (
+        await conn.execute(
+            select(snapshots.c.state)
+            .where(snapshots.c.session_id == session)
+            .order_by(snapshots.c.seq.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    state = state_from_json(json.loads(row)) if row is not None else None
+    after = state.seq if state is not None else 0
+    while True:
+        page = await read_after_txn(conn, session, after, 10_000)
+        if not page.events:
+            return state
+        state = fold(page.events, state)
+        after = state.seq
+        if not page.limited:
+            return state
+
+
+async def code_hash_txn(conn: AsyncConnection, session: str, seat: str) -> tuple[bytes, int] | None:
+    """The stored hash of a seat's enrolment code and its failed attempts so far."""
+    row = (
+        await conn.execute(
+            select(enrolment_codes.c.code_hash, enrolment_codes.c.attempts).where(
+                enrolment_codes.c.session_id == session, enrolment_codes.c.seat == seat
+            )
+        )
+    ).one_or_none()
+    return (bytes(row[0]), int(row[1])) if row is not None else None
+
+
+async def count_failed_code_txn(conn: AsyncConnection, session: str, seat: str) -> None:
+    """Count one wrong enrolment code for a seat (codes lock after a few failures)."""
+    await conn.execute(
+        update(enrolment_codes)
+        .where(enrolment_codes.c.session_id == session, enrolment_codes.c.seat == seat)
+        .values(attempts=enrolment_codes.c.attempts + 1)
+    )

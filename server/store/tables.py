@@ -1,0 +1,67 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create it; tests compare the two."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# One row per session: the head of its log. Appends lock this row (PostgreSQL: FOR UPDATE) so
+# ``seq`` is gap-free even with several nodes writing.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("head_seq", BigInteger, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+# The log. ``body`` holds the canonical bytes exactly as hashed; ``hash`` is the leaf hash.
+events = Table(
+    "events",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+# Idempotency: the ack of every committed command, keyed by who sent it and its client id.
+command_acks = Table(
+    "command_acks",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("actor", String(128), primary_key=True),
+    Column("command_id", String(64), primary_key=True),
+    Column("ack", Text, nullable=False),
+)
+
+# Projection snapshots so that loading a long session does not fold from seq 1.
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("state", Text, nullable=False),
+)
+
+# One-time enrolment codes, stored as keyed hashes; they are secrets and stay out of the log.
+enrolment_codes = Table(
+    "enrolment_codes",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("seat", String(64), primary_key=True),
+    Column("code_hash", LargeBinary(32), nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
