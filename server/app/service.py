@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app.committer import Committer
+from server.app.secrets import Secret
 from server.app.tokens import MAX_CODE_ATTEMPTS, TokenMinter, new_code, new_session_id
 from server.domain.commands import (
     AdvancePhase,
@@ -62,16 +63,25 @@ class Service:
         engine: AsyncEngine,
         committer: Committer,
         tokens: TokenMinter,
+        admin_token: Secret,
         wall_ms: Callable[[], int] | None = None,
     ) -> None:
         self.engine = engine
         self.committer = committer
         self.tokens = tokens
+        self.admin_token = admin_token
         self._wall_ms = wall_ms or (lambda: int(time.time() * 1000))
 
     def now_s(self) -> int:
         """Wall-clock seconds, for token expiry."""
         return self._wall_ms() // 1000
+
+    def admin_principal(self, bearer: str | None) -> Principal:
+        """The admin, when ``bearer`` is this node's admin token."""
+        expected = self.admin_token.reveal().encode()
+        if bearer is None or not hmac.compare_digest(bearer.encode(), expected):
+            raise CommandError(Code.UNAUTHENTICATED, "admin token required")
+        return Principal(Role.ADMIN, "*", "admin")
 
     def authenticate(self, token: Any) -> Principal:
         """The principal behind a bearer token."""

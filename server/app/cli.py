@@ -1,0 +1,136 @@
+"""The ``evalroom`` command: serve, demo, session create, simulate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientSession, web
+
+from server.app.config import Config
+from server.app.main import make_app
+
+DEMO_LOT = Path(__file__).with_name("demo-lot.json")
+
+
+def print_credentials(config: Config, created: dict[str, Any], out: Any = sys.stdout) -> None:
+    """Seat URLs with their one-time codes, and a URL per other role (zh-CN first)."""
+    base = config.public_url
+    session = created["session"]
+    print(f"评标会话 Session {session}", file=out)
+    print("专家席位 Expert seats (URL, 一次性登记码 one-time enrolment code):", file=out)
+    for seat in created["seats"]:
+        print(f"  {seat:10} {base}/seat/{session}/{seat}   {created['codes'][seat]}", file=out)
+    for n, token in enumerate(created["supervisor"], start=1):
+        print(f"监督 Supervisor {n}: {base}/supervisor/{session}#token={token}", file=out)
+    print(f"审计 Auditor:      {base}/auditor/{session}#token={created['auditor']}", file=out)
+    print(f"大屏 Public:       {base}/public/{session}#token={created['public']}", file=out)
+
+
+def save_credentials(config: Config, created: dict[str, Any]) -> Path:
+    """Keep a session's codes and tokens in the data dir (0600) for ``simulate --session``."""
+    folder = config.data_dir / "sessions"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{created['session']}.credentials.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(created, handle, ensure_ascii=False, indent=1)
+    return path
+
+
+async def _create_via_http(config: Config, lot: Any) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {config.admin_token.reveal()}"}
+    async with (
+        ClientSession() as http,
+        http.post(f"{config.public_url}/api/sessions", json=lot, headers=headers) as response,
+    ):
+        answer: dict[str, Any] = await response.json()
+    if not answer.get("ok"):
+        raise SystemExit(f"session create failed: {answer.get('error')}")
+    return answer
+
+
+async def _serve(config: Config, seed_lot: Path | None) -> None:
+    runner = web.AppRunner(make_app(config))
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    print(f"evalroom serving on {config.public_url} (data: {config.data_dir})", flush=True)
+    if seed_lot is not None:
+        created = await _create_via_http(config, json.loads(seed_lot.read_text("utf-8")))
+        save_credentials(config, created)
+        print_credentials(config, created)
+        sys.stdout.flush()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def _simulate(config: Config, args: argparse.Namespace) -> dict[str, Any]:
+    from server.client.simulate import run_session
+
+    lot = json.loads(Path(args.lot).read_text("utf-8"))
+    if args.session:
+        path = config.data_dir / "sessions" / f"{args.session}.credentials.json"
+        created = json.loads(path.read_text("utf-8"))
+    else:
+        created = await _create_via_http(config, lot)
+        save_credentials(config, created)
+    return await run_session(config.public_url, created, lot, progress=print)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="evalroom", description="远程异地评标 evaluation server")
+    parser.add_argument("--data-dir", help="data directory (EVALROOM_DATA_DIR)")
+    parser.add_argument("--host", help="listen address (EVALROOM_HOST)")
+    parser.add_argument("--port", help="listen port (EVALROOM_PORT)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the server")
+    commands.add_parser("demo", help="run the server with the sample lot seeded")
+    session = commands.add_parser("session", help="manage sessions").add_subparsers(
+        dest="action", required=True
+    )
+    create = session.add_parser("create", help="create a session from a lot (server running)")
+    create.add_argument("lot", type=Path)
+    simulate = commands.add_parser("simulate", help="drive a whole session with headless seats")
+    simulate.add_argument("--session", help="a session created earlier (credentials in data dir)")
+    simulate.add_argument("--lot", default=str(DEMO_LOT), help="lot JSON (default: sample lot)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``evalroom`` console script."""
+    args = build_parser().parse_args(argv)
+    overrides = {
+        key: str(value)
+        for key, value in {
+            "EVALROOM_DATA_DIR": args.data_dir,
+            "EVALROOM_HOST": args.host,
+            "EVALROOM_PORT": args.port,
+        }.items()
+        if value is not None
+    }
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = Config.from_env(**overrides)
+    if args.command in ("serve", "demo"):
+        seed = DEMO_LOT if args.command == "demo" else None
+        try:
+            asyncio.run(_serve(config, seed))
+        except KeyboardInterrupt:
+            pass
+    elif args.command == "session":
+        created = asyncio.run(_create_via_http(config, json.loads(args.lot.read_text("utf-8"))))
+        path = save_credentials(config, created)
+        print_credentials(config, created)
+        print(f"credentials saved to {path}")
+    elif args.command == "simulate":
+        summary = asyncio.run(_simulate(config, args))
+        print(json.dumps(summary))
