@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -56,14 +57,14 @@ async def _create_via_http(config: Config, lot: Any) -> dict[str, Any]:
     return answer
 
 
-async def _serve(config: Config, seed_lot: Path | None) -> None:
+async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
     runner = web.AppRunner(make_app(config))
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port)
     await site.start()
     print(f"evalroom serving on {config.public_url} (data: {config.data_dir})", flush=True)
     if seed_lot is not None:
-        created = await _create_via_http(config, json.loads(seed_lot.read_text("utf-8")))
+        created = await _create_via_http(config, seed_lot)
         save_credentials(config, created)
         print_credentials(config, created)
         sys.stdout.flush()
@@ -73,14 +74,12 @@ async def _serve(config: Config, seed_lot: Path | None) -> None:
         await runner.cleanup()
 
 
-async def _simulate(config: Config, args: argparse.Namespace) -> dict[str, Any]:
+async def _simulate(
+    config: Config, lot: dict[str, Any], created: dict[str, Any] | None
+) -> dict[str, Any]:
     from server.client.simulate import run_session
 
-    lot = json.loads(Path(args.lot).read_text("utf-8"))
-    if args.session:
-        path = config.data_dir / "sessions" / f"{args.session}.credentials.json"
-        created = json.loads(path.read_text("utf-8"))
-    else:
+    if created is None:
         created = await _create_via_http(config, lot)
         save_credentials(config, created)
     return await run_session(config.public_url, created, lot, progress=print)
@@ -119,18 +118,21 @@ def main(argv: list[str] | None = None) -> None:
         if value is not None
     }
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    config = Config.from_env(**overrides)
+    config = Config.from_env(None, **overrides)
     if args.command in ("serve", "demo"):
-        seed = DEMO_LOT if args.command == "demo" else None
-        try:
+        seed = json.loads(DEMO_LOT.read_text("utf-8")) if args.command == "demo" else None
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve(config, seed))
-        except KeyboardInterrupt:
-            pass
     elif args.command == "session":
         created = asyncio.run(_create_via_http(config, json.loads(args.lot.read_text("utf-8"))))
         path = save_credentials(config, created)
         print_credentials(config, created)
         print(f"credentials saved to {path}")
     elif args.command == "simulate":
-        summary = asyncio.run(_simulate(config, args))
+        lot = json.loads(Path(args.lot).read_text("utf-8"))
+        created = None
+        if args.session:
+            path = config.data_dir / "sessions" / f"{args.session}.credentials.json"
+            created = json.loads(path.read_text("utf-8"))
+        summary = asyncio.run(_simulate(config, lot, created))
         print(json.dumps(summary))

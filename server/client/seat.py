@@ -95,16 +95,16 @@ class Client:
                 if not answer.get("limited"):
                     return
 
-    async def wait_for_seq(self, seq: int, timeout: float = 30) -> None:
+    async def wait_for_seq(self, seq: int, seconds: float = 30) -> None:
         """Wait until the client holds ``seq``."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             while self.last_seq < seq:
                 self.arrived.clear()
                 await self.arrived.wait()
 
-    async def command(self, envelope: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+    async def command(self, envelope: dict[str, Any], seconds: float = 30) -> dict[str, Any]:
         """Send a command and return its ack; raise ``ClientError`` when refused."""
-        answer: dict[str, Any] = await self.sio.call("command", envelope, timeout=timeout)
+        answer: dict[str, Any] = await self.sio.call("command", envelope, timeout=seconds)
         if not answer.get("ok"):
             raise ClientError(answer["error"])
         return answer

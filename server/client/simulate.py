@@ -49,7 +49,8 @@ async def run_session(
         count = 0
         for bidder, criterion_id in lot.typed_cells():
             criterion = lot.criterion(criterion_id)
-            assert criterion is not None and criterion.step is not None
+            if criterion is None or criterion.step is None:
+                raise ValueError(f"criterion {criterion_id} is not typed")
             value = sample_value(rng, criterion.min, criterion.max, criterion.step)
             if criterion.kind == "objective":
                 value = format(criterion.max.normalize(), "f")  # experts agree on counted items

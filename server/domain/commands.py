@@ -134,8 +134,8 @@ def check_value(lot: Lot, bidder: Any, criterion: Any, value: Any) -> str:
     number = Decimal(value)
     if not found.min <= number <= found.max:
         raise CommandError(Code.OUT_OF_RANGE, f"{found.id} takes {found.min}..{found.max}")
-    assert found.step is not None  # typed criteria always have one (parse_lot)
-    if (number - found.min) % found.step != 0:
+    step = found.step or Decimal(1)  # typed criteria always have one (parse_lot)
+    if (number - found.min) % step != 0:
         raise CommandError(Code.OFF_STEP, f"{found.id} moves in steps of {found.step}")
     return value
 

@@ -12,7 +12,7 @@ class Code(StrEnum):
     MALFORMED = "malformed"
     TOO_LARGE = "too_large"
     UNAUTHENTICATED = "unauthenticated"
-    TOKEN_EXPIRED = "token_expired"
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 - an error code, not a password
     FORBIDDEN = "forbidden"
     UNKNOWN_SESSION = "unknown_session"
     UNKNOWN_SEAT = "unknown_seat"

@@ -62,9 +62,9 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
         if event.type in SEAT_EVENTS and not own and not revealed:
             return {"seq": event.seq, "type": "hidden"}
         full = event.to_json()
-        if event.type == "phase.changed" and Phase(data["to"]) in REVEALED_PHASES:
-            if Phase(data["from"]) not in REVEALED_PHASES:
-                full["resync"] = True
+        reveals = event.type == "phase.changed" and Phase(data["to"]) in REVEALED_PHASES
+        if reveals and Phase(data["from"]) not in REVEALED_PHASES:
+            full["resync"] = True
         return full
     # public screen
     if event.type == "session.created":

@@ -1,0 +1,225 @@
+"""The event store and group committer on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.app.committer import Committed, Committer
+from server.domain.commands import AdvancePhase, CreateSession, Enrol
+from server.domain.errors import CommandError
+from server.domain.roles import Principal, Role
+from server.domain.state import fold, state_to_json
+from server.store import log
+from server.store.engine import migrate, open_engine
+from tests.helpers import public_b64, signed
+
+SESSION = "s-test"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'evalroom.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    url = db_url
+    engine = open_engine(url)
+    await migrate(engine)
+    yield engine
+    await engine.dispose()
+
+
+class Harness:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.clock = itertools.count(1_700_000_000_000)
+        self.published: list[Committed] = []
+        self.committer = Committer(engine, lambda: next(self.clock), self._on_commit)
+        self.keys = {}
+
+    async def _on_commit(self, _session: str, committed: list[Committed]) -> None:
+        self.published.extend(committed)
+
+    async def scoring_session(self, lot: dict[str, Any]) -> list[str]:
+        admin = Principal(Role.ADMIN, SESSION, "admin")
+        first = await self.committer.create_session(admin, CreateSession(lot), {})
+        seats: list[str] = first.data["seats"]
+        sup = Principal(Role.SUPERVISOR, SESSION, "sup-1")
+        for seat in seats:
+            self.keys[seat] = Ed25519PrivateKey.generate()
+            expert = Principal(Role.EXPERT, SESSION, seat)
+            await self.committer.submit(expert, "enrol", Enrol(public_b64(self.keys[seat])))
+        await self.committer.submit(sup, "p1", AdvancePhase("sign_in"))
+        for seat in seats:
+            cmd = signed(
+                self.keys[seat], SESSION, seat, "expert.sign_in", "si", pledge="evalroom-pledge-v1"
+            )
+            await self.committer.submit(Principal(Role.EXPERT, SESSION, seat), "si", cmd)
+        await self.committer.submit(sup, "p2", AdvancePhase("scoring"))
+        return seats
+
+    async def score(self, seat: str, cmd: str, value: str = "7.5") -> dict[str, Any]:
+        command = signed(
+            self.keys[seat],
+            SESSION,
+            seat,
+            "score.set",
+            cmd,
+            bidder="B1",
+            criterion="T1",
+            value=value,
+        )
+        return await self.committer.submit(Principal(Role.EXPERT, SESSION, seat), cmd, command)
+
+
+@pytest.fixture
+async def harness(engine: AsyncEngine) -> AsyncIterator[Harness]:
+    h = Harness(engine)
+    await h.committer.start()
+    yield h
+    await h.committer.stop()
+
+
+async def test_schema_matches_tables(engine: AsyncEngine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from server.store.tables import metadata
+
+    def diff(connection: Any) -> list[Any]:
+        return list(compare_metadata(MigrationContext.configure(connection), metadata))
+
+    async with engine.connect() as conn:
+        assert await conn.run_sync(diff) == []
+
+
+async def test_concurrent_commands_are_gap_free_and_group_committed(
+    harness: Harness, engine: AsyncEngine, lot_json: dict[str, Any]
+) -> None:
+    seats = await harness.scoring_session(lot_json)
+    before = harness.committer.batches
+    acks = await asyncio.gather(
+        *(harness.score(seat, f"c{n}") for seat in seats for n in range(30))
+    )
+    seqs = sorted(a["seq"] for a in acks)
+    assert seqs == list(range(seqs[0], seqs[0] + len(acks)))
+    # 210 commands queued together must not take 210 transactions
+    assert harness.committer.batches - before < len(acks) / 4
+    async with engine.connect() as conn:
+        page = await log.read_after_txn(conn, SESSION, 0, 10_000)
+    assert [e.seq for e in page.events] == list(range(1, page.head + 1))
+    assert not page.limited
+    by_seq = {e.seq: e for e in page.events}
+    for ack in acks:
+        assert by_seq[ack["seq"]].hash.hex() == ack["hash"]
+
+
+async def test_resent_command_returns_original_ack(harness: Harness, lot_json: Any) -> None:
+    seats = await harness.scoring_session(lot_json)
+    first = await harness.score(seats[0], "same-id", "7.5")
+    again = await harness.score(seats[0], "same-id", "7.5")
+    both = await asyncio.gather(
+        harness.score(seats[1], "x", "6"), harness.score(seats[1], "x", "6")
+    )
+    assert again == first
+    assert both[0] == both[1]
+    state = await harness.committer.current_state(SESSION)
+    assert state is not None and state.seq == both[0]["seq"]
+
+
+async def test_refused_command_stores_nothing(harness: Harness, lot_json: Any) -> None:
+    seats = await harness.scoring_session(lot_json)
+    state = await harness.committer.current_state(SESSION)
+    assert state is not None
+    head = state.seq
+    with pytest.raises(CommandError) as info:
+        await harness.score(seats[0], "bad", "11")
+    assert info.value.code == "out_of_range"
+    state = await harness.committer.current_state(SESSION)
+    assert state is not None and state.seq == head
+
+
+async def test_snapshot_load_equals_fold_from_zero(
+    harness: Harness, engine: AsyncEngine, lot_json: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(log, "SNAPSHOT_EVERY", 25)
+    seats = await harness.scoring_session(lot_json)
+    for n in range(60):
+        await harness.score(seats[n % len(seats)], f"s{n}", str(n % 10))
+    async with engine.connect() as conn:
+        count = (await conn.execute(text("SELECT count(*) FROM snapshots"))).scalar_one()
+        loaded = await log.load_state_txn(conn, SESSION)
+        page = await log.read_after_txn(conn, SESSION, 0, 10_000)
+    assert count >= 2
+    assert loaded is not None
+    assert state_to_json(loaded) == state_to_json(fold(page.events))
+
+
+async def test_read_after_pages(harness: Harness, engine: AsyncEngine, lot_json: Any) -> None:
+    await harness.scoring_session(lot_json)
+    async with engine.connect() as conn:
+        page = await log.read_after_txn(conn, SESSION, 3, 5)
+    assert [e.seq for e in page.events] == [4, 5, 6, 7, 8]
+    assert page.limited and page.head == 8
+
+
+async def test_events_survive_a_new_committer(
+    harness: Harness, engine: AsyncEngine, lot_json: Any
+) -> None:
+    seats = await harness.scoring_session(lot_json)
+    ack = await harness.score(seats[0], "durable")
+    other = Committer(engine, lambda: 1, harness._on_commit)  # a second node, or a restart
+    await other.start()
+    try:
+        state = await other.current_state(SESSION)
+        assert state is not None and state.seq == ack["seq"]
+        again = await other.submit(
+            Principal(Role.EXPERT, SESSION, seats[0]),
+            "durable",
+            signed(
+                harness.keys[seats[0]],
+                SESSION,
+                seats[0],
+                "score.set",
+                "durable",
+                bidder="B1",
+                criterion="T1",
+                value="7.5",
+            ),
+        )
+        assert again == ack
+        # interleaved appends from two writers stay gap-free
+        acks = []
+        for n in range(10):
+            acks.append(await harness.score(seats[1], f"a{n}"))
+            acks.append(
+                await other.submit(
+                    Principal(Role.EXPERT, SESSION, seats[2]),
+                    f"b{n}",
+                    signed(
+                        harness.keys[seats[2]],
+                        SESSION,
+                        seats[2],
+                        "score.set",
+                        f"b{n}",
+                        bidder="B2",
+                        criterion="T2",
+                        value="3",
+                    ),
+                )
+            )
+        assert [a["seq"] for a in acks] == list(range(ack["seq"] + 1, ack["seq"] + 21))
+    finally:
+        await other.stop()
