@@ -136,7 +136,8 @@ async def test_resent_command_returns_original_ack(harness: Harness, lot_json: A
     assert again == first
     assert both[0] == both[1]
     state = await harness.committer.current_state(SESSION)
-    assert state is not None and state.seq == both[0]["seq"]
+    assert state is not None
+    assert state.seq == both[0]["seq"]
 
 
 async def test_refused_command_stores_nothing(harness: Harness, lot_json: Any) -> None:
@@ -148,7 +149,8 @@ async def test_refused_command_stores_nothing(harness: Harness, lot_json: Any) -
         await harness.score(seats[0], "bad", "11")
     assert info.value.code == "out_of_range"
     state = await harness.committer.current_state(SESSION)
-    assert state is not None and state.seq == head
+    assert state is not None
+    assert state.seq == head
 
 
 async def test_snapshot_load_equals_fold_from_zero(
@@ -172,7 +174,8 @@ async def test_read_after_pages(harness: Harness, engine: AsyncEngine, lot_json:
     async with engine.connect() as conn:
         page = await log.read_after_txn(conn, SESSION, 3, 5)
     assert [e.seq for e in page.events] == [4, 5, 6, 7, 8]
-    assert page.limited and page.head == 8
+    assert page.limited
+    assert page.head == 8
 
 
 async def test_events_survive_a_new_committer(
@@ -184,7 +187,8 @@ async def test_events_survive_a_new_committer(
     await other.start()
     try:
         state = await other.current_state(SESSION)
-        assert state is not None and state.seq == ack["seq"]
+        assert state is not None
+        assert state.seq == ack["seq"]
         again = await other.submit(
             Principal(Role.EXPERT, SESSION, seats[0]),
             "durable",

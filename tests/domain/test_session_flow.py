@@ -1,0 +1,241 @@
+"""The pure core end to end: decide -> seal -> apply, and every role's view (verify_action style).
+
+For every event of a whole session and every viewer: take the viewer's state view before the
+event, apply the event as that viewer sees it, and compare with a fresh state view after it. The
+one exception is the event that reveals the results, which tells experts to resync.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from server.auditlog.canonical import canonical_bytes, parse_canonical
+from server.domain.commands import AdvancePhase, Command, CreateSession, Enrol, decide
+from server.domain.errors import Code, CommandError
+from server.domain.events import Event, event_from_bytes, schema_problems, seal
+from server.domain.roles import Principal, Role
+from server.domain.state import SessionState, apply_event, fold, new_state, state_to_json
+from server.domain.views import Viewer, apply_view, event_view, state_view
+from tests.helpers import public_b64, signed
+
+S = "s-1"
+ADMIN = Principal(Role.ADMIN, S, "admin")
+SUP = Principal(Role.SUPERVISOR, S, "sup-1")
+VIEWERS = [
+    Viewer(Role.SUPERVISOR),
+    Viewer(Role.PUBLIC),
+    Viewer(Role.EXPERT, "host-1"),
+    Viewer(Role.EXPERT, "guest-2-1"),
+]
+
+
+class Session:
+    """A session driven through the pure core only."""
+
+    def __init__(self, lot: dict[str, Any]) -> None:
+        self.clock = itertools.count(1000)
+        (draft,) = decide(None, ADMIN, "create", CreateSession(lot))
+        self.events: list[Event] = [seal(draft, S, 1, next(self.clock))]
+        self.state: SessionState = new_state(self.events[0])
+        self.keys = {seat: Ed25519PrivateKey.generate() for seat in self.state.seats}
+        self.ids = itertools.count()
+
+    def run(self, principal: Principal, command: Command, command_id: str = "") -> list[Event]:
+        command_id = command_id or f"c{next(self.ids)}"
+        new = []
+        for draft in decide(self.state, principal, command_id, command):
+            event = seal(draft, S, self.state.seq + 1, next(self.clock))
+            apply_event(self.state, event)
+            new.append(event)
+        self.events.extend(new)
+        return new
+
+    def expert(self, seat: str, kind: str, **fields: Any) -> list[Event]:
+        cmd = f"c{next(self.ids)}"
+        command = signed(self.keys[seat], S, seat, kind, cmd, **fields)
+        return self.run(Principal(Role.EXPERT, S, seat), command, cmd)
+
+
+def whole_session(lot: dict[str, Any]) -> Session:
+    session = Session(lot)
+    seats = list(session.state.seats)
+    for seat in seats:
+        session.run(Principal(Role.EXPERT, S, seat), Enrol(public_b64(session.keys[seat])))
+    session.run(SUP, AdvancePhase("sign_in"))
+    for seat in seats:
+        session.expert(seat, "expert.sign_in", pledge="evalroom-pledge-v1")
+    session.run(SUP, AdvancePhase("scoring"))
+    for seat in seats:
+        for bidder, criterion in session.state.lot.typed_cells():
+            session.expert(seat, "score.set", bidder=bidder, criterion=criterion, value="3")
+        session.expert(seat, "score.set", bidder="B1", criterion="T1", value="4.5", comment="改")
+        session.expert(seat, "sheet.submit")
+    session.run(SUP, AdvancePhase("review"))
+    session.run(SUP, AdvancePhase("closed"))
+    return session
+
+
+def test_every_event_matches_its_schema_and_round_trips(lot_json: dict[str, Any]) -> None:
+    session = whole_session(lot_json)
+    assert {e.type for e in session.events} == {
+        "session.created",
+        "seat.enrolled",
+        "phase.changed",
+        "expert.signed_in",
+        "score.set",
+        "sheet.submitted",
+    }
+    for event in session.events:
+        assert schema_problems(event.type, event.data) == []
+        assert parse_canonical(event.raw)["seq"] == event.seq
+        assert event_from_bytes(event.raw) == event
+    assert [e.seq for e in session.events] == list(range(1, len(session.events) + 1))
+
+
+def test_fold_from_zero_equals_live_state(lot_json: dict[str, Any]) -> None:
+    session = whole_session(lot_json)
+    assert state_to_json(fold(session.events)) == state_to_json(session.state)
+    assert session.state.phase == "closed"
+    assert session.state.cells["host-1"]["B1/T1"].value == "4.5"
+
+
+@pytest.mark.parametrize("viewer", VIEWERS, ids=lambda v: f"{v.role}-{v.seat}")
+def test_verify_action_for_every_event(lot_json: dict[str, Any], viewer: Viewer) -> None:
+    events = whole_session(lot_json).events
+    state = new_state(events[0])
+    view = state_view(state, viewer)
+    for event in events[1:]:
+        apply_event(state, event)
+        seen = event_view(event, viewer, state.revealed)
+        if seen.get("resync"):
+            view = state_view(state, viewer)  # the client refetches, as the protocol says
+            continue
+        before = copy.deepcopy(view)
+        apply_view(view, seen, viewer)
+        assert view == state_view(state, viewer), (event.type, event.seq, before)
+
+
+def _walk(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [*value.keys(), *(x for v in value.values() for x in _walk(v))]
+    if isinstance(value, list):
+        return [x for v in value for x in _walk(v)]
+    return [value]
+
+
+def test_public_screen_sees_no_scores_no_names(lot_json: dict[str, Any]) -> None:
+    session = whole_session(lot_json)
+    names = {b["name"] for b in lot_json["bidders"]}
+    for event in session.events:
+        seen = _walk(event_view(event, Viewer(Role.PUBLIC), session.state.revealed))
+        assert not {"value", "comment", "sig", "signed", "key", "actor"} & set(seen)
+        assert not names & set(seen)
+
+
+def test_expert_sees_no_other_score_before_reveal(lot_json: dict[str, Any]) -> None:
+    session = whole_session(lot_json)
+    state = new_state(session.events[0])
+    me = Viewer(Role.EXPERT, "host-1")
+    for event in session.events[1:]:
+        apply_event(state, event)
+        seen = event_view(event, me, state.revealed)
+        if event.type == "score.set" and event.data["seat"] != "host-1" and not state.revealed:
+            assert seen == {"seq": event.seq, "type": "hidden"}
+        if event.type == "score.set" and event.data["seat"] == "host-1":
+            assert seen["data"]["value"] == event.data["value"]
+
+
+def _scoring(lot: dict[str, Any]) -> Session:
+    session = Session(lot)
+    for seat in session.state.seats:
+        session.run(Principal(Role.EXPERT, S, seat), Enrol(public_b64(session.keys[seat])))
+    session.run(SUP, AdvancePhase("sign_in"))
+    for seat in session.state.seats:
+        session.expert(seat, "expert.sign_in", pledge="evalroom-pledge-v1")
+    session.run(SUP, AdvancePhase("scoring"))
+    return session
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"bidder": "B9", "criterion": "T1", "value": "5"}, Code.UNKNOWN_BIDDER),
+        ({"bidder": "B1", "criterion": "T9", "value": "5"}, Code.UNKNOWN_CRITERION),
+        ({"bidder": "B1", "criterion": "T1", "value": "10.5"}, Code.OUT_OF_RANGE),
+        ({"bidder": "B1", "criterion": "T1", "value": "7.3"}, Code.OFF_STEP),
+        ({"bidder": "B1", "criterion": "C3", "value": "5"}, Code.NOT_SCORABLE),
+        ({"bidder": "B1", "criterion": "P1", "value": "5"}, Code.NOT_SCORABLE),
+        ({"bidder": "B1", "criterion": "T1", "value": "07"}, Code.MALFORMED),
+        ({"bidder": "B1", "criterion": "T1", "value": 7}, Code.MALFORMED),
+        ({"bidder": "B1", "criterion": "T1", "value": "5", "comment": "x" * 2001}, Code.MALFORMED),
+    ],
+)
+def test_bad_scores_are_refused(lot_json: Any, fields: dict[str, Any], code: Code) -> None:
+    session = _scoring(lot_json)
+    head = session.state.seq
+    with pytest.raises(CommandError) as info:
+        session.expert("host-1", "score.set", **fields)
+    assert info.value.code == code
+    assert session.state.seq == head
+
+
+def test_signature_binding(lot_json: Any) -> None:
+    session = _scoring(lot_json)
+    me = Principal(Role.EXPERT, S, "host-1")
+    key = session.keys["host-1"]
+    score = {"bidder": "B1", "criterion": "T1", "value": "5"}
+    cases = [
+        (signed(key, "s-other", "host-1", "score.set", "a", **score), "a", Code.PAYLOAD_MISMATCH),
+        (signed(key, S, "host-2", "score.set", "b", **score), "b", Code.PAYLOAD_MISMATCH),
+        (signed(key, S, "host-1", "score.set", "c", **score), "other", Code.PAYLOAD_MISMATCH),
+        (
+            signed(session.keys["host-2"], S, "host-1", "score.set", "d", **score),
+            "d",
+            Code.BAD_SIGNATURE,
+        ),
+    ]
+    for command, command_id, code in cases:
+        with pytest.raises(CommandError) as info:
+            decide(session.state, me, command_id, command)
+        assert info.value.code == code
+    good = signed(key, S, "host-1", "score.set", "e", **score)
+    for broken in (
+        type(good)(good.type, good.signed, None),
+        type(good)(good.type, good.signed.replace('"5"', '"6"'), good.sig),
+        type(good)(good.type, good.signed.replace(",", ", "), good.sig),
+    ):
+        with pytest.raises(CommandError) as info:
+            decide(session.state, me, "e", broken)
+        assert info.value.code in (Code.BAD_SIGNATURE, Code.MALFORMED)
+
+
+def test_phase_rules(lot_json: Any) -> None:
+    session = Session(lot_json)
+    with pytest.raises(CommandError) as info:
+        session.run(SUP, AdvancePhase("scoring"))
+    assert info.value.code == Code.WRONG_PHASE
+    session.run(SUP, AdvancePhase("sign_in"))
+    with pytest.raises(CommandError) as info:
+        session.run(SUP, AdvancePhase("scoring"))
+    assert info.value.code == Code.PHASE_NOT_READY
+    with pytest.raises(CommandError) as info:
+        session.run(Principal(Role.PUBLIC, S, "screen"), AdvancePhase("scoring"))
+    assert info.value.code == Code.FORBIDDEN
+
+
+def test_canonical_bytes_profile() -> None:
+    assert (
+        canonical_bytes({"b": 1, "a": ["中", None, True]})
+        == '{"a":["中",null,true],"b":1}'.encode()
+    )
+    for bad in ({"x": 1.5}, {"é": 1}, {"x": 2**60}):
+        with pytest.raises(ValueError):
+            canonical_bytes(bad)
+    for text in (b'{"a":1,"a":2}', b'{"a":1.0}', b'{"b":1,"a":2}', b'{"a": 1}', b"NaN"):
+        with pytest.raises(ValueError):
+            parse_canonical(text)
