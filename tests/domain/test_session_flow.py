@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from server.auditlog.canonical import canonical_bytes, parse_canonical
+from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
 from server.domain.commands import AdvancePhase, Command, CreateSession, Enrol, decide
 from server.domain.errors import Code, CommandError
 from server.domain.events import Event, event_from_bytes, schema_problems, seal
@@ -234,8 +234,8 @@ def test_canonical_bytes_profile() -> None:
         == '{"a":["中",null,true],"b":1}'.encode()
     )
     for bad in ({"x": 1.5}, {"é": 1}, {"x": 2**60}):
-        with pytest.raises(ValueError):
+        with pytest.raises(CanonicalError):
             canonical_bytes(bad)
     for text in (b'{"a":1,"a":2}', b'{"a":1.0}', b'{"b":1,"a":2}', b'{"a": 1}', b"NaN"):
-        with pytest.raises(ValueError):
+        with pytest.raises(CanonicalError):
             parse_canonical(text)
