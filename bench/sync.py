@@ -1,0 +1,262 @@
+"""Sync benchmark: R rooms x E experts x S supervisors sending signed scores at a set rate.
+
+Runs the same load against the full evalroom pipeline (verify signature, check, durable commit,
+fan-out) and against a bare python-socketio broadcast server, both as subprocesses on loopback, and
+prints throughput, send->ack and send->received-by-every-room-member latency (p50/p99),
+server RSS and the ratios. The last line is one JSON object.
+
+    .venv/bin/python bench/sync.py --rooms 50 --experts 7 --supervisors 2 --rate 1 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psutil
+import socketio
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from server.client.seat import Client, SeatClient  # noqa: E402
+
+LOT = json.loads((ROOT / "server" / "app" / "demo-lot.json").read_text("utf-8"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def start(argv: list[str], port: int, env: dict[str, str]) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    if r.status in (200, 404):
+                        return proc
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+    raise RuntimeError(f"server {argv} did not start")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def evalroom_rooms(base: str, args: argparse.Namespace) -> list[tuple[list[Any], list[Any]]]:
+    rooms = []
+    headers = {"Authorization": "Bearer bench-admin"}
+    lot = {
+        **LOT,
+        "committee": {**LOT["committee"], "size": args.experts},
+        "venues": [{"id": "host", "name": "主场", "seats": args.experts}],
+    }
+    async with aiohttp.ClientSession() as http:
+        for _ in range(args.rooms):
+            async with http.post(f"{base}/api/sessions", json=lot, headers=headers) as r:
+                created = await r.json()
+            sups = [
+                Client(base, created["session"], t)
+                for t in created["supervisor"][: args.supervisors]
+            ]
+            seats = [SeatClient(base, created["session"], s) for s in created["seats"]]
+            for seat in seats:
+                await seat.enrol(created["codes"][seat.seat])
+            for client in [*sups, *seats]:
+                await client.connect()
+            await sups[0].command({"id": "p1", "type": "phase.advance", "to": "sign_in"})
+            await asyncio.gather(*(s.sign_in() for s in seats))
+            await sups[0].command({"id": "p2", "type": "phase.advance", "to": "scoring"})
+            rooms.append((seats, sups))
+    return rooms
+
+
+async def run_load(
+    rooms: list[tuple[list[Any], list[Any]]], args: argparse.Namespace, send: Any
+) -> dict[str, Any]:
+    sent: dict[tuple[int, int], float] = {}
+    acked: list[float] = []
+    seq_of: dict[tuple[int, int], int] = {}
+    stop_at = time.perf_counter() + args.seconds
+
+    async def expert_loop(r: int, seat: Any) -> None:
+        n = 0
+        while time.perf_counter() < stop_at:
+            t0 = time.perf_counter()
+            ack = await send(seat, n)
+            t1 = time.perf_counter()
+            sent[(r, ack["seq"])] = t0
+            acked.append(t1 - t0)
+            seq_of[(r, n)] = ack["seq"]
+            n += 1
+            await asyncio.sleep(max(0.0, 1.0 / args.rate - (time.perf_counter() - t0)))
+
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(expert_loop(r, seat) for r, (seats, _) in enumerate(rooms) for seat in seats)
+    )
+    elapsed = time.perf_counter() - started
+    await asyncio.sleep(1.0)  # let the last fan-out arrive
+    delivered: list[float] = []
+    for r, (seats, sups) in enumerate(rooms):
+        members = [*seats, *sups]
+        for (room, seq), t0 in sent.items():
+            if room != r:
+                continue
+            arrivals = [m.arrival_times.get(seq) for m in members]
+            if all(a is not None for a in arrivals):
+                delivered.append(max(arrivals) - t0)  # type: ignore[type-var]
+    return {
+        "commands": len(acked),
+        "throughput": len(acked) / elapsed,
+        "ack_p50_ms": pct(acked, 0.5),
+        "ack_p99_ms": pct(acked, 0.99),
+        "all_p50_ms": pct(delivered, 0.5),
+        "all_p99_ms": pct(delivered, 0.99),
+        "delivered_fraction": len(delivered) / max(1, len(sent)),
+    }
+
+
+class BareClient:
+    def __init__(self, base: str, room: str) -> None:
+        self.base, self.room = base, room
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.arrival_times: dict[int, float] = {}
+        self.sio.on("events", self._on)
+
+    async def _on(self, views: list[dict[str, Any]]) -> None:
+        for v in views:
+            self.arrival_times[v["seq"]] = time.perf_counter()
+
+    async def connect(self) -> None:
+        await self.sio.connect(self.base, transports=["websocket"])
+        await self.sio.call("join", {"room": self.room})
+
+
+async def bench_bare(args: argparse.Namespace) -> dict[str, Any]:
+    port = free_port()
+    proc = await start(
+        [sys.executable, str(ROOT / "bench" / "bare_server.py"), str(port)], port, {}
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        rooms = []
+        for r in range(args.rooms):
+            members = [BareClient(base, f"r{r}") for _ in range(args.experts + args.supervisors)]
+            for m in members:
+                await m.connect()
+            rooms.append((members[: args.experts], members[args.experts :]))
+        payload = "x" * 400  # about the size of a signed score envelope
+
+        async def send(client: BareClient, n: int) -> Any:
+            return await client.sio.call("command", {"room": client.room, "n": n, "p": payload})
+
+        result = await run_load(rooms, args, send)
+        result["rss_mb"] = psutil.Process(proc.pid).memory_info().rss / 2**20
+        for seats, sups in rooms:
+            for m in [*seats, *sups]:
+                await m.sio.disconnect()
+        return result
+    finally:
+        proc.kill()
+        await proc.wait()
+
+
+async def bench_evalroom(args: argparse.Namespace) -> dict[str, Any]:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as data:
+        env = {"EVALROOM_ADMIN_TOKEN": "bench-admin", "EVALROOM_TOKEN_KEY": "bench"}
+        if args.database_url:
+            env["EVALROOM_DATABASE_URL"] = args.database_url
+        argv = [
+            sys.executable,
+            "-c",
+            "from server.app.cli import main; main()",
+            "--data-dir",
+            data,
+            "--port",
+            str(port),
+            "serve",
+        ]
+        proc = await start(argv, port, env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            rooms = await evalroom_rooms(base, args)
+            cells = [
+                (b["id"], c["id"])
+                for b in LOT["bidders"]
+                for c in LOT["criteria"]
+                if c["kind"] == "subjective"
+            ]
+
+            async def send(seat: SeatClient, n: int) -> Any:
+                bidder, criterion = cells[n % len(cells)]
+                return await seat.score(bidder, criterion, "3")
+
+            result = await run_load(rooms, args, send)
+            result["rss_mb"] = psutil.Process(proc.pid).memory_info().rss / 2**20
+            for seats, sups in rooms:
+                for client in [*seats, *sups]:
+                    await client.disconnect()
+            return result
+        finally:
+            proc.kill()
+            await proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rooms", type=int, default=50)
+    parser.add_argument("--experts", type=int, default=7)
+    parser.add_argument("--supervisors", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=1.0, help="scores per second per expert")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temp dir")
+    args = parser.parse_args()
+    bare = asyncio.run(bench_bare(args))
+    full = asyncio.run(bench_evalroom(args))
+    for name, r in (("bare broadcast", bare), ("evalroom", full)):
+        print(
+            f"{name:15} {r['commands']:6d} cmds {r['throughput']:8.1f}/s"
+            f"  ack p50 {r['ack_p50_ms']:6.1f} p99 {r['ack_p99_ms']:6.1f} ms"
+            f"  all-members p50 {r['all_p50_ms']:6.1f} p99 {r['all_p99_ms']:6.1f} ms"
+            f"  delivered {r['delivered_fraction']:.3f}  RSS {r['rss_mb']:.0f} MiB"
+        )
+    summary = {
+        "rooms": args.rooms,
+        "experts": args.experts,
+        "supervisors": args.supervisors,
+        "rate": args.rate,
+        "bare": bare,
+        "evalroom": full,
+        "throughput_ratio": full["throughput"] / bare["throughput"],
+        "p99_ratio": full["all_p99_ms"] / bare["all_p99_ms"],
+        "ack_p99_ratio": full["ack_p99_ms"] / bare["ack_p99_ms"],
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
