@@ -5,6 +5,7 @@ HTTP routes and socket.io handlers both call this; neither decides anything itse
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import time
 from collections.abc import Callable
@@ -119,13 +120,18 @@ class Service:
             digest, attempts = stored
             if attempts >= MAX_CODE_ATTEMPTS:
                 raise CommandError(Code.BAD_CODE, "too many wrong codes; ask the host for help")
-            if not hmac.compare_digest(digest, self.tokens.code_hash(session, seat, code)):
+            wrong = not hmac.compare_digest(digest, self.tokens.code_hash(session, seat, code))
+            if wrong:
                 await log.count_failed_code_txn(conn, session, seat)
-                raise CommandError(Code.BAD_CODE, "wrong enrolment code")
+        if wrong:  # raised after the commit, so the failed attempt is counted
+            raise CommandError(Code.BAD_CODE, "wrong enrolment code")
         principal = Principal(Role.EXPERT, session, seat)
         if not isinstance(public_key, str):
             raise CommandError(Code.MALFORMED, "public_key must be base64 text")
-        ack = await self.committer.submit(principal, f"enrol-{seat}", Enrol(public_key))
+        # The id names the key: resending the same enrolment is idempotent, while a second
+        # enrolment with another key is a new command and is refused as already_enrolled.
+        key_id = hashlib.sha256(public_key.encode()).hexdigest()[:16]
+        ack = await self.committer.submit(principal, f"enrol-{key_id}", Enrol(public_key))
         return {**ack, "token": self.tokens.issue(principal, self.now_s())}
 
     async def login(self, session: str, seat: Any, signed: Any, sig: Any) -> dict[str, Any]:
