@@ -1,0 +1,233 @@
+// Shared helpers of the seat and viewer pages: canonical JSON, base64, the event stream fold.
+// Plain script (no modules, no build step); everything hangs off window.Evalroom.
+"use strict";
+
+(function () {
+  const PHASES = ["prepared", "sign_in", "scoring", "review", "closed"];
+  const PHASE_LABELS = {
+    prepared: "准备 Prepared",
+    sign_in: "签到 Sign-in",
+    scoring: "评分 Scoring",
+    review: "复核 Review",
+    closed: "结束 Closed",
+  };
+  const TYPED_KINDS = ["subjective", "objective"];
+
+  // Canonical JSON as the server checks it (server/auditlog/canonical.py): keys sorted,
+  // no whitespace, integers only, decimals as strings. JSON.stringify handles the leaves.
+  function canonical(value) {
+    if (value === null || typeof value === "boolean" || typeof value === "string") {
+      return JSON.stringify(value);
+    }
+    if (typeof value === "number") {
+      if (!Number.isSafeInteger(value)) {
+        throw new Error("canonical JSON takes integers only; send decimals as strings");
+      }
+      return JSON.stringify(value);
+    }
+    if (Array.isArray(value)) {
+      return "[" + value.map(canonical).join(",") + "]";
+    }
+    if (typeof value === "object") {
+      const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
+      return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonical(value[k])).join(",") + "}";
+    }
+    throw new Error("not a JSON value: " + typeof value);
+  }
+
+  function bytesToBase64(bytes) {
+    const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    let text = "";
+    for (let i = 0; i < view.length; i++) text += String.fromCharCode(view[i]);
+    return btoa(text);
+  }
+
+  // The expiry (unix seconds) inside a "v1.<payload>.<mac>" token, or 0 when unreadable.
+  function tokenExpiry(token) {
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const body = JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
+      return typeof body.exp === "number" ? body.exp : 0;
+    } catch (_e) {
+      return 0;
+    }
+  }
+
+  function typedCriteria(lot) {
+    return ((lot && lot.criteria) || []).filter((c) => TYPED_KINDS.includes(c.kind));
+  }
+
+  function bidderIds(lot) {
+    return ((lot && lot.bidders) || []).map((b) => (typeof b === "string" ? b : b.id));
+  }
+
+  function bidderName(lot, id) {
+    const found = ((lot && lot.bidders) || []).find((b) => typeof b === "object" && b.id === id);
+    return found && found.name ? found.name : "";
+  }
+
+  // Fold one viewed event into a view, as server/domain/views.py apply_view does.
+  function applyView(view, event, ownSeat) {
+    view.seq = event.seq;
+    const kind = event.type;
+    const data = event.data;
+    if (kind === "hidden" || !data) return;
+    if (kind === "session.created") {
+      view.session = event.session || view.session;
+      view.phase = "prepared";
+      view.lot = data.lot;
+      view.seats = {};
+      view.cells = {};
+      for (const s of data.seats) {
+        const venue = s.slice(0, s.lastIndexOf("-"));
+        const visible = !ownSeat || s === ownSeat;
+        view.seats[s] = visible
+          ? { venue, enrolled: false, signed_in: false, submitted: false }
+          : { venue, enrolled: null, signed_in: null, submitted: null };
+        if (visible) view.cells[s] = {};
+      }
+      return;
+    }
+    const seat = data.seat;
+    const flags = {
+      "seat.enrolled": "enrolled",
+      "expert.signed_in": "signed_in",
+      "sheet.submitted": "submitted",
+    };
+    if (flags[kind] && view.seats && view.seats[seat]) {
+      view.seats[seat][flags[kind]] = true;
+    } else if (kind === "phase.changed") {
+      view.phase = data.to;
+    } else if (kind === "score.set") {
+      const cell = { seq: event.seq };
+      if ("value" in data) {
+        cell.value = data.value;
+        if (data.comment != null) cell.comment = data.comment;
+      }
+      view.cells = view.cells || {};
+      view.cells[seat] = view.cells[seat] || {};
+      view.cells[seat][`${data.bidder}/${data.criterion}`] = cell;
+    }
+  }
+
+  // A socket.io connection that joins, folds events in seq order and asks "sync" on a gap.
+  // hooks: onView(view), onEvent(event), onStatus(text, connected), onConnected(), onAuthError(err)
+  class Stream {
+    constructor(authToken, ownSeat, hooks) {
+      this.ownSeat = ownSeat || null;
+      this.hooks = hooks;
+      this.view = { seq: 0, phase: null, lot: null, seats: {}, cells: {} };
+      this.lastSeq = 0;
+      this.syncing = null;
+      this.token = authToken;
+      this.socket = io({
+        transports: ["websocket"],
+        auth: (cb) => cb({ token: this.token }),
+        reconnectionDelayMax: 5000,
+      });
+      this.socket.on("connect", () => this._joined());
+      this.socket.on("disconnect", (reason) => hooks.onStatus("离线 Offline (" + reason + ")", false));
+      this.socket.on("connect_error", (err) => {
+        hooks.onStatus("连接失败 Connect failed: " + ((err.data && err.data.code) || err.message), false);
+        if (err.data && hooks.onAuthError) hooks.onAuthError(err.data);
+      });
+      this.socket.on("events", (views) => this._onEvents(views));
+    }
+
+    async call(name, data) {
+      return this.socket.timeout(30000).emitWithAck(name, data);
+    }
+
+    async _joined() {
+      this.hooks.onStatus("已连接 Connected", true);
+      try {
+        const answer = await this.call("join", { after: this.lastSeq });
+        if (!answer.ok) {
+          this.hooks.onStatus("加入失败 Join failed: " + answer.error.code, false);
+          return;
+        }
+        this._take(answer);
+        if (answer.limited) await this.catchUp();
+        if (this.hooks.onConnected) this.hooks.onConnected(answer);
+      } catch (e) {
+        this.hooks.onStatus("加入失败 Join failed: " + e.message, false);
+      }
+    }
+
+    _take(answer) {
+      if (answer.snapshot) {
+        this.view = answer.snapshot;
+        this.lastSeq = answer.snapshot.seq;
+      }
+      for (const ev of answer.events || []) this._apply(ev);
+      this.hooks.onView(this.view);
+    }
+
+    _apply(ev) {
+      if (ev.seq <= this.lastSeq) return; // a seq already held (join raced a live event)
+      applyView(this.view, ev, this.ownSeat);
+      this.lastSeq = ev.seq;
+      if (this.hooks.onEvent) this.hooks.onEvent(ev);
+      if (ev.resync) this.refetch();
+    }
+
+    async _onEvents(views) {
+      if (!views.length) return;
+      if (views[0].seq > this.lastSeq + 1) await this.catchUp();
+      for (const ev of views) this._apply(ev);
+      this.hooks.onView(this.view);
+    }
+
+    async catchUp() {
+      if (this.syncing) return this.syncing;
+      this.syncing = (async () => {
+        for (;;) {
+          const answer = await this.call("sync", { after: this.lastSeq });
+          if (!answer.ok) throw new Error(answer.error.code);
+          this._take(answer);
+          if (!answer.limited) return;
+        }
+      })();
+      try {
+        await this.syncing;
+      } finally {
+        this.syncing = null;
+      }
+    }
+
+    // The whole current view (after results are revealed, another seat's history becomes visible).
+    async refetch() {
+      const answer = await this.call("state", {});
+      if (answer.ok) {
+        this.view = answer.state;
+        this.lastSeq = Math.max(this.lastSeq, answer.state.seq);
+        this.hooks.onView(this.view);
+      }
+    }
+  }
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") node.className = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
+    }
+    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  }
+
+  window.Evalroom = {
+    PHASES,
+    PHASE_LABELS,
+    canonical,
+    bytesToBase64,
+    tokenExpiry,
+    typedCriteria,
+    bidderIds,
+    bidderName,
+    applyView,
+    Stream,
+    el,
+  };
+})();

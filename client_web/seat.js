@@ -1,0 +1,378 @@
+// The expert's seat page: /seat/{session}/{seat}.
+// Enrols a non-extractable Ed25519 key (WebCrypto) kept in IndexedDB, signs every command, and
+// keeps unacknowledged commands (memory + localStorage) to resend with the same id on reconnect.
+"use strict";
+
+(function () {
+  const E = window.Evalroom;
+  const PLEDGE_ID = "evalroom-pledge-v1";
+  const parts = location.pathname.split("/").filter(Boolean); // ["seat", session, seat]
+  const SESSION = decodeURIComponent(parts[1] || "");
+  const SEAT = decodeURIComponent(parts[2] || "");
+  const KEY_ID = `${SESSION}/${SEAT}`;
+  const QUEUE_KEY = `evalroom:pending:${KEY_ID}`;
+  const $ = (id) => document.getElementById(id);
+
+  let record = null; // {privateKey, publicKey, token}
+  let stream = null;
+  let counter = 0;
+  let connected = false;
+  let view = null;
+  let gridBuiltFor = null;
+  const pending = new Map(); // command id -> {envelope, cell}
+  const cellStatus = {}; // "B1/T1" -> {state, error}
+  const sending = new Set(); // ids with a request in flight on this connection
+
+  // ---- IndexedDB: db "evalroom", store "seats", key `${session}/${seat}` ----
+  function openDb() {
+    return new Promise((resolve, reject) => {
+      const req = indexedDB.open("evalroom", 1);
+      req.onupgradeneeded = () => req.result.createObjectStore("seats");
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+  async function dbGet(key) {
+    const db = await openDb();
+    return new Promise((resolve, reject) => {
+      const req = db.transaction("seats").objectStore("seats").get(key);
+      req.onsuccess = () => resolve(req.result || null);
+      req.onerror = () => reject(req.error);
+    });
+  }
+  async function dbPut(key, value) {
+    const db = await openDb();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction("seats", "readwrite");
+      tx.objectStore("seats").put(value, key);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+  }
+
+  // ---- signing ----
+  async function sign(payload) {
+    const text = E.canonical(payload);
+    const sig = await crypto.subtle.sign({ name: "Ed25519" }, record.privateKey, new TextEncoder().encode(text));
+    return { signed: text, sig: E.bytesToBase64(sig) };
+  }
+
+  function nextId() {
+    counter += 1;
+    return `${SEAT}-${Date.now()}-${counter}`;
+  }
+
+  async function signedEnvelope(type, fields) {
+    const cmd = nextId();
+    const payload = { type, session: SESSION, seat: SEAT, cmd, t: Date.now(), ...fields };
+    const { signed, sig } = await sign(payload);
+    return { id: cmd, type, signed, sig };
+  }
+
+  async function postJson(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    let answer;
+    try {
+      answer = await response.json();
+    } catch (_e) {
+      answer = { ok: false, error: { code: "HTTP_" + response.status, message: response.statusText } };
+    }
+    return answer;
+  }
+
+  function errorText(error) {
+    return error ? `${error.code}: ${error.message || ""}` : "";
+  }
+
+  // ---- enrolment and login ----
+  async function enrol(code) {
+    const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+    const raw = await crypto.subtle.exportKey("raw", pair.publicKey);
+    const publicKey = E.bytesToBase64(raw);
+    const answer = await postJson(`/api/sessions/${encodeURIComponent(SESSION)}/enrol`, {
+      seat: SEAT,
+      code,
+      public_key: publicKey,
+    });
+    if (!answer.token) throw answer.error || { code: "ENROL_FAILED", message: "no token" };
+    record = { privateKey: pair.privateKey, publicKey, token: answer.token };
+    await dbPut(KEY_ID, record);
+  }
+
+  async function login() {
+    const payload = { seat: SEAT, session: SESSION, t: Date.now(), type: "seat.login" };
+    const { signed, sig } = await sign(payload);
+    const answer = await postJson(`/api/sessions/${encodeURIComponent(SESSION)}/login`, {
+      seat: SEAT,
+      signed,
+      sig,
+    });
+    if (!answer.token) throw answer.error || { code: "LOGIN_FAILED", message: "no token" };
+    record = { ...record, token: answer.token };
+    await dbPut(KEY_ID, record);
+  }
+
+  function tokenFresh(token) {
+    return token && E.tokenExpiry(token) - 60 > Date.now() / 1000;
+  }
+
+  // ---- the command queue ----
+  function saveQueue() {
+    const list = [...pending.entries()].map(([id, p]) => ({ id, envelope: p.envelope, cell: p.cell }));
+    try {
+      localStorage.setItem(QUEUE_KEY, JSON.stringify(list));
+    } catch (_e) {
+      /* storage full or blocked: the in-memory queue still resends */
+    }
+  }
+
+  function loadQueue() {
+    try {
+      const list = JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]");
+      for (const item of list) {
+        pending.set(item.id, { envelope: item.envelope, cell: item.cell });
+        if (item.cell) cellStatus[item.cell] = { state: "offline" };
+      }
+    } catch (_e) {
+      localStorage.removeItem(QUEUE_KEY);
+    }
+  }
+
+  async function enqueue(envelope, cell) {
+    pending.set(envelope.id, { envelope, cell });
+    saveQueue();
+    if (cell) cellStatus[cell] = { state: connected ? "sending" : "offline" };
+    render();
+    return send(envelope.id);
+  }
+
+  // Send one queued command; on an ack it leaves the queue, on a lost connection it stays.
+  async function send(id) {
+    const item = pending.get(id);
+    if (!item || !connected || sending.has(id)) return null;
+    sending.add(id);
+    if (item.cell) cellStatus[item.cell] = { state: "sending" };
+    render();
+    let answer;
+    try {
+      answer = await stream.call("command", item.envelope);
+    } catch (_e) {
+      sending.delete(id);
+      if (item.cell) cellStatus[item.cell] = { state: "offline" };
+      render();
+      return null; // no ack (timeout or disconnect): resent with the same id on reconnect
+    }
+    sending.delete(id);
+    pending.delete(id);
+    saveQueue();
+    if (item.cell && cellStatus[item.cell] && pendingFor(item.cell) === null) {
+      cellStatus[item.cell] = answer.ok ? { state: "saved" } : { state: "error", error: answer.error };
+    }
+    render();
+    return answer;
+  }
+
+  function pendingFor(cell) {
+    for (const [id, p] of pending) if (p.cell === cell) return id;
+    return null;
+  }
+
+  function flushQueue() {
+    for (const id of [...pending.keys()]) send(id);
+  }
+
+  // ---- rendering ----
+  function render() {
+    if (!view) return;
+    $("phase").textContent = E.PHASE_LABELS[view.phase] || view.phase || "—";
+    const lot = view.lot;
+    if (lot && lot.project) $("project").textContent = `${lot.project.code || ""} ${lot.project.name || ""}`;
+    const me = (view.seats && view.seats[SEAT]) || {};
+    $("pledge").hidden = !record;
+    $("sign-button").disabled = !connected || !!me.signed_in || view.phase !== "sign_in";
+    $("pledge-state").textContent = me.signed_in
+      ? "已签署 Signed"
+      : view.phase === "prepared"
+        ? "等待签到开始 Waiting for sign-in to open"
+        : "";
+    $("sheet").hidden = !record || !lot;
+    if (lot) renderGrid(lot, me);
+    $("submit-button").disabled = !connected || !!me.submitted || view.phase !== "scoring" || !me.signed_in;
+    $("submit-state").textContent = me.submitted ? "已提交 Submitted" : "";
+  }
+
+  function renderGrid(lot, me) {
+    const criteria = E.typedCriteria(lot);
+    const bidders = E.bidderIds(lot);
+    const signature = JSON.stringify([bidders, criteria.map((c) => c.id)]);
+    const grid = $("grid");
+    if (gridBuiltFor !== signature) {
+      grid.replaceChildren();
+      const head = E.el("tr", {}, E.el("th", {}, "投标人 Bidder"));
+      for (const c of criteria) {
+        const kind = c.kind === "subjective" ? "主观 subjective" : "客观 objective";
+        const range = c.min !== undefined ? `${c.min}–${c.max}, 步长 step ${c.step}` : "";
+        head.append(E.el("th", { title: range }, `${c.id} ${c.name || ""}`, E.el("br"), E.el("small", {}, `${kind} ${range}`)));
+      }
+      grid.append(E.el("thead", {}, head));
+      const body = E.el("tbody");
+      for (const b of bidders) {
+        const row = E.el("tr", {}, E.el("th", {}, `${b} ${E.bidderName(lot, b)}`));
+        for (const c of criteria) {
+          const key = `${b}/${c.id}`;
+          const input = E.el("input", {
+            "data-cell": key,
+            inputmode: "decimal",
+            size: "5",
+            "aria-label": `${b} ${c.id}`,
+            onchange: (ev) => onCellChange(b, c.id, ev.target),
+          });
+          row.append(E.el("td", {}, input, E.el("div", { class: "cell-state", "data-state-for": key }), E.el("div", { class: "error", "data-error-for": key })));
+        }
+        body.append(row);
+      }
+      grid.append(body);
+      gridBuiltFor = signature;
+    }
+    const mine = (view.cells && view.cells[SEAT]) || {};
+    const editable = connectedOrQueued() && view.phase === "scoring" && !!me.signed_in && !me.submitted;
+    for (const input of grid.querySelectorAll("input[data-cell]")) {
+      const key = input.dataset.cell;
+      const saved = mine[key];
+      input.disabled = !editable;
+      const status = cellStatus[key] || (saved ? { state: "saved" } : null);
+      if (saved && saved.value !== undefined && document.activeElement !== input && pendingFor(key) === null && !(status && status.state === "error")) {
+        input.value = saved.value;
+      }
+      const stateEl = grid.querySelector(`[data-state-for="${CSS.escape(key)}"]`);
+      const errorEl = grid.querySelector(`[data-error-for="${CSS.escape(key)}"]`);
+      let label = "";
+      let state = status ? status.state : "";
+      if (state === "sending" && !connected) state = "offline";
+      if (state === "saved") label = "已保存 saved";
+      else if (state === "sending") label = "发送中 sending";
+      else if (state === "offline") label = "离线 offline";
+      else if (state === "error") label = "未保存 not saved";
+      stateEl.textContent = label;
+      stateEl.className = "cell-state " + state;
+      errorEl.textContent = state === "error" ? errorText(status.error) : "";
+    }
+  }
+
+  function connectedOrQueued() {
+    return true; // typing while offline is allowed: the command is queued and resent
+  }
+
+  async function onCellChange(bidder, criterion, input) {
+    const value = input.value.trim();
+    const key = `${bidder}/${criterion}`;
+    if (value === "") return;
+    const envelope = await signedEnvelope("score.set", { bidder, criterion, value });
+    await enqueue(envelope, key);
+  }
+
+  function setStatus(text, isConnected) {
+    connected = isConnected;
+    const conn = $("conn");
+    conn.textContent = text;
+    conn.className = isConnected ? "online" : "offline";
+    render();
+  }
+
+  // ---- start ----
+  async function connect() {
+    if (!tokenFresh(record.token)) await login();
+    $("enrol").hidden = true;
+    $("pledge").hidden = false;
+    stream = new E.Stream(record.token, SEAT, {
+      onView: (v) => {
+        view = v;
+        render();
+      },
+      onEvent: (ev) => {
+        // our own score arriving in the log marks that cell saved
+        if (ev.type === "score.set" && ev.data && ev.data.seat === SEAT) {
+          const key = `${ev.data.bidder}/${ev.data.criterion}`;
+          if (pendingFor(key) === null && !(cellStatus[key] && cellStatus[key].state === "error")) {
+            cellStatus[key] = { state: "saved" };
+          }
+        }
+      },
+      onStatus: setStatus,
+      onConnected: () => flushQueue(),
+      onAuthError: async (err) => {
+        if (err.code === "TOKEN_EXPIRED" || err.code === "UNAUTHENTICATED") {
+          try {
+            await login();
+            stream.token = record.token;
+          } catch (e) {
+            setStatus("登录失败 Login failed: " + errorText(e), false);
+          }
+        }
+      },
+    });
+    window.evalroomSeat = { stream, pending }; // for debugging and the browser tests
+  }
+
+  async function start() {
+    $("seat-id").textContent = `${SEAT} · ${SESSION}`;
+    document.title = `评标席位 ${SEAT} — evalroom`;
+    if (!window.crypto || !crypto.subtle) {
+      $("enrol").hidden = false;
+      $("enrol-error").textContent = "此浏览器不支持 WebCrypto（需要 https 或 localhost）。This browser has no WebCrypto (needs https or localhost).";
+      return;
+    }
+    loadQueue();
+    record = await dbGet(KEY_ID);
+    if (!record) {
+      $("enrol").hidden = false;
+      $("code").focus();
+      return;
+    }
+    try {
+      await connect();
+    } catch (e) {
+      $("enrol").hidden = false;
+      $("enrol-error").textContent = "登录失败 Login failed: " + errorText(e);
+    }
+  }
+
+  $("enrol-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const button = $("enrol-button");
+    button.disabled = true;
+    $("enrol-error").textContent = "";
+    try {
+      await enrol($("code").value.trim());
+      await connect();
+    } catch (e) {
+      $("enrol-error").textContent = "登记失败 Enrolment failed: " + (e && e.code ? errorText(e) : String(e));
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  $("sign-button").addEventListener("click", async () => {
+    $("pledge-error").textContent = "";
+    const envelope = await signedEnvelope("expert.sign_in", { pledge: PLEDGE_ID });
+    const answer = await enqueue(envelope, null);
+    if (answer && !answer.ok) $("pledge-error").textContent = errorText(answer.error);
+  });
+
+  $("submit-button").addEventListener("click", async () => {
+    $("submit-error").textContent = "";
+    const envelope = await signedEnvelope("sheet.submit", {});
+    const answer = await enqueue(envelope, null);
+    if (answer && !answer.ok) {
+      const d = answer.error.details || {};
+      const cells = d.cells ? " " + d.cells.join(", ") : "";
+      $("submit-error").textContent = errorText(answer.error) + cells;
+    }
+  });
+
+  start();
+})();

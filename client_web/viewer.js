@@ -1,0 +1,107 @@
+// Supervisor, public screen and auditor page: /{role}/{session}#token=...
+"use strict";
+
+(function () {
+  const E = window.Evalroom;
+  const parts = location.pathname.split("/").filter(Boolean); // [role, session]
+  const ROLE = parts[0];
+  const SESSION = decodeURIComponent(parts[1] || "");
+  const ROLE_LABELS = { supervisor: "监督 Supervisor", public: "公共屏 Public screen", auditor: "审计 Auditor" };
+  const token = new URLSearchParams(location.hash.slice(1)).get("token");
+  const $ = (id) => document.getElementById(id);
+  let view = null;
+  let connected = false;
+  let stream = null;
+  let counter = 0;
+
+  function yesNo(flag) {
+    if (flag === null || flag === undefined) return "?";
+    return flag ? "✓" : "—";
+  }
+
+  function render() {
+    if (!view) return;
+    $("phase").textContent = E.PHASE_LABELS[view.phase] || view.phase || "—";
+    const lot = view.lot;
+    if (lot && lot.project) $("project").textContent = `${lot.project.code || ""} ${lot.project.name || ""}`;
+    const total = E.typedCriteria(lot).length * E.bidderIds(lot).length;
+    const table = $("seats");
+    table.replaceChildren(
+      E.el(
+        "tr",
+        {},
+        E.el("th", {}, "席位 Seat"),
+        E.el("th", {}, "会场 Venue"),
+        E.el("th", {}, "已登记 Enrolled"),
+        E.el("th", {}, "已签到 Signed in"),
+        E.el("th", {}, "已提交 Submitted"),
+        E.el("th", {}, "进度 Progress"),
+      ),
+    );
+    for (const [seat, s] of Object.entries(view.seats || {})) {
+      const filled = Object.keys((view.cells && view.cells[seat]) || {}).length;
+      table.append(
+        E.el(
+          "tr",
+          { "data-seat": seat },
+          E.el("td", {}, seat),
+          E.el("td", {}, s.venue || ""),
+          E.el("td", {}, yesNo(s.enrolled)),
+          E.el("td", {}, yesNo(s.signed_in)),
+          E.el("td", {}, yesNo(s.submitted)),
+          E.el("td", {}, `${filled} / ${total}`),
+        ),
+      );
+    }
+    const next = E.PHASES[E.PHASES.indexOf(view.phase) + 1];
+    const button = $("advance-button");
+    button.disabled = !connected || !next;
+    button.textContent = next ? `进入 ${E.PHASE_LABELS[next]} Advance` : "已结束 Closed";
+    button.dataset.to = next || "";
+  }
+
+  function addEvent(ev) {
+    const item = E.el("li", { value: String(ev.seq) }, `#${ev.seq} ${ev.type}${ev.actor ? " · " + ev.actor : ""}${ev.data && ev.data.seat ? " · " + ev.data.seat : ""}`);
+    const list = $("events");
+    list.prepend(item);
+    while (list.children.length > 500) list.lastChild.remove();
+  }
+
+  function start() {
+    $("role").textContent = ROLE_LABELS[ROLE] || ROLE;
+    $("session-id").textContent = SESSION;
+    $("advance").hidden = ROLE !== "supervisor";
+    if (!token) {
+      $("conn").textContent = "缺少令牌 Missing #token=… in the address";
+      return;
+    }
+    stream = new E.Stream(token, null, {
+      onView: (v) => {
+        view = v;
+        render();
+      },
+      onEvent: addEvent,
+      onStatus: (text, isConnected) => {
+        connected = isConnected;
+        $("conn").textContent = text;
+        $("conn").className = isConnected ? "online" : "offline";
+        render();
+      },
+    });
+  }
+
+  $("advance-button").addEventListener("click", async () => {
+    const to = $("advance-button").dataset.to;
+    if (!to) return;
+    $("advance-error").textContent = "";
+    counter += 1;
+    const answer = await stream.call("command", { id: `${ROLE}-${Date.now()}-${counter}`, type: "phase.advance", to });
+    if (!answer.ok) {
+      const d = answer.error.details || {};
+      const seats = d.seats ? " " + d.seats.join(", ") : "";
+      $("advance-error").textContent = `${answer.error.code}: ${answer.error.message}${seats}`;
+    }
+  });
+
+  start();
+})();

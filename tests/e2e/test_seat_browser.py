@@ -1,0 +1,216 @@
+"""The seat page in a real headless Chromium against a real in-process server.
+
+The browser enrols a WebCrypto Ed25519 key, signs the pledge and types one score; six other seats
+are Python clients. The supervisor's Python client then checks the browser's score.set event and
+verifies its signature against the key the browser enrolled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from server.app.config import Config
+from server.app.main import make_app
+from server.client.seat import Client, SeatClient
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+DEMO_LOT = Path(__file__).resolve().parents[2] / "server" / "app" / "demo-lot.json"
+SCREENSHOT = Path("/tmp/seat.png")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI") == "true":
+        pytest.fail(
+            "/usr/bin/chromium is missing on CI: run scripts/install-chromium.sh",
+            pytrace=False,
+        )
+    pytest.skip("needs Debian chromium at /usr/bin/chromium", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[str]:
+    port = _free_port()
+    config = Config.from_env(
+        {},
+        EVALROOM_DATA_DIR=str(tmp_path),
+        EVALROOM_PORT=str(port),
+        EVALROOM_ADMIN_TOKEN="test-admin",  # noqa: S106 (test secret)
+        EVALROOM_TOKEN_KEY="test-key",  # noqa: S106 (test secret)
+    )
+    runner = web.AppRunner(make_app(config))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def _create_session(base: str) -> dict[str, Any]:
+    lot = json.loads(DEMO_LOT.read_text(encoding="utf-8"))
+    headers = {"Authorization": "Bearer test-admin"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{base}/api/sessions", json=lot, headers=headers) as response,
+    ):
+        assert response.status == 201, await response.text()
+        created: dict[str, Any] = await response.json()
+    return created
+
+
+async def _wait_for(client: Client, predicate: Any, seconds: float = 20) -> dict[str, Any]:
+    async with asyncio.timeout(seconds):
+        while True:
+            for event in client.events.values():
+                if predicate(event):
+                    return event
+            client.arrived.clear()
+            await client.arrived.wait()
+
+
+async def test_seat_page_enrols_signs_in_and_scores(server: str) -> None:
+    from playwright.async_api import async_playwright
+
+    created = await _create_session(server)
+    session = created["session"]
+    seats: list[str] = created["seats"]
+    codes: dict[str, str] = created["codes"]
+    browser_seat, python_seats = seats[0], seats[1:]
+
+    supervisor = Client(server, session, created["supervisor"][0])
+    await supervisor.connect()
+    await supervisor.command({"id": "p1", "type": "phase.advance", "to": "sign_in"})
+
+    others = [SeatClient(server, session, seat) for seat in python_seats]
+    page_errors: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            page.on(
+                "response",
+                lambda r: (
+                    page_errors.append(f"{r.status} {r.url}")
+                    if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                    else None
+                ),
+            )
+            await page.goto(f"{server}/seat/{session}/{browser_seat}")
+            await page.fill("#code", codes[browser_seat])
+            await page.click("#enrol-button")
+            sign = page.locator("#sign-button")
+            await sign.wait_for(state="visible", timeout=15_000)
+            await page.wait_for_function(
+                "!document.getElementById('sign-button').disabled", timeout=15_000
+            )
+
+            # the other six seats enrol and sign in from Python meanwhile
+            for seat in others:
+                await seat.enrol(codes[seat.seat])
+                await seat.connect()
+                await seat.sign_in()
+
+            await sign.click()
+            await page.wait_for_function(
+                "document.getElementById('pledge-state').textContent.includes('已签署')",
+                timeout=15_000,
+            )
+            await supervisor.command({"id": "p2", "type": "phase.advance", "to": "scoring"})
+
+            cell = page.locator('input[data-cell="B1/T1"]')
+            await page.wait_for_function(
+                "!document.querySelector('input[data-cell=\"B1/T1\"]').disabled",
+                timeout=15_000,
+            )
+            await cell.fill("7.5")
+            await cell.press("Tab")
+            await page.wait_for_function(
+                "document.querySelector('[data-state-for=\"B1/T1\"]').textContent.includes('已保存')",
+                timeout=15_000,
+            )
+
+            # an out-of-range value shows the typed error beside its cell
+            bad = page.locator('input[data-cell="B2/T2"]')
+            await bad.fill("99")
+            await bad.press("Tab")
+            await page.wait_for_function(
+                "document.querySelector('[data-error-for=\"B2/T2\"]').textContent"
+                ".includes('out_of_range')",
+                timeout=15_000,
+            )
+            await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            # the supervisor page shows the phase, all seats and the browser seat's progress
+            viewer = await browser.new_page(viewport={"width": 1200, "height": 900})
+            viewer.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            await viewer.goto(f"{server}/supervisor/{session}#token={created['supervisor'][1]}")
+            await viewer.wait_for_function(
+                "document.querySelectorAll('#seats tr[data-seat]').length === 7"
+                " && document.getElementById('phase').textContent.includes('Scoring')",
+                timeout=15_000,
+            )
+            progress = viewer.locator(f'#seats tr[data-seat="{browser_seat}"] td').last
+            assert (await progress.text_content()) == "1 / 35"
+            assert await viewer.locator("#events li").count() >= 16
+            await viewer.screenshot(path="/tmp/supervisor.png", full_page=True)
+        finally:
+            await browser.close()
+
+    enrolled = await _wait_for(
+        supervisor,
+        lambda e: e["type"] == "seat.enrolled" and e["data"]["seat"] == browser_seat,
+    )
+    scored = await _wait_for(
+        supervisor,
+        lambda e: e["type"] == "score.set" and e["data"]["seat"] == browser_seat,
+    )
+    assert scored["data"]["bidder"] == "B1"
+    assert scored["data"]["criterion"] == "T1"
+    assert scored["data"]["value"] == "7.5"
+    assert scored["actor"] == f"expert:{browser_seat}"
+
+    public = base64.b64decode(enrolled["data"]["key"]["public"])
+    key = Ed25519PublicKey.from_public_bytes(public)
+    signed = scored["data"]["signed"].encode("utf-8")
+    key.verify(base64.b64decode(scored["data"]["sig"]), signed)  # raises if it does not verify
+    body = json.loads(signed)
+    assert body["type"] == "score.set"
+    assert body["seat"] == browser_seat
+    assert body["session"] == session
+    assert body["value"] == "7.5"
+    assert list(body) == sorted(body)
+
+    assert not page_errors, page_errors
+    for seat in others:
+        await seat.disconnect()
+    await supervisor.disconnect()
