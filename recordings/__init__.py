@@ -1,0 +1,1 @@
+"""Seat recordings and their manifests hashed into the event log: not built yet."""

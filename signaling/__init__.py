@@ -1,0 +1,1 @@
+"""WebRTC signaling (rooms per venue, offer/answer/ICE relay): not built yet, see ARCHITECTURE.md."""

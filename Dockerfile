@@ -1,0 +1,13 @@
+# evalroom server image: SQLite in /data by default, PostgreSQL via EVALROOM_DATABASE_URL.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY server ./server
+COPY signaling ./signaling
+COPY recordings ./recordings
+COPY client_web ./client_web
+RUN pip install --no-cache-dir .
+ENV EVALROOM_DATA_DIR=/data EVALROOM_HOST=0.0.0.0 EVALROOM_PORT=8080
+VOLUME /data
+EXPOSE 8080
+CMD ["evalroom", "serve"]
