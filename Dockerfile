@@ -7,7 +7,7 @@ COPY signaling ./signaling
 COPY recordings ./recordings
 COPY client_web ./client_web
 RUN pip install --no-cache-dir .
-ENV EVALROOM_DATA_DIR=/data EVALROOM_HOST=0.0.0.0 EVALROOM_PORT=8080
+ENV EVALROOM_DATA_DIR=/data EVALROOM_HOST=0.0.0.0 EVALROOM_PORT=8080 EVALROOM_CLIENT_DIR=/app/client_web
 VOLUME /data
 EXPOSE 8080
 CMD ["evalroom", "serve"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,10 @@ from server.app.service import Service
 from server.domain.errors import Code, CommandError
 
 SERVICE = web.AppKey("service", Service)
-CLIENT_DIR = Path(__file__).resolve().parents[2] / "client_web"
+# The pages live beside the package in a checkout; an installed copy (Docker) says where.
+CLIENT_DIR = Path(
+    os.environ.get("EVALROOM_CLIENT_DIR", Path(__file__).resolve().parents[2] / "client_web")
+)
 MAX_BODY = 256 * 1024
 
 _STATUS = {
