@@ -11,18 +11,13 @@ import asyncio
 import base64
 import json
 import os
-import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from server.app.config import Config
-from server.app.main import make_app
 from server.client.seat import Client, SeatClient
 
 pytestmark = pytest.mark.browser
@@ -46,33 +41,6 @@ if not CHROMIUM.exists():
             pytrace=False,
         )
     pytest.skip("needs Debian chromium at /usr/bin/chromium", allow_module_level=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[str]:
-    port = _free_port()
-    config = Config.from_env(
-        {},
-        EVALROOM_DATA_DIR=str(tmp_path),
-        EVALROOM_PORT=str(port),
-        EVALROOM_ADMIN_TOKEN="test-admin",  # noqa: S106 (test secret)
-        EVALROOM_TOKEN_KEY="test-key",  # noqa: S106 (test secret)
-    )
-    runner = web.AppRunner(make_app(config))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 async def _create_session(base: str) -> dict[str, Any]:
