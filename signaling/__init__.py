@@ -1,1 +1,1 @@
-"""WebRTC signaling (rooms per venue, offer/answer/ICE relay): not built yet, see ARCHITECTURE.md."""
+"""WebRTC signaling (rooms per venue, offer/answer/ICE relay): not built yet."""
