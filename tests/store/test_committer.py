@@ -227,3 +227,24 @@ async def test_events_survive_a_new_committer(
         assert [a["seq"] for a in acks] == list(range(ack["seq"] + 1, ack["seq"] + 21))
     finally:
         await other.stop()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET type = 'x' WHERE seq = 1",
+        "DELETE FROM events WHERE seq = 1",
+        "DELETE FROM events",
+    ],
+)
+async def test_events_are_append_only(
+    harness: Harness, engine: AsyncEngine, lot_json: Any, statement: str
+) -> None:
+    await harness.scoring_session(lot_json)
+    with pytest.raises(Exception, match="append-only"):
+        async with engine.begin() as conn:
+            await conn.execute(text(statement))
+    async with engine.connect() as conn:
+        page = await log.read_after_txn(conn, SESSION, 0, 100)
+    assert page.events[0].type == "session.created"
+    assert len(page.events) == page.head
