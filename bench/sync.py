@@ -5,7 +5,8 @@ fan-out) and against a bare python-socketio broadcast server, both as subprocess
 prints throughput, send->ack and send->received-by-every-room-member latency (p50/p99),
 server RSS and the ratios. The last line is one JSON object.
 
-    .venv/bin/python bench/sync.py --rooms 50 --experts 7 --supervisors 2 --rate 1 --seconds 20
+    .venv/bin/python bench/sync.py --rooms 50 --experts 7 --supervisors 2 --rate 1 \
+        --seconds 20 --workers 2
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ async def run_load(
         "all_p50_ms": pct(delivered, 0.5),
         "all_p99_ms": pct(delivered, 0.99),
         "delivered_fraction": len(delivered) / max(1, len(sent)),
+        "raw": {"acked": acked, "delivered": delivered, "sent": len(sent), "elapsed": elapsed},
     }
 
 
@@ -155,30 +157,126 @@ class BareClient:
         await self.sio.call("join", {"room": self.room})
 
 
+async def setup_bare(base: str, args: argparse.Namespace) -> tuple[list[Any], Any]:
+    rooms = []
+    for r in range(args.rooms):
+        room = f"w{args.worker_index}-r{r}"
+        members = [BareClient(base, room) for _ in range(args.experts + args.supervisors)]
+        for m in members:
+            await m.connect()
+        rooms.append((members[: args.experts], members[args.experts :]))
+    payload = "x" * 400  # about the size of a signed score envelope
+
+    async def send(client: BareClient, n: int) -> Any:
+        return await client.sio.call("command", {"room": client.room, "n": n, "p": payload})
+
+    return rooms, send
+
+
+async def setup_evalroom(base: str, args: argparse.Namespace) -> tuple[list[Any], Any]:
+    rooms = await evalroom_rooms(base, args)
+    cells = [
+        (b["id"], c["id"])
+        for b in LOT["bidders"]
+        for c in LOT["criteria"]
+        if c["kind"] == "subjective"
+    ]
+
+    async def send(seat: SeatClient, n: int) -> Any:
+        bidder, criterion = cells[n % len(cells)]
+        return await seat.score(bidder, criterion, "3")
+
+    return rooms, send
+
+
+async def worker(args: argparse.Namespace) -> None:
+    """One load process: set up its rooms, say ready, wait for go, load, print raw figures."""
+    setup = setup_bare if args.worker == "bare" else setup_evalroom
+    rooms, send = await setup(args.base, args)
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    result = await run_load(rooms, args, send)
+    print(json.dumps(result["raw"]), flush=True)
+    for seats, sups in rooms:
+        for client in [*seats, *sups]:
+            await client.sio.disconnect()
+
+
+def combine(raws: list[dict[str, Any]]) -> dict[str, Any]:
+    acked = [x for r in raws for x in r["acked"]]
+    delivered = [x for r in raws for x in r["delivered"]]
+    elapsed = max(r["elapsed"] for r in raws)
+    return {
+        "commands": len(acked),
+        "throughput": len(acked) / elapsed,
+        "ack_p50_ms": pct(acked, 0.5),
+        "ack_p99_ms": pct(acked, 0.99),
+        "all_p50_ms": pct(delivered, 0.5),
+        "all_p99_ms": pct(delivered, 0.99),
+        "delivered_fraction": len(delivered) / max(1, sum(r["sent"] for r in raws)),
+    }
+
+
+async def drive(kind: str, base: str, server_pid: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Spread the rooms over ``--workers`` load processes and combine their figures."""
+    share = [
+        args.rooms // args.workers + (i < args.rooms % args.workers) for i in range(args.workers)
+    ]
+    procs = []
+    for index, rooms in enumerate(share):
+        if rooms == 0:
+            continue
+        argv = [
+            sys.executable,
+            __file__,
+            "--worker",
+            kind,
+            "--base",
+            base,
+            "--worker-index",
+            str(index),
+            "--rooms",
+            str(rooms),
+            "--experts",
+            str(args.experts),
+            "--supervisors",
+            str(args.supervisors),
+            "--rate",
+            str(args.rate),
+            "--seconds",
+            str(args.seconds),
+        ]
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                *argv, cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            )
+        )
+    for proc in procs:
+        assert proc.stdout is not None
+        line = await proc.stdout.readline()
+        if line.strip() != b"ready":
+            raise RuntimeError(f"load worker failed during setup: {line!r}")
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        await proc.stdin.drain()
+    raws = []
+    rss = 0.0
+    for proc in procs:
+        assert proc.stdout is not None
+        line = await proc.stdout.readline()
+        rss = max(rss, psutil.Process(server_pid).memory_info().rss / 2**20)
+        raws.append(json.loads(line))
+        await proc.wait()
+    return {**combine(raws), "rss_mb": rss}
+
+
 async def bench_bare(args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
-    proc = await start(
-        [sys.executable, str(ROOT / "bench" / "bare_server.py"), str(port)], port, {}
-    )
-    base = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, str(ROOT / "bench" / "bare_server.py"), str(port)]
+    proc = await start(argv, port, {})
     try:
-        rooms = []
-        for r in range(args.rooms):
-            members = [BareClient(base, f"r{r}") for _ in range(args.experts + args.supervisors)]
-            for m in members:
-                await m.connect()
-            rooms.append((members[: args.experts], members[args.experts :]))
-        payload = "x" * 400  # about the size of a signed score envelope
-
-        async def send(client: BareClient, n: int) -> Any:
-            return await client.sio.call("command", {"room": client.room, "n": n, "p": payload})
-
-        result = await run_load(rooms, args, send)
-        result["rss_mb"] = psutil.Process(proc.pid).memory_info().rss / 2**20
-        for seats, sups in rooms:
-            for m in [*seats, *sups]:
-                await m.sio.disconnect()
-        return result
+        return await drive("bare", f"http://127.0.0.1:{port}", proc.pid, args)
     finally:
         proc.kill()
         await proc.wait()
@@ -190,37 +288,11 @@ async def bench_evalroom(args: argparse.Namespace) -> dict[str, Any]:
         env = {"EVALROOM_ADMIN_TOKEN": "bench-admin", "EVALROOM_TOKEN_KEY": "bench"}
         if args.database_url:
             env["EVALROOM_DATABASE_URL"] = args.database_url
-        argv = [
-            sys.executable,
-            "-c",
-            "from server.app.cli import main; main()",
-            "--data-dir",
-            data,
-            "--port",
-            str(port),
-            "serve",
-        ]
+        code = "from server.app.cli import main; main()"
+        argv = [sys.executable, "-c", code, "--data-dir", data, "--port", str(port), "serve"]
         proc = await start(argv, port, env)
-        base = f"http://127.0.0.1:{port}"
         try:
-            rooms = await evalroom_rooms(base, args)
-            cells = [
-                (b["id"], c["id"])
-                for b in LOT["bidders"]
-                for c in LOT["criteria"]
-                if c["kind"] == "subjective"
-            ]
-
-            async def send(seat: SeatClient, n: int) -> Any:
-                bidder, criterion = cells[n % len(cells)]
-                return await seat.score(bidder, criterion, "3")
-
-            result = await run_load(rooms, args, send)
-            result["rss_mb"] = psutil.Process(proc.pid).memory_info().rss / 2**20
-            for seats, sups in rooms:
-                for client in [*seats, *sups]:
-                    await client.disconnect()
-            return result
+            return await drive("evalroom", f"http://127.0.0.1:{port}", proc.pid, args)
         finally:
             proc.kill()
             await proc.wait()
@@ -233,8 +305,15 @@ def main() -> None:
     parser.add_argument("--supervisors", type=int, default=2)
     parser.add_argument("--rate", type=float, default=1.0, help="scores per second per expert")
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--workers", type=int, default=2, help="load-generating processes")
     parser.add_argument("--database-url", default="", help="default: SQLite in a temp dir")
+    parser.add_argument("--worker", choices=["bare", "evalroom"], help=argparse.SUPPRESS)
+    parser.add_argument("--base", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        asyncio.run(worker(args))
+        return
     bare = asyncio.run(bench_bare(args))
     full = asyncio.run(bench_evalroom(args))
     for name, r in (("bare broadcast", bare), ("evalroom", full)):
@@ -249,6 +328,7 @@ def main() -> None:
         "experts": args.experts,
         "supervisors": args.supervisors,
         "rate": args.rate,
+        "workers": args.workers,
         "bare": bare,
         "evalroom": full,
         "throughput_ratio": full["throughput"] / bare["throughput"],
