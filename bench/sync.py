@@ -248,7 +248,11 @@ async def drive(kind: str, base: str, server_pid: int, args: argparse.Namespace)
         ]
         procs.append(
             await asyncio.create_subprocess_exec(
-                *argv, cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+                *argv,
+                cwd=ROOT,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                limit=2**26,
             )
         )
     for proc in procs:
