@@ -46,6 +46,13 @@ async def _body(request: web.Request) -> Any:
         raise CommandError(Code.MALFORMED, "request body must be JSON") from exc
 
 
+async def _object_body(request: web.Request) -> dict[str, Any]:
+    body = await _body(request)
+    if not isinstance(body, dict):
+        raise CommandError(Code.MALFORMED, "expected a JSON object")
+    return body
+
+
 def _bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
@@ -69,9 +76,7 @@ async def create_session(request: web.Request) -> web.Response:
 
 
 async def enrol(request: web.Request) -> web.Response:
-    body = await _body(request)
-    if not isinstance(body, dict):
-        raise CommandError(Code.MALFORMED, "expected a JSON object")
+    body = await _object_body(request)
     service = request.app[SERVICE]
     result = await service.enrol(
         request.match_info["session"], body.get("seat"), body.get("code"), body.get("public_key")
@@ -80,9 +85,7 @@ async def enrol(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    body = await _body(request)
-    if not isinstance(body, dict):
-        raise CommandError(Code.MALFORMED, "expected a JSON object")
+    body = await _object_body(request)
     service = request.app[SERVICE]
     result = await service.login(
         request.match_info["session"], body.get("seat"), body.get("signed"), body.get("sig")
