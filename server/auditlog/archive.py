@@ -1,0 +1,371 @@
+"""The session archive (电子档案) ``evalroom-archive/1``: one zip an auditor verifies offline.
+
+Why a zip of plain files: every check must be repeatable with ``unzip``, ``sha256sum``,
+``openssl`` and a few lines of Python (docs/VERIFY.md), and ``evalroom verify`` does the same
+checks at once. Layout:
+
+* ``events.jsonl``: line ``i`` (1-based) is the canonical body of the event with seq ``i``.
+* ``leaves.txt``: line ``i`` is the hex leaf hash the server stored for seq ``i``.
+* ``keys.json``: one entry per ``seat.enrolled`` event: seat, key, seq, event hash.
+* ``checkpoints/<size, 12 digits>.note``: every signed checkpoint as served, with cosignatures.
+* ``recordings/manifest.json`` and the files it lists; ``report/`` when a report is given.
+* ``manifest.json`` (written last): format, session, origin, node and witness verifier keys, the
+  event count, the creation time and the SHA-256 of every other file.
+
+The writer streams: events and leaf hashes go from the caller's iterables straight into the zip,
+so a million events never sit in memory as a million objects (only 32 bytes per event are kept
+when the caller lets the writer compute the leaf hashes). No clock: ``created_ms`` is an argument.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from server.auditlog.canonical import canonical_bytes
+from server.auditlog.note import open_note, parse_checkpoint
+from server.auditlog.verify import (
+    LogWalk,
+    Progress,
+    Report,
+    SignedCheckpoint,
+    check_checkpoint,
+    check_files,
+    check_keys,
+    check_recordings,
+    check_tree,
+    node_verifier,
+    parse_manifest,
+    witness_verifiers,
+)
+
+FORMAT = "evalroom-archive/1"
+MANIFEST = "manifest.json"
+EVENTS = "events.jsonl"
+LEAVES = "leaves.txt"
+KEYS = "keys.json"
+CHECKPOINT_DIR = "checkpoints/"
+RECORDINGS_DIR = "recordings/"
+RECORDINGS_MANIFEST = "recordings/manifest.json"
+REPORT_PDF = "report/report.pdf"
+REPORT_JSON = "report/report.json"
+ENROLLED_MARKER = b'"type":"seat.enrolled"'
+CHUNK = 1 << 20
+CHECKPOINT_NAME = re.compile(r"checkpoints/(\d{12})\.note")
+
+
+def checkpoint_path(size: int) -> str:
+    """Where the checkpoint note of tree ``size`` lives in the archive."""
+    return f"{CHECKPOINT_DIR}{size:012d}.note"
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A recording to archive: its name under ``recordings/`` and its bytes or a file to copy."""
+
+    name: str
+    source: bytes | Path
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveInfo:
+    """What the writer put in the archive (for logs and tests)."""
+
+    events: int
+    checkpoints: list[int]
+    files: dict[str, str]
+
+
+class _Writer:
+    """One zip being written; remembers the SHA-256 of every member for the manifest."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self.zf = zf
+        self.files: dict[str, str] = {}
+
+    def put(self, name: str, data: bytes) -> None:
+        self.zf.writestr(self._info(name), data)
+        self.files[name] = hashlib.sha256(data).hexdigest()
+
+    def put_stream(self, name: str, chunks: Iterable[bytes]) -> int:
+        digest = hashlib.sha256()
+        total = 0
+        with self.zf.open(self._info(name), "w", force_zip64=True) as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                out.write(chunk)
+                total += len(chunk)
+        self.files[name] = digest.hexdigest()
+        return total
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        # A fixed timestamp: the same session always gives the same member headers.
+        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = self.zf.compression
+        info._compresslevel = self.zf.compresslevel  # type: ignore[attr-defined]
+        info.external_attr = 0o644 << 16  # readable files after a plain `unzip`
+        return info
+
+
+def _batched_lines(lines: Iterable[bytes], size: int = 4096) -> Iterable[bytes]:
+    batch: list[bytes] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= size:
+            yield b"".join(batch)
+            batch.clear()
+    if batch:
+        yield b"".join(batch)
+
+
+class _EventStream:
+    """Yields event lines for the zip while counting them and collecting enrolments."""
+
+    def __init__(self, events: Iterable[bytes], keep_leaves: bool) -> None:
+        self.events = events
+        self.count = 0
+        self.keys: list[dict[str, Any]] = []
+        self.leaves = bytearray() if keep_leaves else None
+
+    def lines(self) -> Iterable[bytes]:
+        for raw in self.events:
+            if b"\n" in raw:
+                raise ValueError(f"event {self.count + 1} contains a newline")
+            self.count += 1
+            leaf = hashlib.sha256(b"\x00" + raw).digest()
+            if self.leaves is not None:
+                self.leaves += leaf
+            if ENROLLED_MARKER in raw:
+                self._enrolment(raw, leaf)
+            yield raw + b"\n"
+
+    def _enrolment(self, raw: bytes, leaf: bytes) -> None:
+        body = json.loads(raw)
+        if body.get("type") == "seat.enrolled":
+            data = body["data"]
+            entry = {"seat": data["seat"], "key": data["key"], "seq": body["seq"]}
+            self.keys.append({**entry, "event_hash": leaf.hex()})
+
+
+def _file_chunks(path: Path) -> Iterable[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def write_archive(
+    out: IO[bytes],
+    *,
+    session: str,
+    origin: str,
+    node_key: str,
+    witness_keys: Sequence[str],
+    events: Iterable[bytes],
+    notes: Iterable[str],
+    created_ms: int,
+    leaves: Iterable[bytes] | None = None,
+    recordings: Iterable[Recording] = (),
+    report: tuple[bytes, bytes] | None = None,
+    compression: int = zipfile.ZIP_DEFLATED,
+) -> ArchiveInfo:
+    """Stream a session into ``out`` as an ``evalroom-archive/1`` zip.
+
+    ``events`` are the canonical event bodies in seq order (seq 1 first); ``leaves`` the leaf
+    hashes the server stored (32 bytes each, same order), computed from the events when None;
+    ``notes`` the signed checkpoint notes with all their signature lines; ``report`` is
+    ``(pdf bytes, json bytes)``. Nothing is checked here beyond what is needed to lay the files out:
+    the verifier is the judge, and an archive of a broken log must still be writable.
+    """
+    with zipfile.ZipFile(out, "w", compression=compression, compresslevel=1) as zf:
+        writer = _Writer(zf)
+        stream = _EventStream(events, keep_leaves=leaves is None)
+        writer.put_stream(EVENTS, _batched_lines(stream.lines()))
+        if leaves is None:
+            computed = bytes(stream.leaves or b"")
+            leaves = (computed[i : i + 32] for i in range(0, len(computed), 32))
+        writer.put_stream(LEAVES, _batched_lines(leaf.hex().encode() + b"\n" for leaf in leaves))
+        writer.put(KEYS, canonical_bytes(stream.keys))
+        sizes = _write_checkpoints(writer, notes)
+        _write_recordings(writer, recordings)
+        if report is not None:
+            writer.put(REPORT_PDF, report[0])
+            writer.put(REPORT_JSON, report[1])
+        manifest = {
+            "format": FORMAT,
+            "session": session,
+            "origin": origin,
+            "node_key": node_key,
+            "witness_keys": list(witness_keys),
+            "events": stream.count,
+            "created_ms": created_ms,
+            "files": dict(sorted(writer.files.items())),
+        }
+        files = dict(writer.files)
+        zf.writestr(writer._info(MANIFEST), canonical_bytes(manifest))
+    return ArchiveInfo(stream.count, sizes, files)
+
+
+def _write_checkpoints(writer: _Writer, notes: Iterable[str]) -> list[int]:
+    sizes: list[int] = []
+    for note in notes:
+        body, _ = open_note(note)
+        size = parse_checkpoint(body).size
+        writer.put(checkpoint_path(size), note.encode("utf-8"))
+        sizes.append(size)
+    return sizes
+
+
+def _write_recordings(writer: _Writer, recordings: Iterable[Recording]) -> None:
+    listed: list[dict[str, Any]] = []
+    for recording in recordings:
+        name = recording.name
+        if not name or name.startswith("/") or ".." in name.split("/") or name == "manifest.json":
+            raise ValueError(f"recording name {name!r} is not a plain relative path")
+        path = RECORDINGS_DIR + name
+        source = recording.source
+        if isinstance(source, bytes):
+            writer.put(path, source)
+            size = len(source)
+        else:
+            size = writer.put_stream(path, _file_chunks(source))
+        listed.append({"path": path, "sha256": writer.files[path], "bytes": size})
+    writer.put(RECORDINGS_MANIFEST, canonical_bytes(listed))
+
+
+# Reading and verifying ------------------------------------------------------------------------
+
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+
+
+class _Reader:
+    """Reads members of an open archive, hashing each one and turning read errors into problems."""
+
+    def __init__(self, zf: zipfile.ZipFile, report: Report) -> None:
+        self.zf, self.report = zf, report
+        self.digests: dict[str, str] = {}
+        self.sizes: dict[str, int] = {}
+
+    def read(self, name: str) -> bytes | None:
+        if name not in self.zf.NameToInfo:
+            self.report.add("file", name, "missing from the archive")
+            return None
+        try:
+            data = self.zf.read(name)
+        except READ_ERRORS as exc:
+            self.report.add("archive", name, f"cannot be read: {exc}")
+            return None
+        self.digests[name] = hashlib.sha256(data).hexdigest()
+        self.sizes[name] = len(data)
+        return data
+
+    def hash_member(self, name: str) -> None:
+        digest, size = hashlib.sha256(), 0
+        try:
+            with self.zf.open(name) as handle:
+                while chunk := handle.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+        except READ_ERRORS as exc:
+            self.report.add("archive", name, f"cannot be read: {exc}")
+            return
+        self.digests[name], self.sizes[name] = digest.hexdigest(), size
+
+
+def verify_archive(
+    path: str | Path, node_key: str | None = None, progress: Progress | None = None
+) -> Report:
+    """Check everything in an ``evalroom-archive/1`` zip; see :mod:`server.auditlog.verify`.
+
+    ``node_key`` pins the node's verifier key (otherwise the manifest's is used, which only proves
+    the archive is self-consistent). ``progress(done, total)`` is called as events are read.
+    Never raises for a bad archive: a truncated or corrupt zip is a problem of kind "archive".
+    """
+    report = Report()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            _verify_open(zf, node_key, progress, report)
+    except READ_ERRORS as exc:
+        report.add("archive", str(path), f"not a readable zip archive: {exc}")
+    return report
+
+
+def _verify_open(
+    zf: zipfile.ZipFile, pinned: str | None, progress: Progress | None, report: Report
+) -> None:
+    names = zf.namelist()
+    if len(names) != len(set(names)):
+        report.add("archive", "zip directory", "a file name appears twice")
+    reader = _Reader(zf, report)
+    raw_manifest = reader.read(MANIFEST)
+    manifest = parse_manifest(raw_manifest, report) if raw_manifest is not None else {}
+    node = node_verifier(manifest, pinned, report)
+    witnesses = witness_verifiers(manifest, report)
+    checkpoints: list[SignedCheckpoint] = []
+    for name in sorted(n for n in set(names) if n.startswith(CHECKPOINT_DIR)):
+        match = CHECKPOINT_NAME.fullmatch(name)
+        raw = reader.read(name)
+        if match is None:
+            report.add("checkpoint", name, "not named checkpoints/<12 digits>.note")
+        elif raw is not None:
+            report.count("checkpoints")
+            origin = manifest.get("origin")
+            found = check_checkpoint(name, int(match[1]), raw, origin, node, witnesses, report)
+            if found is not None:
+                checkpoints.append(found)
+    walk = _walk_events(zf, reader, manifest, [c.size for c in checkpoints], progress, report)
+    if walk is not None:
+        check_tree(checkpoints, walk, report)
+        _check_counts(manifest, walk, report)
+        keys = reader.read(KEYS)
+        if keys is not None:
+            check_keys(keys, walk.enrolments, report)
+    for name in set(names) - {MANIFEST} - reader.digests.keys():
+        if name != RECORDINGS_MANIFEST:
+            reader.hash_member(name)
+    recordings = reader.read(RECORDINGS_MANIFEST)
+    if recordings is not None:
+        check_recordings(recordings, reader.digests, reader.sizes, report)
+    if manifest:
+        reader.digests.pop(MANIFEST, None)
+        check_files(manifest["files"], reader.digests, report)
+
+
+def _walk_events(
+    zf: zipfile.ZipFile,
+    reader: _Reader,
+    manifest: dict[str, Any],
+    sizes: list[int],
+    progress: Progress | None,
+    report: Report,
+) -> LogWalk | None:
+    if EVENTS not in zf.NameToInfo or LEAVES not in zf.NameToInfo:
+        for name in {EVENTS, LEAVES} - zf.NameToInfo.keys():
+            report.add("file", name, "missing from the archive")
+        return None
+    total = manifest.get("events", 0)
+    walk = LogWalk(report, manifest.get("session"), sizes, progress=progress, total=total)
+    try:
+        with zf.open(EVENTS) as events, zf.open(LEAVES) as leaves:
+            walk.run(events, leaves)
+    except READ_ERRORS as exc:
+        report.add("archive", EVENTS, f"cannot be read to the end: {exc}")
+        return None
+    reader.digests[EVENTS] = walk.events_digest.hexdigest()
+    reader.digests[LEAVES] = walk.leaves_digest.hexdigest()
+    report.count("events", walk.count)
+    return walk
+
+
+def _check_counts(manifest: dict[str, Any], walk: LogWalk, report: Report) -> None:
+    if manifest and manifest["events"] != walk.count:
+        report.add("event", EVENTS, f"{walk.count} events, the manifest says {manifest['events']}")
+    created, last = manifest.get("created_ms"), walk.last_time
+    if isinstance(created, int) and isinstance(last, int) and created < last:
+        report.add("file", MANIFEST, "created_ms is earlier than the last event")

@@ -1,0 +1,261 @@
+"""A realistic session archive built with real Ed25519 keys verifies clean, end to end.
+
+``build_session`` is shared with the tamper tests: a node key, a witness key, three seats that
+enrol, sign in, score and submit, checkpoints every few events and at the end, and a recording.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from server.app.verify_cli import main as verify_main
+from server.auditlog.archive import Recording, verify_archive, write_archive
+from server.auditlog.canonical import canonical_bytes
+from server.auditlog.merkle import root_from_leaves
+from server.auditlog.note import (
+    SIG_COSIGNATURE_V1,
+    NoteSigner,
+    add_signature_lines,
+    checkpoint_body,
+    cosign,
+    sign_note,
+)
+from server.auditlog.verify import LogWalk, Report, fast_canonical
+from server.domain.events import Draft, seal
+
+ROOT = Path(__file__).resolve().parents[2]
+SESSION = "s-2026-001"
+ORIGIN = "evalroom.example/s-2026-001"
+T0 = 1_790_000_000_000
+
+
+def fixed_key(name: str) -> Ed25519PrivateKey:
+    """A deterministic key so failures reproduce."""
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(name.encode()).digest())
+
+
+@dataclass
+class Built:
+    """What a test needs to know about the archive it built."""
+
+    events: list[bytes]
+    notes: list[str]
+    node: NoteSigner
+    witness: NoteSigner
+    members: dict[str, bytes] = field(default_factory=dict)
+    data: bytes = b""
+
+    @property
+    def node_key(self) -> str:
+        return self.node.verifier_key()
+
+
+class SessionLog:
+    """Appends sealed events and signs checkpoints like the server and a witness would."""
+
+    def __init__(self, node: NoteSigner, witness: NoteSigner) -> None:
+        self.node, self.witness = node, witness
+        self.events: list[bytes] = []
+        self.notes: list[str] = []
+
+    def append(self, kind: str, actor: str, data: dict[str, Any]) -> None:
+        seq = len(self.events) + 1
+        self.events.append(seal(Draft(kind, actor, data), SESSION, seq, T0 + 1000 * seq).raw)
+
+    def checkpoint(self) -> None:
+        leaves = [hashlib.sha256(b"\x00" + e).digest() for e in self.events]
+        body = checkpoint_body(ORIGIN, len(leaves), root_from_leaves(leaves))
+        note = sign_note(body, self.node)
+        time_s = (T0 + 1000 * len(leaves)) // 1000 + 1
+        self.notes.append(add_signature_lines(note, [cosign(body, self.witness, time_s)]))
+
+
+def signed(seat: str, key: Ed25519PrivateKey, kind: str, cmd: int, **fields: Any) -> dict[str, str]:
+    payload = {"type": kind, "session": SESSION, "seat": seat, "cmd": f"{seat}-{cmd}"}
+    raw = canonical_bytes({**payload, "t": T0 + cmd, **fields})
+    return {"signed": raw.decode(), "sig": base64.b64encode(key.sign(raw)).decode()}
+
+
+def session_log(scores_per_seat: int = 4, every: int = 4) -> SessionLog:
+    """The events and checkpoint notes of a small but complete evaluation session."""
+    log = SessionLog(
+        NoteSigner(ORIGIN, fixed_key("node")), NoteSigner("witness.example/w1", fixed_key("w1"))
+    )
+    seats = {f"s{i}": fixed_key(f"seat{i}") for i in (1, 2, 3)}
+    lot = {"id": "lot-1", "bidders": ["B1", "B2"], "criteria": ["tech", "price"]}
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("session.created", "supervisor", {"lot": lot, "seats": sorted(seats)})
+    ]
+    for seat, key in seats.items():
+        raw_key = key.public_key().public_bytes_raw()
+        steps.append(
+            ("seat.enrolled", "system", {"seat": seat, "key": base64.b64encode(raw_key).decode()})
+        )
+    steps.append(("phase.changed", "supervisor", {"from": "setup", "to": "sign_in"}))
+    for seat, key in seats.items():
+        proof = signed(seat, key, "expert.sign_in", 1, pledge="evalroom-pledge-v1")
+        steps.append(
+            (
+                "expert.signed_in",
+                f"expert:{seat}",
+                {"seat": seat, "pledge": "evalroom-pledge-v1", **proof},
+            )
+        )
+    steps.append(("phase.changed", "supervisor", {"from": "sign_in", "to": "scoring"}))
+    for n in range(scores_per_seat):
+        for seat, key in seats.items():
+            cell = {"bidder": f"B{n % 2 + 1}", "criterion": ["tech", "price"][n // 2 % 2]}
+            value = f"{5 + n}.5"
+            proof = signed(seat, key, "score.set", 10 + n, **cell, value=value)
+            steps.append(
+                ("score.set", f"expert:{seat}", {"seat": seat, **cell, "value": value, **proof})
+            )
+    for seat, key in seats.items():
+        proof = signed(seat, key, "sheet.submit", 99)
+        steps.append(("sheet.submitted", f"expert:{seat}", {"seat": seat, "cells": 4, **proof}))
+    steps.append(("phase.changed", "supervisor", {"from": "scoring", "to": "review"}))
+    for index, (kind, actor, data) in enumerate(steps, start=1):
+        log.append(kind, actor, data)
+        if index % every == 0 and index != len(steps):
+            log.checkpoint()
+    log.checkpoint()
+    return log
+
+
+def build_session(
+    report: tuple[bytes, bytes] | None = None, scores_per_seat: int = 4, every: int = 4
+) -> Built:
+    """Write the archive of :func:`session_log` to memory and return it with its parts."""
+    log = session_log(scores_per_seat, every)
+    buffer = io.BytesIO()
+    write_archive(
+        buffer,
+        session=SESSION,
+        origin=ORIGIN,
+        node_key=log.node.verifier_key(),
+        witness_keys=[log.witness.verifier_key(SIG_COSIGNATURE_V1)],
+        events=iter(log.events),
+        leaves=(hashlib.sha256(b"\x00" + e).digest() for e in log.events),
+        notes=log.notes,
+        recordings=[Recording("seat-s1.webm", b"\x1aE\xdf\xa3 pretend webm" * 20)],
+        report=report,
+        created_ms=T0 + 10_000_000,
+    )
+    built = Built(log.events, log.notes, log.node, log.witness, data=buffer.getvalue())
+    with zipfile.ZipFile(io.BytesIO(built.data)) as zf:
+        built.members = {name: zf.read(name) for name in zf.namelist()}
+    return built
+
+
+def write(tmp_path: Path, data: bytes, name: str = "archive.zip") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_clean_archive_verifies(tmp_path: Path) -> None:
+    built = build_session(report=(b"%PDF-1.4 report", b'{"ranking":[]}'))
+    seen: list[tuple[int, int]] = []
+    result = verify_archive(
+        write(tmp_path, built.data), built.node_key, lambda d, t: seen.append((d, t))
+    )
+    assert result.problems == []
+    assert result.ok
+    n = len(built.events)
+    assert result.counts["events"] == n
+    assert result.counts["checkpoints"] == len(built.notes) == result.counts["node signatures"]
+    assert result.counts["cosignatures"] == len(built.notes)
+    assert result.counts["consistency proofs"] == len(built.notes) - 1
+    assert result.counts["expert signatures"] == 3 + 3 * 4 + 3
+    assert result.counts["keys"] == 3
+    assert result.counts["recordings"] == 1
+    assert seen[-1] == (n, n)
+    assert "report/report.pdf" in built.members
+
+
+def test_layout_matches_the_format(tmp_path: Path) -> None:
+    built = build_session()
+    members = built.members
+    lines = members["events.jsonl"].split(b"\n")
+    assert lines[-1] == b""
+    assert lines[:-1] == built.events
+    leaves = members["leaves.txt"].decode().splitlines()
+    assert leaves[4] == hashlib.sha256(b"\x00" + built.events[4]).hexdigest()
+    manifest = fast_canonical(members["manifest.json"])
+    assert manifest["format"] == "evalroom-archive/1"
+    assert manifest["events"] == len(built.events)
+    assert set(manifest["files"]) == set(members) - {"manifest.json"}
+    keys = fast_canonical(members["keys.json"])
+    assert [k["seq"] for k in keys] == [2, 3, 4]
+    names = sorted(n for n in members if n.startswith("checkpoints/"))
+    assert names[-1] == f"checkpoints/{len(built.events):012d}.note"
+    assert "report/report.pdf" not in members
+
+
+def test_pinned_node_key_mismatch_is_a_problem(tmp_path: Path) -> None:
+    built = build_session()
+    other = NoteSigner(ORIGIN, fixed_key("another node")).verifier_key()
+    result = verify_archive(write(tmp_path, built.data), other)
+    assert ("key", "node_key") in {(p.kind, p.item) for p in result.problems}
+    assert any(p.kind == "signature" for p in result.problems)
+
+
+def test_log_walk_without_semantics_checks_hashes_and_tree() -> None:
+    built = build_session()
+    report = Report()
+    walk = LogWalk(report, SESSION, [len(built.events)], semantics=False)
+    walk.run(io.BytesIO(built.members["events.jsonl"]), io.BytesIO(built.members["leaves.txt"]))
+    leaves = [hashlib.sha256(b"\x00" + e).digest() for e in built.events]
+    assert report.problems == []
+    assert walk.roots[len(leaves)] == root_from_leaves(leaves)
+
+
+def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    built = build_session()
+    good = write(tmp_path, built.data)
+    assert verify_main([str(good), "--node-key", built.node_key]) == 0
+    assert capsys.readouterr().out.startswith("OK (checked")
+    bad = write(tmp_path, built.data[: len(built.data) // 2], "bad.zip")
+    assert verify_main([str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"FAIL archive {bad}:")
+    assert "FAILED: 1 problems" in out
+
+
+def test_cli_subprocess_progress(tmp_path: Path) -> None:
+    built = build_session()
+    path = write(tmp_path, built.data)
+    command = [sys.executable, "-m", "server.app.verify_cli", str(path), "--progress"]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verifying [" in done.stderr
+    members = dict(built.members)
+    members["events.jsonl"] = members["events.jsonl"].replace(b'"value":"5.5"', b'"value":"9.5"', 1)
+    path.write_bytes(rezip(members))
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 1
+    assert "FAIL event seq " in done.stdout
+
+
+def rezip(members: dict[str, bytes]) -> bytes:
+    """A zip with exactly these members, in this order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()
