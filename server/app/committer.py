@@ -6,6 +6,11 @@ batch locks its head, refreshes the cached projection if another node moved it, 
 transaction. Only after the commit are the futures resolved (the ack carries ``seq`` and hash) and
 the events handed to the fan-out. A failed transaction drops the cached projections it touched and
 fails every command in it; clients resend with the same command id, which is idempotent.
+
+The same transaction stores the Merkle subtrees the new events complete (the cached compact range
+makes that O(log n)) and, when one is due, a checkpoint signed by the node's key: every
+``CHECKPOINT_EVERY`` events, at least every ``CHECKPOINT_MS`` while events flow (an idle tick
+covers a quiet second), and when the session closes.
 """
 
 from __future__ import annotations
@@ -19,17 +24,21 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.auditlog.merkle import CompactRange
 from server.domain.commands import Command, CreateSession, decide
 from server.domain.errors import Code, CommandError
 from server.domain.events import Event, seal
 from server.domain.roles import Principal
-from server.domain.state import SessionState, apply_event
-from server.store import log
+from server.domain.state import Phase, SessionState, apply_event
+from server.store import audit, log
+from server.store.audit import StoredCheckpoint
 from server.store.engine import is_sqlite
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 512
+CHECKPOINT_EVERY = 100
+CHECKPOINT_MS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,25 @@ class Committed:
 
 
 OnCommit = Callable[[str, list[Committed]], Awaitable[None]]
+OnCheckpoint = Callable[[StoredCheckpoint], Awaitable[None]]
+SignCheckpoint = Callable[[str, int, bytes], str]
+"""``sign(session, size, root) -> note``: the node's signed checkpoint note."""
+
+
+@dataclass
+class _Cached:
+    """What the writer keeps per session between transactions: projection, tree, checkpoint."""
+
+    state: SessionState
+    tree: CompactRange
+    checkpoint_size: int
+    checkpoint_ms: int
+
+    def checkpoint_due(self, now: int, force: bool) -> bool:
+        behind = self.tree.size - self.checkpoint_size
+        if behind <= 0:
+            return False
+        return force or behind >= CHECKPOINT_EVERY or now - self.checkpoint_ms >= CHECKPOINT_MS
 
 
 @dataclass
@@ -60,12 +88,22 @@ def ack_for(events: list[Event]) -> dict[str, Any]:
 class Committer:
     """The single writer of this process."""
 
-    def __init__(self, engine: AsyncEngine, clock: Callable[[], int], on_commit: OnCommit) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Callable[[], int],
+        on_commit: OnCommit,
+        sign_checkpoint: SignCheckpoint | None = None,
+        on_checkpoint: OnCheckpoint | None = None,
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._on_commit = on_commit
+        self._sign = sign_checkpoint
+        self._on_checkpoint = on_checkpoint
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._states: dict[str, SessionState] = {}
+        self._cache: dict[str, _Cached] = {}  # the writer's own, always at the head it wrote
+        self._read: dict[str, SessionState] = {}  # loaded for readers when the writer has none
         self._lock_rows = not is_sqlite(engine)
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # how many transactions; the benchmark reports commands per batch
@@ -100,9 +138,16 @@ class Committer:
         """Create a session: its first event, in its own transaction."""
         (draft,) = decide(None, principal, "create", command)
         first = seal(draft, principal.session, 1, self._clock())
+        checkpoint = None
         async with self._engine.begin() as conn:
             await log.create_session_txn(conn, first, code_hashes)
+            if self._sign is not None:
+                root = CompactRange.from_hashes(1, [first.hash]).root()
+                note = self._sign(first.session, 1, root)
+                checkpoint = StoredCheckpoint(first.session, 1, root, note, first.time_ms)
+                await audit.insert_checkpoint_txn(conn, checkpoint)
         await self._on_commit(first.session, [Committed(first, False)])
+        await self._publish_checkpoints([checkpoint] if checkpoint else [])
         return first
 
     async def current_state(self, session: str) -> SessionState | None:
@@ -111,29 +156,42 @@ class Committer:
             head = await log.head_txn(conn, session)
             if head is None:
                 return None
-            cached = self._states.get(session)
-            if cached is not None and cached.seq == head:
-                return cached
+            for cached in (self._cache.get(session), self._read.get(session)):
+                state = cached.state if isinstance(cached, _Cached) else cached
+                if state is not None and state.seq == head:
+                    return state
             state = await log.load_state_txn(conn, session)
         if state is not None and state.seq >= head:
-            self._states[session] = state
+            self._read[session] = state
         return state
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
+            try:
+                first = await asyncio.wait_for(self._queue.get(), CHECKPOINT_MS / 1000)
+            except TimeoutError:
+                await self._guarded(self._checkpoint_idle, [])
+                continue
+            batch = [first]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            try:
-                await self._commit(batch)
-            except Exception:
-                logger.exception("append transaction failed; %d commands refused", len(batch))
-                for pending in batch:
-                    self._states.pop(pending.principal.session, None)
-                    if not pending.future.done():
-                        pending.future.set_exception(
-                            CommandError(Code.INTERNAL, "could not store; resend the command")
-                        )
+            await self._guarded(self._commit, batch)
+
+    async def _guarded(
+        self, step: Callable[[list[_Pending]], Awaitable[None]], batch: list[_Pending]
+    ) -> None:
+        try:
+            await step(batch)
+        except Exception:
+            logger.exception("append transaction failed; %d commands refused", len(batch))
+            if not batch:  # the idle checkpoint may have touched any cached session
+                self._cache.clear()
+            for pending in batch:
+                self._cache.pop(pending.principal.session, None)
+                if not pending.future.done():
+                    pending.future.set_exception(
+                        CommandError(Code.INTERNAL, "could not store; resend the command")
+                    )
 
     async def _commit(self, batch: list[_Pending]) -> None:
         by_session: dict[str, list[_Pending]] = {}
@@ -141,12 +199,20 @@ class Committer:
             by_session.setdefault(pending.principal.session, []).append(pending)
         results: list[tuple[_Pending, dict[str, Any] | CommandError]] = []
         published: dict[str, list[Committed]] = {}
+        signed: list[StoredCheckpoint] = []
         now = self._clock()
         async with self._engine.begin() as conn:
             for session, pendings in by_session.items():
                 committed = await self._append_session_txn(conn, session, pendings, now, results)
                 if committed:
                     published[session] = committed
+                    closed = any(
+                        c.event.type == "phase.changed" and c.event.data.get("to") == Phase.CLOSED
+                        for c in committed
+                    )
+                    checkpoint = await self._checkpoint_txn(conn, session, now, closed)
+                    if checkpoint is not None:
+                        signed.append(checkpoint)
         self.batches += 1
         for pending, result in results:
             if pending.future.done():
@@ -157,19 +223,64 @@ class Committer:
                 pending.future.set_result(result)
         for session, committed in published.items():
             await self._on_commit(session, committed)
+        await self._publish_checkpoints(signed)
 
-    async def _load_txn(self, conn: AsyncConnection, session: str) -> SessionState | None:
+    async def _checkpoint_idle(self, _batch: list[_Pending]) -> None:
+        """Sign a checkpoint for every session whose newest events waited a whole period."""
+        now = self._clock()
+        due = [s for s, c in self._cache.items() if c.checkpoint_due(now, force=False)]
+        if not due or self._sign is None:
+            return
+        signed: list[StoredCheckpoint] = []
+        async with self._engine.begin() as conn:
+            for session in due:
+                if await self._load_txn(conn, session) is None:
+                    continue
+                checkpoint = await self._checkpoint_txn(conn, session, now, force=False)
+                if checkpoint is not None:
+                    signed.append(checkpoint)
+        await self._publish_checkpoints(signed)
+
+    async def _publish_checkpoints(self, signed: list[StoredCheckpoint]) -> None:
+        for checkpoint in signed:
+            cached = self._cache.get(checkpoint.session)
+            if cached is not None:  # only now is it committed
+                cached.checkpoint_size = max(cached.checkpoint_size, checkpoint.size)
+                cached.checkpoint_ms = checkpoint.created_ms
+            if self._on_checkpoint is not None:
+                await self._on_checkpoint(checkpoint)
+
+    async def _checkpoint_txn(
+        self, conn: AsyncConnection, session: str, now: int, force: bool
+    ) -> StoredCheckpoint | None:
+        cached = self._cache.get(session)
+        if self._sign is None or cached is None or not cached.checkpoint_due(now, force):
+            return None
+        size, root = cached.tree.size, cached.tree.root()
+        checkpoint = StoredCheckpoint(session, size, root, self._sign(session, size, root), now)
+        await audit.insert_checkpoint_txn(conn, checkpoint)
+        return checkpoint
+
+    async def _load_txn(self, conn: AsyncConnection, session: str) -> _Cached | None:
         head = await log.lock_head_txn(conn, session, self._lock_rows)
         if head is None:
             return None
-        state = self._states.get(session)
-        if state is None or state.seq != head:
+        cached = self._cache.get(session)
+        if cached is None or cached.state.seq != head:
             # Another node appended (or nothing is cached yet): rebuild from the store.
             state = await log.load_state_txn(conn, session)
             if state is None:
                 return None
-            self._states[session] = state
-        return state
+            tree = await audit.load_tree_txn(conn, session, head)
+            latest = await audit.latest_checkpoint_txn(conn, session)
+            cached = _Cached(
+                state,
+                tree,
+                latest.size if latest is not None else 0,
+                latest.created_ms if latest is not None else 0,
+            )
+            self._cache[session] = cached
+        return cached
 
     async def _append_session_txn(
         self,
@@ -179,16 +290,18 @@ class Committer:
         now: int,
         results: list[tuple[_Pending, dict[str, Any] | CommandError]],
     ) -> list[Committed]:
-        state = await self._load_txn(conn, session)
-        if state is None:
+        cached = await self._load_txn(conn, session)
+        if cached is None:
             error = CommandError(Code.UNKNOWN_SESSION, f"no session {session}")
             results.extend((p, error) for p in pendings)
             return []
+        state = cached.state
         keys = [(p.principal.actor, p.command_id) for p in pendings]
         stored = await log.find_acks_txn(conn, session, keys)
         seen: dict[tuple[str, str], dict[str, Any] | CommandError] = dict(stored)
         committed: list[Committed] = []
         acks: list[dict[str, Any]] = []
+        nodes: list[tuple[int, int, bytes]] = []
         snapshot_due = False
         for pending, key in zip(pendings, keys, strict=True):
             if key in seen:  # a resend: the original answer, nothing applied twice
@@ -203,6 +316,7 @@ class Committer:
             for draft in drafts:
                 event = seal(draft, session, state.seq + 1, now)
                 apply_event(state, event)
+                nodes.extend(cached.tree.append_nodes(event.hash))
                 new.append(event)
                 committed.append(Committed(event, state.revealed))
                 snapshot_due |= event.seq % log.SNAPSHOT_EVERY == 0
@@ -218,6 +332,7 @@ class Committer:
                 }
             )
         await log.append_txn(conn, session, [c.event for c in committed], acks)
+        await audit.append_nodes_txn(conn, session, nodes)
         if snapshot_due:
             await log.save_snapshot_txn(conn, state)
         return committed

@@ -21,6 +21,14 @@ class Config:
     ``EVALROOM_TOKEN_KEY``: token key shared by every node (default: created in the data dir).
     ``EVALROOM_ADMIN_TOKEN``: the admin bearer token (default: created in the data dir).
     ``EVALROOM_PUBLIC_URL``: the base URL printed in seat links (default from host and port).
+    ``EVALROOM_NODE_NAME``: this node's name in checkpoint origins and signatures (no spaces or
+    ``+``; default ``evalroom.local``). Its key is ``node.key`` in the data dir (0600).
+    ``EVALROOM_WITNESS_KEYS``: space-separated cosignature verifier keys of the witnesses whose
+    cosignatures this node stores (``name+keyid+key``, type 0x04).
+    ``EVALROOM_WITNESS_OF`` and ``EVALROOM_WITNESS_HOST_KEY``: make this node a witness of the host
+    at that URL whose checkpoint key is the given verifier key (type 0x01).
+    ``EVALROOM_DATABASE_ROLE``: PostgreSQL role the server switches to (``SET ROLE``) after
+    migrating, e.g. ``evalroom_writer``, which may not UPDATE or DELETE the log.
     """
 
     data_dir: Path
@@ -30,6 +38,11 @@ class Config:
     token_key: Secret
     admin_token: Secret
     public_url: str
+    node_name: str = "evalroom.local"
+    witness_keys: tuple[str, ...] = ()
+    witness_of: str | None = None
+    witness_host_key: str | None = None
+    database_role: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str) -> Config:
@@ -48,4 +61,9 @@ class Config:
             token_key=Secret(token_key) if token_key else load_or_create(data_dir / "token.key"),
             admin_token=Secret(admin) if admin else load_or_create(data_dir / "admin.token"),
             public_url=source.get("EVALROOM_PUBLIC_URL", f"http://{host}:{port}"),
+            node_name=source.get("EVALROOM_NODE_NAME") or "evalroom.local",
+            witness_keys=tuple(source.get("EVALROOM_WITNESS_KEYS", "").split()),
+            witness_of=source.get("EVALROOM_WITNESS_OF") or None,
+            witness_host_key=source.get("EVALROOM_WITNESS_HOST_KEY") or None,
+            database_role=source.get("EVALROOM_DATABASE_ROLE") or None,
         )

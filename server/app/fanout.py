@@ -13,9 +13,11 @@ from typing import Any, Protocol
 
 import socketio
 
+from server.app.audit_service import checkpoint_json
 from server.app.committer import Committed
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
 from server.domain.views import Viewer, event_view
+from server.store.audit import StoredCheckpoint
 
 
 def room_for(principal: Principal) -> str:
@@ -58,6 +60,12 @@ class Dispatcher:
             viewer = Viewer(Role.EXPERT, seat)
             views = [event_view(c.event, viewer, c.revealed) for c in committed]
             await self._emit(f"{session}/seat/{seat}", views)
+
+    async def publish_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        """Supervisors and auditors see every new (or newly co-signed) checkpoint live."""
+        await self._sio.emit(
+            "checkpoint", checkpoint_json(checkpoint), room=f"{checkpoint.session}/full"
+        )
 
     async def _emit(self, room: str, views: list[dict[str, Any]]) -> None:
         self.emitted += 1

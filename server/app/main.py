@@ -9,13 +9,19 @@ from collections.abc import AsyncIterator
 import socketio
 from aiohttp import web
 
+from server.app.audit_http import AUDIT, WITNESS, add_audit_routes
+from server.app.audit_service import AuditService
+from server.app.audit_sio import register_audit
 from server.app.committer import Committer
 from server.app.config import Config
 from server.app.fanout import Dispatcher
 from server.app.http import SERVICE, add_routes, typed_errors
+from server.app.notary import Notary, load_or_create_key
 from server.app.service import Service
 from server.app.sio import register
 from server.app.tokens import TokenMinter
+from server.app.witness import Witness
+from server.auditlog.note import parse_verifier_key
 from server.store.engine import migrate, open_engine
 
 logger = logging.getLogger(__name__)
@@ -43,11 +49,39 @@ def make_app(config: Config) -> web.Application:
     dispatcher = Dispatcher(sio)
     app[DISPATCHER] = dispatcher
 
+    notary = Notary(config.node_name, load_or_create_key(config.data_dir / "node.key"))
+    witnesses = [parse_verifier_key(k) for k in config.witness_keys]
+
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        engine = open_engine(config.database_url)
-        await migrate(engine)
-        committer = Committer(engine, wall_ms, dispatcher.publish)
+        owner = open_engine(config.database_url)
+        await migrate(owner)
+        if config.database_role:  # from here on, only what the restricted role may do
+            await owner.dispose()
+            engine = open_engine(config.database_url, role=config.database_role)
+        else:
+            engine = owner
+        committer = Committer(
+            engine,
+            wall_ms,
+            dispatcher.publish,
+            sign_checkpoint=notary.sign_checkpoint,
+            on_checkpoint=dispatcher.publish_checkpoint,
+        )
         await committer.start()
+        audit = AuditService(engine, notary, witnesses, wall_ms, dispatcher.publish_checkpoint)
+        app[AUDIT] = audit
+        register_audit(sio, audit)
+        witness = None
+        if config.witness_of and config.witness_host_key:
+            witness = Witness(
+                engine,
+                notary,
+                config.witness_of,
+                parse_verifier_key(config.witness_host_key),
+                wall_ms,
+            )
+            app[WITNESS] = witness
+            await witness.start()
         service = Service(
             engine, committer, TokenMinter(config.token_key), config.admin_token, wall_ms
         )
@@ -55,9 +89,12 @@ def make_app(config: Config) -> web.Application:
         register(sio, service, dispatcher)
         logger.info("evalroom ready on %s (%s)", config.public_url, engine.dialect.name)
         yield
+        if witness is not None:
+            await witness.stop()
         await committer.stop()
         await engine.dispose()
 
     app.cleanup_ctx.append(lifecycle)
     add_routes(app)
+    add_audit_routes(app)
     return app

@@ -119,6 +119,26 @@ class CompactRange:
         hashes.append(leaf)
         self._size += 1
 
+    def append_nodes(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Append one leaf hash; return the perfect subtrees it completed above the leaf level.
+
+        Each is ``(level, index, hash)``: the subtree over leaves
+        ``[index * 2**level, (index + 1) * 2**level)``. A store that keeps these (and the leaf
+        hashes) answers every :data:`SubtreeHash` question with one lookup.
+        """
+        _check_hash(leaf, "leaf hash")
+        hashes = self._hashes
+        created: list[tuple[int, int, bytes]] = []
+        index, level, carry = self._size, 0, self._size
+        while carry & 1:
+            leaf = node_hash(hashes.pop(), leaf)
+            carry >>= 1
+            level += 1
+            created.append((level, index >> level, leaf))
+        hashes.append(leaf)
+        self._size += 1
+        return created
+
     def extend(self, leaves: Iterable[bytes]) -> None:
         """Append several leaf hashes in order."""
         for leaf in leaves:

@@ -34,8 +34,23 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def open_engine(url: str) -> AsyncEngine:
-    """Create the async engine; SQLite connections get WAL and full fsync."""
+def _set_role(role: str) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f'SET ROLE "{role}"')
+        cursor.close()
+
+    return on_connect
+
+
+def open_engine(url: str, role: str | None = None) -> AsyncEngine:
+    """Create the async engine; SQLite connections get WAL and full fsync.
+
+    ``role`` (PostgreSQL only): every connection switches to that role, e.g. ``evalroom_writer``,
+    which may INSERT into the log but not UPDATE or DELETE it (migration 0003).
+    """
+    if role is not None and not role.replace("_", "").isalnum():
+        raise ValueError(f"database role {role!r} must be letters, digits and '_'")
     if url.startswith("postgresql://"):
         url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite+aiosqlite:///"):
@@ -43,6 +58,8 @@ def open_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(url, pool_pre_ping=False)
     if is_sqlite(engine):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    elif role is not None:
+        event.listen(engine.sync_engine, "connect", _set_role(role))
     return engine
 
 

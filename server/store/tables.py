@@ -65,3 +65,47 @@ enrolment_codes = Table(
     Column("code_hash", LargeBinary(32), nullable=False),
     Column("attempts", Integer, nullable=False),
 )
+
+# Perfect subtree hashes above the leaves (level >= 1; the leaves are ``events.hash``), written as
+# appends complete them: any root or proof then needs O(log n) lookups, never a recomputation.
+tree_nodes = Table(
+    "tree_nodes",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("level", Integer, primary_key=True),
+    Column("idx", BigInteger, primary_key=True),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+# Signed checkpoints (C2SP signed note), written by the node in the append transaction.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("size", BigInteger, primary_key=True),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+# Witnesses' cosignature lines on this node's checkpoints, one per witness and checkpoint.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("size", BigInteger, primary_key=True),
+    Column("witness", String(128), primary_key=True),
+    Column("line", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+# When this node acts as a witness: every checkpoint of another log it verified and cosigned.
+witnessed = Table(
+    "witnessed",
+    metadata,
+    Column("origin", String(256), primary_key=True),
+    Column("size", BigInteger, primary_key=True),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)

@@ -3,93 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.app.committer import Committed, Committer
-from server.domain.commands import AdvancePhase, CreateSession, Enrol
+from server.app.committer import Committer
 from server.domain.errors import CommandError
 from server.domain.roles import Principal, Role
 from server.domain.state import fold, state_to_json
 from server.store import log
-from server.store.engine import migrate, open_engine
-from tests.helpers import public_b64, signed
-
-SESSION = "s-test"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'evalroom.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    url = db_url
-    engine = open_engine(url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
-
-
-class Harness:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.clock = itertools.count(1_700_000_000_000)
-        self.published: list[Committed] = []
-        self.committer = Committer(engine, lambda: next(self.clock), self._on_commit)
-        self.keys = {}
-
-    async def _on_commit(self, _session: str, committed: list[Committed]) -> None:
-        self.published.extend(committed)
-
-    async def scoring_session(self, lot: dict[str, Any]) -> list[str]:
-        admin = Principal(Role.ADMIN, SESSION, "admin")
-        first = await self.committer.create_session(admin, CreateSession(lot), {})
-        seats: list[str] = first.data["seats"]
-        sup = Principal(Role.SUPERVISOR, SESSION, "sup-1")
-        for seat in seats:
-            self.keys[seat] = Ed25519PrivateKey.generate()
-            expert = Principal(Role.EXPERT, SESSION, seat)
-            await self.committer.submit(expert, "enrol", Enrol(public_b64(self.keys[seat])))
-        await self.committer.submit(sup, "p1", AdvancePhase("sign_in"))
-        for seat in seats:
-            cmd = signed(
-                self.keys[seat], SESSION, seat, "expert.sign_in", "si", pledge="evalroom-pledge-v1"
-            )
-            await self.committer.submit(Principal(Role.EXPERT, SESSION, seat), "si", cmd)
-        await self.committer.submit(sup, "p2", AdvancePhase("scoring"))
-        return seats
-
-    async def score(self, seat: str, cmd: str, value: str = "7.5") -> dict[str, Any]:
-        command = signed(
-            self.keys[seat],
-            SESSION,
-            seat,
-            "score.set",
-            cmd,
-            bidder="B1",
-            criterion="T1",
-            value=value,
-        )
-        return await self.committer.submit(Principal(Role.EXPERT, SESSION, seat), cmd, command)
-
-
-@pytest.fixture
-async def harness(engine: AsyncEngine) -> AsyncIterator[Harness]:
-    h = Harness(engine)
-    await h.committer.start()
-    yield h
-    await h.committer.stop()
+from tests.helpers import signed
+from tests.store.harness import SESSION, Harness
 
 
 async def test_schema_matches_tables(engine: AsyncEngine) -> None:

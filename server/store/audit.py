@@ -1,0 +1,233 @@
+"""The stored Merkle tree and checkpoints of each session's log. ``*_txn`` run in a caller's txn.
+
+Leaf ``i`` of a session's tree is the event with ``seq == i + 1``; its hash is ``events.hash``.
+Every perfect subtree above the leaves is stored in ``tree_nodes`` when an append completes it, so
+the tree is never recomputed: an append writes O(1) amortized rows, the compact range at any size
+is ``popcount(size)`` lookups, and a proof is one query for at most ``2 log2(n)`` hashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.auditlog.merkle import (
+    CompactRange,
+    SubtreeHash,
+    consistency_proof_from,
+    inclusion_proof_from,
+)
+from server.auditlog.subtrees import compact_range_keys, needed_subtrees, subtree_key
+from server.store.tables import checkpoints, cosignatures, events, tree_nodes, witnessed
+
+Key = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A checkpoint as stored: the signed note and the cosignature lines added since."""
+
+    session: str
+    size: int
+    root: bytes
+    note: str
+    created_ms: int
+    cosignatures: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        """The signed note with every witness cosignature line appended."""
+        return self.note + "".join(
+            line if line.endswith("\n") else line + "\n" for line in self.cosignatures
+        )
+
+
+async def append_nodes_txn(
+    conn: AsyncConnection, session: str, nodes: Sequence[tuple[int, int, bytes]]
+) -> None:
+    """Store the perfect subtrees completed by an append (level >= 1)."""
+    if nodes:
+        await conn.execute(
+            tree_nodes.insert(),
+            [{"session_id": session, "level": lvl, "idx": i, "hash": h} for lvl, i, h in nodes],
+        )
+
+
+async def subtree_hashes_txn(
+    conn: AsyncConnection, session: str, keys: Sequence[Key]
+) -> dict[Key, bytes]:
+    """The stored hashes of perfect subtrees ``(level, index)``, leaves from the events table."""
+    found: dict[Key, bytes] = {}
+    leaves = sorted({i + 1 for level, i in keys if level == 0})
+    if leaves:
+        rows = await conn.execute(
+            select(events.c.seq, events.c.hash).where(
+                events.c.session_id == session, events.c.seq.in_(leaves)
+            )
+        )
+        found.update({(0, seq - 1): bytes(digest) for seq, digest in rows})
+    upper = sorted({k for k in keys if k[0] > 0})
+    if upper:
+        nodes = await conn.execute(
+            select(tree_nodes.c.level, tree_nodes.c.idx, tree_nodes.c.hash).where(
+                tree_nodes.c.session_id == session,
+                or_(*(and_(tree_nodes.c.level == lvl, tree_nodes.c.idx == i) for lvl, i in upper)),
+            )
+        )
+        found.update({(level, idx): bytes(digest) for level, idx, digest in nodes})
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise LookupError(f"session {session}: subtrees {missing[:3]} are not stored")
+    return found
+
+
+async def load_tree_txn(conn: AsyncConnection, session: str, size: int) -> CompactRange:
+    """The compact range of the first ``size`` leaves, from stored subtree hashes."""
+    keys = compact_range_keys(size)
+    found = await subtree_hashes_txn(conn, session, keys)
+    return CompactRange.from_hashes(size, [found[k] for k in keys])
+
+
+async def _proof_txn(
+    conn: AsyncConnection, session: str, proof: Callable[[SubtreeHash], list[bytes]]
+) -> list[bytes]:
+    keys = needed_subtrees(proof)
+    found = await subtree_hashes_txn(conn, session, keys)
+    return proof(lambda start, end: found[subtree_key(start, end)])
+
+
+async def inclusion_proof_txn(
+    conn: AsyncConnection, session: str, index: int, size: int
+) -> list[bytes]:
+    """RFC 6962 inclusion proof of leaf ``index`` (``seq - 1``) in the tree of ``size`` leaves."""
+    return await _proof_txn(conn, session, lambda h: inclusion_proof_from(h, index, size))
+
+
+async def consistency_proof_txn(
+    conn: AsyncConnection, session: str, size1: int, size2: int
+) -> list[bytes]:
+    """RFC 6962 consistency proof from the tree of ``size1`` leaves to that of ``size2``."""
+    return await _proof_txn(conn, session, lambda h: consistency_proof_from(h, size1, size2))
+
+
+async def insert_checkpoint_txn(conn: AsyncConnection, checkpoint: StoredCheckpoint) -> None:
+    """Store a signed checkpoint."""
+    await conn.execute(
+        checkpoints.insert().values(
+            session_id=checkpoint.session,
+            size=checkpoint.size,
+            root=checkpoint.root,
+            note=checkpoint.note,
+            created_ms=checkpoint.created_ms,
+        )
+    )
+
+
+async def _with_cosignatures(
+    conn: AsyncConnection, session: str, rows: Sequence[tuple[int, bytes, str, int]]
+) -> list[StoredCheckpoint]:
+    if not rows:
+        return []
+    sizes = [row[0] for row in rows]
+    lines: dict[int, list[str]] = {}
+    result = await conn.execute(
+        select(cosignatures.c.size, cosignatures.c.line)
+        .where(cosignatures.c.session_id == session, cosignatures.c.size.in_(sizes))
+        .order_by(cosignatures.c.size, cosignatures.c.witness)
+    )
+    for size, line in result:
+        lines.setdefault(size, []).append(line)
+    return [
+        StoredCheckpoint(session, size, bytes(root), note, created, tuple(lines.get(size, ())))
+        for size, root, note, created in rows
+    ]
+
+
+_COLUMNS = (checkpoints.c.size, checkpoints.c.root, checkpoints.c.note, checkpoints.c.created_ms)
+
+
+async def latest_checkpoint_txn(conn: AsyncConnection, session: str) -> StoredCheckpoint | None:
+    """The newest checkpoint of a session, with its cosignatures."""
+    rows = await conn.execute(
+        select(*_COLUMNS)
+        .where(checkpoints.c.session_id == session)
+        .order_by(checkpoints.c.size.desc())
+        .limit(1)
+    )
+    found = await _with_cosignatures(conn, session, [tuple(r) for r in rows])
+    return found[0] if found else None
+
+
+async def checkpoint_txn(conn: AsyncConnection, session: str, size: int) -> StoredCheckpoint | None:
+    """The checkpoint of a session at exactly ``size``."""
+    rows = await conn.execute(
+        select(*_COLUMNS).where(checkpoints.c.session_id == session, checkpoints.c.size == size)
+    )
+    found = await _with_cosignatures(conn, session, [tuple(r) for r in rows])
+    return found[0] if found else None
+
+
+async def checkpoints_txn(
+    conn: AsyncConnection, session: str, after: int = 0, limit: int = 1000
+) -> list[StoredCheckpoint]:
+    """Checkpoints with ``size > after`` in order, at most ``limit``."""
+    rows = await conn.execute(
+        select(*_COLUMNS)
+        .where(checkpoints.c.session_id == session, checkpoints.c.size > after)
+        .order_by(checkpoints.c.size)
+        .limit(limit)
+    )
+    return await _with_cosignatures(conn, session, [tuple(r) for r in rows])
+
+
+async def checkpointed_sessions_txn(conn: AsyncConnection) -> list[str]:
+    """Every session with at least one checkpoint."""
+    rows = await conn.execute(select(checkpoints.c.session_id).distinct())
+    return sorted(rows.scalars())
+
+
+async def add_cosignature_txn(
+    conn: AsyncConnection, session: str, size: int, witness: str, line: str, now_ms: int
+) -> bool:
+    """Store a witness's cosignature line; False when that witness already cosigned ``size``."""
+    exists = (
+        await conn.execute(
+            select(cosignatures.c.line).where(
+                cosignatures.c.session_id == session,
+                cosignatures.c.size == size,
+                cosignatures.c.witness == witness,
+            )
+        )
+    ).scalar_one_or_none()
+    if exists is not None:
+        return False
+    await conn.execute(
+        cosignatures.insert().values(
+            session_id=session, size=size, witness=witness, line=line, created_ms=now_ms
+        )
+    )
+    return True
+
+
+async def last_witnessed_txn(conn: AsyncConnection, origin: str) -> tuple[int, bytes] | None:
+    """As a witness: the largest ``(size, root)`` this node cosigned for ``origin``."""
+    row = (
+        await conn.execute(
+            select(witnessed.c.size, witnessed.c.root)
+            .where(witnessed.c.origin == origin)
+            .order_by(witnessed.c.size.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    return (int(row[0]), bytes(row[1])) if row is not None else None
+
+
+async def record_witnessed_txn(
+    conn: AsyncConnection, origin: str, size: int, root: bytes, note: str, now_ms: int
+) -> None:
+    """As a witness: remember a checkpoint this node verified and cosigned."""
+    await conn.execute(
+        witnessed.insert().values(origin=origin, size=size, root=root, note=note, created_ms=now_ms)
+    )
