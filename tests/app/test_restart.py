@@ -4,61 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import socketio
 
 from server.client.seat import Client, ClientError, SeatClient
-from tests.app.conftest import ADMIN, TOKEN_KEY, Room, advance, create_session, free_port, load_lot
+from tests.app.conftest import Room, advance, create_session, free_port, load_lot
+from tests.app.processes import kill, start_server
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
-
-
-def output_of(log: Path) -> str:
-    return log.read_text(errors="replace")
-
-
-async def start_server(data_dir: Path, port: int, log: Path) -> asyncio.subprocess.Process:
-    env = {**os.environ, "EVALROOM_ADMIN_TOKEN": ADMIN, "EVALROOM_TOKEN_KEY": TOKEN_KEY}
-    with log.open("ab") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            "from server.app.cli import main; main()",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            "serve",
-            env=env,
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=str(REPO),
-        )
-    url = f"http://127.0.0.1:{port}/healthz"
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            if process.returncode is not None:
-                raise AssertionError(f"server exited: {output_of(log)}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(url) as response:
-                    if response.status == 200:
-                        return process
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"server did not start: {output_of(log)}")
-
-
-async def kill(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGKILL)
-    await process.wait()
 
 
 async def reconnect(client: Client) -> None:
