@@ -5,15 +5,19 @@ All reads are public (sizes and hashes only); see :mod:`server.app.audit_service
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from server.app.audit_service import AuditService
+from server.app.http import SERVICE
 from server.app.witness import Witness
 from server.domain.errors import Code, CommandError
+from server.domain.roles import FULL_VIEW_ROLES
 
 AUDIT = web.AppKey("audit", AuditService)
+CONFIG_DATA_DIR = web.AppKey("data_dir", Path)
 WITNESS = web.AppKey("witness", Witness)
 
 
@@ -78,6 +82,30 @@ async def witness_status(request: web.Request) -> web.Response:
     return web.json_response(witness.status.to_json())
 
 
+async def archive(request: web.Request) -> web.StreamResponse:
+    """The session archive for an auditor, supervisor or admin of that session."""
+    service = request.app[SERVICE]
+    session = request.match_info["session"]
+    header = request.headers.get("Authorization", "")
+    bearer = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+    try:
+        principal = service.admin_principal(bearer)
+    except CommandError:
+        principal = service.authenticate(bearer)
+        if principal.session != session or principal.role not in FULL_VIEW_ROLES:
+            raise CommandError(
+                Code.FORBIDDEN, "archives are for auditors and supervisors"
+            ) from None
+    del principal
+    folder = request.app[CONFIG_DATA_DIR] / "archives"
+    out = folder / f"{session}.zip"
+    info = await request.app[AUDIT].export(session, out)
+    response = web.FileResponse(out)
+    name = f"evalroom-{session}-{info.events}.zip"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 def add_audit_routes(app: web.Application) -> None:
     """Register the audit routes (documented in docs/PROTOCOL.md)."""
     app.router.add_get("/api/node", node)
@@ -89,3 +117,4 @@ def add_audit_routes(app: web.Application) -> None:
     app.router.add_get("/api/sessions/{session}/proof/consistency", consistency)
     app.router.add_get("/api/witness/feed", feed)
     app.router.add_get("/api/witness", witness_status)
+    app.router.add_get("/api/sessions/{session}/archive", archive)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.app.archive_export import export_archive
 from server.app.notary import Notary
+from server.auditlog.archive import ArchiveInfo
 from server.auditlog.note import (
     NoteError,
     Verifier,
@@ -65,8 +68,10 @@ class AuditService:
         witnesses: list[Verifier],
         clock: Callable[[], int],
         on_cosigned: Callable[[StoredCheckpoint], Awaitable[None]] | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         self._engine = engine
+        self._data_dir = data_dir or Path("data")
         self._notary = notary
         self._witnesses = {(w.name, w.key_id): w for w in witnesses}
         self._clock = clock
@@ -168,6 +173,21 @@ class AuditService:
         if added and self._on_cosigned is not None:
             await self._on_cosigned(updated)
         return {"ok": True, "added": added, "checkpoint": checkpoint_json(updated)}
+
+    async def export(self, session: str, out: Path) -> ArchiveInfo:
+        """Write the session's archive (up to its newest checkpoint) to ``out``."""
+        try:
+            return await export_archive(
+                self._engine,
+                self._notary,
+                sorted(w.vkey() for w in self._witnesses.values()),
+                self._data_dir,
+                session,
+                out,
+                self._clock(),
+            )
+        except LookupError as error:
+            raise CommandError(Code.UNKNOWN_SESSION, str(error)) from error
 
 
 def checkpoint_of(note: str) -> tuple[str, int, bytes]:

@@ -1,4 +1,4 @@
-"""The ``evalroom`` command: serve, demo, session create, simulate."""
+"""The ``evalroom`` command: serve, demo, session create, simulate, archive, verify."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from aiohttp import ClientSession, web
 
 from server.app.config import Config
 from server.app.main import make_app
+from server.app.verify_cli import add_verify_parser
 
 DEMO_LOT = Path(__file__).with_name("demo-lot.json")
 
@@ -102,12 +103,48 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser("simulate", help="drive a whole session with headless seats")
     simulate.add_argument("--session", help="a session created earlier (credentials in data dir)")
     simulate.add_argument("--lot", default=str(DEMO_LOT), help="lot JSON (default: sample lot)")
+    archive = commands.add_parser("archive", help="export a session archive (电子档案) zip")
+    archive.add_argument("session")
+    archive.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.zip")
+    add_verify_parser(commands)
     return parser
+
+
+async def _archive(config: Config, session: str, out: Path) -> None:
+    from server.app.archive_export import export_archive
+    from server.app.main import wall_ms
+    from server.app.notary import Notary, load_or_create_key
+    from server.store.engine import migrate, open_engine
+
+    engine = open_engine(config.database_url)
+    try:
+        await migrate(engine)
+        notary = Notary(config.node_name, load_or_create_key(config.data_dir / "node.key"))
+
+        def progress(done: int, total: int) -> None:
+            print(f"\rarchiving {done:,}/{total:,} events", end="", file=sys.stderr, flush=True)
+
+        info = await export_archive(
+            engine,
+            notary,
+            list(config.witness_keys),
+            config.data_dir,
+            session,
+            out,
+            wall_ms(),
+            progress,
+        )
+    finally:
+        await engine.dispose()
+    print(file=sys.stderr)
+    print(f"archived {info.events} events, {len(info.checkpoints)} checkpoints to {out}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``evalroom`` console script."""
     args = build_parser().parse_args(argv)
+    if args.command == "verify":  # offline: no configuration, no data directory
+        sys.exit(args.func(args))
     overrides = {
         key: str(value)
         for key, value in {
@@ -136,3 +173,12 @@ def main(argv: list[str] | None = None) -> None:
             created = json.loads(path.read_text("utf-8"))
         summary = asyncio.run(_simulate(config, lot, created))
         print(json.dumps(summary))
+    elif args.command == "archive":
+        try:
+            asyncio.run(_archive(config, args.session, args.output))
+        except LookupError as error:
+            raise SystemExit(f"evalroom archive: {error}") from error
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import socketio
 from aiohttp import web
 
-from server.app.audit_http import AUDIT, WITNESS, add_audit_routes
+from server.app.audit_http import AUDIT, CONFIG_DATA_DIR, WITNESS, add_audit_routes
 from server.app.audit_service import AuditService
 from server.app.audit_sio import register_audit
 from server.app.committer import Committer
@@ -39,6 +39,7 @@ def make_app(config: Config) -> web.Application:
     """The whole server as one aiohttp application (started and stopped by ``cleanup_ctx``)."""
     app = web.Application(middlewares=[typed_errors], client_max_size=256 * 1024)
     app[CONFIG] = config
+    app[CONFIG_DATA_DIR] = config.data_dir
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         cors_allowed_origins=[],
@@ -68,7 +69,9 @@ def make_app(config: Config) -> web.Application:
             on_checkpoint=dispatcher.publish_checkpoint,
         )
         await committer.start()
-        audit = AuditService(engine, notary, witnesses, wall_ms, dispatcher.publish_checkpoint)
+        audit = AuditService(
+            engine, notary, witnesses, wall_ms, dispatcher.publish_checkpoint, config.data_dir
+        )
         app[AUDIT] = audit
         register_audit(sio, audit)
         witness = None

@@ -231,3 +231,17 @@ async def record_witnessed_txn(
     await conn.execute(
         witnessed.insert().values(origin=origin, size=size, root=root, note=note, created_ms=now_ms)
     )
+
+
+async def event_column_page_txn(
+    conn: AsyncConnection, session: str, after: int, limit: int, column: str
+) -> list[tuple[int, bytes]]:
+    """``(seq, body or hash)`` of up to ``limit`` events after ``after``: for streaming exports."""
+    selected = events.c.body if column == "body" else events.c.hash
+    rows = await conn.execute(
+        select(events.c.seq, selected)
+        .where(events.c.session_id == session, events.c.seq > after)
+        .order_by(events.c.seq)
+        .limit(limit)
+    )
+    return [(int(seq), bytes(value)) for seq, value in rows]

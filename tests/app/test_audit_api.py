@@ -67,10 +67,10 @@ async def test_closed_session_is_provable_from_its_checkpoints(room: Room) -> No
             verify_inclusion(_b64(answer["leaf_hash"]), event["seq"] - 1, head, proof, roots[head])
         for bad in ({"seq": 0}, {"seq": head + 1}, {"seq": "x"}, {"seq": 2, "size": 1}):
             status, answer = await _get(http, f"{api}/proof/inclusion", **bad)
-            assert status == 400 and answer["error"]["code"] == "malformed", (bad, answer)
+            assert (status, answer["error"]["code"]) == (400, "malformed"), bad
         for a, b in ((0, 5), (5, 4), (1, head + 1)):
             status, answer = await _get(http, f"{api}/proof/consistency", **{"from": a, "to": b})
-            assert status == 400 and answer["error"]["code"] == "malformed"
+            assert (status, answer["error"]["code"]) == (400, "malformed"), (a, b)
         status, answer = await _get(http, f"{room.base}/api/sessions/nope/checkpoint")
         assert status == 404
     # Supervisors saw checkpoints arrive live, the closing one included.
@@ -78,7 +78,8 @@ async def test_closed_session_is_provable_from_its_checkpoints(room: Room) -> No
         if live and live[-1]["size"] == head:
             break
         await asyncio.sleep(0.1)
-    assert live and live[-1]["size"] == head
+    assert live
+    assert live[-1]["size"] == head
     assert {c["size"] for c in live} <= set(roots)
 
 
@@ -90,7 +91,8 @@ async def test_socketio_checkpoint_and_proofs(room: Room) -> None:
     assert answer["ok"], answer
     size = answer["checkpoint"]["size"]
     inclusion = await seat.sio.call("proof", {"kind": "inclusion", "seq": 1}, timeout=10)
-    assert inclusion["ok"] and inclusion["size"] == size
+    assert inclusion["ok"], inclusion
+    assert inclusion["size"] == size
     verify_inclusion(
         _b64(inclusion["leaf_hash"]),
         0,
@@ -99,7 +101,8 @@ async def test_socketio_checkpoint_and_proofs(room: Room) -> None:
         _b64(answer["checkpoint"]["root"]),
     )
     consistency = await seat.sio.call("proof", {"kind": "consistency", "from": 1, "to": size})
-    assert consistency["ok"] and consistency["from"] == 1
+    assert consistency["ok"], consistency
+    assert consistency["from"] == 1
     wrong = await seat.sio.call("proof", {"kind": "other"}, timeout=10)
     assert wrong["error"]["code"] == "malformed"
 
