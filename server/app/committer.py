@@ -203,7 +203,9 @@ class Committer:
         now = self._clock()
         async with self._engine.begin() as conn:
             for session, pendings in by_session.items():
-                committed = await self._append_session_txn(conn, session, pendings, now, results)
+                committed = await self._append_session_txn(
+                    conn, session, pendings, now, results, signed
+                )
                 if committed:
                     published[session] = committed
                     closed = any(
@@ -242,23 +244,31 @@ class Committer:
         await self._publish_checkpoints(signed)
 
     async def _publish_checkpoints(self, signed: list[StoredCheckpoint]) -> None:
-        for checkpoint in signed:
-            cached = self._cache.get(checkpoint.session)
-            if cached is not None:  # only now is it committed
-                cached.checkpoint_size = max(cached.checkpoint_size, checkpoint.size)
-                cached.checkpoint_ms = checkpoint.created_ms
-            if self._on_checkpoint is not None:
+        if self._on_checkpoint is not None:
+            for checkpoint in signed:
                 await self._on_checkpoint(checkpoint)
+
+    def _sign_head(self, session: str, cached: _Cached, now: int) -> StoredCheckpoint | None:
+        """A checkpoint of the cached tree as it is now (the caller stores it in its txn).
+
+        The cache moves on at once; if the transaction fails the writer drops the cache and
+        reloads the last stored checkpoint, so nothing is skipped.
+        """
+        if self._sign is None:
+            return None
+        size, root = cached.tree.size, cached.tree.root()
+        cached.checkpoint_size, cached.checkpoint_ms = size, now
+        return StoredCheckpoint(session, size, root, self._sign(session, size, root), now)
 
     async def _checkpoint_txn(
         self, conn: AsyncConnection, session: str, now: int, force: bool
     ) -> StoredCheckpoint | None:
         cached = self._cache.get(session)
-        if self._sign is None or cached is None or not cached.checkpoint_due(now, force):
+        if cached is None or not cached.checkpoint_due(now, force):
             return None
-        size, root = cached.tree.size, cached.tree.root()
-        checkpoint = StoredCheckpoint(session, size, root, self._sign(session, size, root), now)
-        await audit.insert_checkpoint_txn(conn, checkpoint)
+        checkpoint = self._sign_head(session, cached, now)
+        if checkpoint is not None:
+            await audit.insert_checkpoint_txn(conn, checkpoint)
         return checkpoint
 
     async def _load_txn(self, conn: AsyncConnection, session: str) -> _Cached | None:
@@ -289,6 +299,7 @@ class Committer:
         pendings: list[_Pending],
         now: int,
         results: list[tuple[_Pending, dict[str, Any] | CommandError]],
+        signed: list[StoredCheckpoint],
     ) -> list[Committed]:
         cached = await self._load_txn(conn, session)
         if cached is None:
@@ -302,6 +313,7 @@ class Committer:
         committed: list[Committed] = []
         acks: list[dict[str, Any]] = []
         nodes: list[tuple[int, int, bytes]] = []
+        inlines: list[StoredCheckpoint] = []
         snapshot_due = False
         for pending, key in zip(pendings, keys, strict=True):
             if key in seen:  # a resend: the original answer, nothing applied twice
@@ -317,6 +329,10 @@ class Committer:
                 event = seal(draft, session, state.seq + 1, now)
                 apply_event(state, event)
                 nodes.extend(cached.tree.append_nodes(event.hash))
+                if cached.tree.size - cached.checkpoint_size >= CHECKPOINT_EVERY:
+                    inline = self._sign_head(session, cached, now)  # mid-batch: every 100
+                    if inline is not None:
+                        inlines.append(inline)
                 new.append(event)
                 committed.append(Committed(event, state.revealed))
                 snapshot_due |= event.seq % log.SNAPSHOT_EVERY == 0
@@ -333,6 +349,9 @@ class Committer:
             )
         await log.append_txn(conn, session, [c.event for c in committed], acks)
         await audit.append_nodes_txn(conn, session, nodes)
+        for checkpoint in inlines:
+            await audit.insert_checkpoint_txn(conn, checkpoint)
+        signed.extend(inlines)
         if snapshot_due:
             await log.save_snapshot_txn(conn, state)
         return committed
