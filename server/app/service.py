@@ -17,15 +17,17 @@ from server.app.committer import Committer
 from server.app.secrets import Secret
 from server.app.tokens import MAX_CODE_ATTEMPTS, TokenMinter, new_code, new_session_id
 from server.domain.commands import (
-    AdvancePhase,
+    SIGNED_TYPES,
     Command,
     CreateSession,
     Enrol,
     SignedCommand,
     check_command_id,
+    staff_command,
 )
 from server.domain.errors import Code, CommandError
 from server.domain.lot import parse_lot
+from server.domain.results_view import flags_view, results_view
 from server.domain.roles import Principal, Role
 from server.domain.signing import parse_signed, verify_signature
 from server.domain.state import SessionState
@@ -46,9 +48,10 @@ def parse_envelope(envelope: Any) -> tuple[str, Command]:
         raise CommandError(Code.TOO_LARGE, f"command over {MAX_ENVELOPE_CHARS} characters")
     command_id = check_command_id(envelope.get("id"))
     kind = envelope.get("type")
-    if kind == "phase.advance":
-        return command_id, AdvancePhase(str(envelope.get("to")))
-    if kind in ("score.set", "expert.sign_in", "sheet.submit"):
+    staff = staff_command(kind, envelope)
+    if staff is not None:
+        return command_id, staff
+    if isinstance(kind, str) and kind in SIGNED_TYPES:
         sig = envelope.get("sig")
         if sig is not None and not isinstance(sig, str):
             raise CommandError(Code.MALFORMED, "'sig' must be base64 text")
@@ -177,6 +180,16 @@ class Service:
         revealed = state.revealed
         views = [event_view(e, viewer, revealed) for e in page.events]
         return {"head": page.head, "events": views, "limited": page.limited}
+
+    async def results(self, principal: Principal) -> dict[str, Any]:
+        """Results and flags as this principal may see them (``None`` where it may not)."""
+        state = await self._state(principal.session)
+        viewer = Viewer.of(principal)
+        return {
+            "seq": state.seq,
+            "results": results_view(state, viewer),
+            "flags": flags_view(state, viewer),
+        }
 
     async def snapshot(self, principal: Principal) -> dict[str, Any]:
         """The current state as this principal may see it."""

@@ -88,3 +88,11 @@ def register(sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher
             return {"ok": True, "state": await service.snapshot(await principal_of(sid))}
         except CommandError as error:
             return _error(error)
+
+    @sio.event  # type: ignore[untyped-decorator]
+    async def results(sid: str, data: Any = None) -> dict[str, Any]:
+        """Results and flags, computed from the current state for this role."""
+        try:
+            return {"ok": True, **(await service.results(await principal_of(sid)))}
+        except CommandError as error:
+            return _error(error)

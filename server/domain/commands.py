@@ -8,28 +8,31 @@ command come in, drafts of events come out (the store gives them ``seq`` and tim
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
+from server.domain import committee, scoring
+from server.domain.blind import assigned_draft, blind_criteria, revealed_draft
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft
-from server.domain.lot import Lot, parse_lot
+from server.domain.lot import parse_lot
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
+from server.domain.scoring import MAX_COMMENT_CHARS, PLEDGE_ID, check_value
 from server.domain.signing import (
     SCHEME_ED25519,
     parse_signed,
     public_key_from_b64,
     verify_signature,
 )
-from server.domain.state import NEXT_PHASE, Phase, SessionState, cell_key
+from server.domain.state import NEXT_PHASE, Phase, SessionState
 
-PLEDGE_ID = "evalroom-pledge-v1"  # the text of 承诺书 the seat page shows; its id is what is signed
-MAX_COMMENT_CHARS = 2000
+__all__ = ["MAX_COMMENT_CHARS", "PLEDGE_ID", "check_value"]  # re-exported for older imports
+
 MAX_COMMAND_ID = 64
-_DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,4})?$")
 _COMMAND_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-SIGNED_TYPES = frozenset({"expert.sign_in", "score.set", "sheet.submit"})
+
+Handler = Callable[[SessionState, str, dict[str, Any], dict[str, Any]], list[Draft]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +58,44 @@ class SignedCommand:
 
 @dataclass(frozen=True, slots=True)
 class AdvancePhase:
+    """Move to the next phase. ``draw`` is the shell's random draw (hex) for the blind codes,
+    used when moving to scoring a lot with blind criteria (see :mod:`server.domain.blind`)."""
+
     to: str
+    draw: str | None = None
 
 
-Command = CreateSession | Enrol | SignedCommand | AdvancePhase
+@dataclass(frozen=True, slots=True)
+class ReviewRejection:
+    """The supervisor approves a rejection proposal for the vote, or declines it."""
+
+    proposal: str
+    approve: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseBlind:
+    """A supervisor closes the blind part and reveals the codes (the chair signs it instead)."""
+
+
+Command = CreateSession | Enrol | SignedCommand | AdvancePhase | ReviewRejection | CloseBlind
+
+
+def staff_command(kind: Any, envelope: dict[str, Any]) -> Command | None:
+    """The unsigned staff command an envelope ``{"id", "type", ...}`` stands for, if any."""
+    if kind == "phase.advance":
+        return AdvancePhase(str(envelope.get("to")))
+    if kind in ("rejection.approve", "rejection.decline"):
+        reason = envelope.get("reason")
+        return ReviewRejection(
+            str(envelope.get("proposal")),
+            kind == "rejection.approve",
+            reason if isinstance(reason, str) else None,
+        )
+    if kind == "blind.close" and "signed" not in envelope:
+        return CloseBlind()
+    return None
 
 
 def check_command_id(command_id: Any) -> str:
@@ -98,10 +135,20 @@ def check_enrol(state: SessionState, principal: Principal, command: Enrol) -> li
     return [Draft("seat.enrolled", principal.actor, {"seat": seat, "key": key})]
 
 
-def check_advance(state: SessionState, principal: Principal, command: AdvancePhase) -> list[Draft]:
-    """Supervisors move the session forward one phase when it is ready."""
+def _staff(principal: Principal) -> None:
     if principal.role not in FULL_VIEW_ROLES or principal.role is Role.AUDITOR:
-        raise CommandError(Code.FORBIDDEN, "only a supervisor or admin changes the phase")
+        raise CommandError(Code.FORBIDDEN, "only a supervisor or admin does this")
+
+
+def check_advance(state: SessionState, principal: Principal, command: AdvancePhase) -> list[Draft]:
+    """Supervisors move the session forward one phase when it is ready.
+
+    Moving to scoring commits the blind draw when the lot has blind criteria and the shell
+    drew one; moving to review reveals the blind codes first if nobody closed the blind part.
+    Objective mismatches do not block a phase: they stay flagged, the bidders concerned have no
+    total (and there is no ranking) until the experts agree, which they may do in review.
+    """
+    _staff(principal)
     expected = NEXT_PHASE.get(state.phase)
     if expected is None or command.to != expected:
         raise CommandError(
@@ -116,28 +163,58 @@ def check_advance(state: SessionState, principal: Principal, command: AdvancePha
         missing = [s.seat for s in seats if not s.submitted]
         if missing:
             raise CommandError(Code.PHASE_NOT_READY, "sheets not submitted", seats=missing)
+    drafts = []
+    if expected is Phase.REVIEW and state.blind_open:
+        drafts.append(revealed_draft(state, principal.actor))
     data = {"from": str(state.phase), "to": str(expected)}
-    return [Draft("phase.changed", principal.actor, data)]
+    drafts.append(Draft("phase.changed", principal.actor, data))
+    if expected is Phase.SCORING and command.draw is not None and blind_criteria(state.lot):
+        drafts.append(assigned_draft(state, principal.actor, command.draw))
+    return drafts
 
 
-def check_value(lot: Lot, bidder: Any, criterion: Any, value: Any) -> str:
-    """A typed score: known bidder and criterion, a decimal string within range and on step."""
-    if not isinstance(bidder, str) or lot.bidder(bidder) is None:
-        raise CommandError(Code.UNKNOWN_BIDDER, f"no bidder {bidder!r} in this lot")
-    found = lot.criterion(criterion) if isinstance(criterion, str) else None
-    if found is None:
-        raise CommandError(Code.UNKNOWN_CRITERION, f"no criterion {criterion!r} in this lot")
-    if not found.typed:
-        raise CommandError(Code.NOT_SCORABLE, f"{found.id} is {found.kind}: never typed")
-    if not isinstance(value, str) or not _DECIMAL.match(value):
-        raise CommandError(Code.MALFORMED, 'value must be a decimal string such as "7.5"')
-    number = Decimal(value)
-    if not found.min <= number <= found.max:
-        raise CommandError(Code.OUT_OF_RANGE, f"{found.id} takes {found.min}..{found.max}")
-    step = found.step or Decimal(1)  # typed criteria always have one (parse_lot)
-    if (number - found.min) % step != 0:
-        raise CommandError(Code.OFF_STEP, f"{found.id} moves in steps of {found.step}")
-    return value
+def check_review_rejection(
+    state: SessionState, principal: Principal, command: ReviewRejection
+) -> list[Draft]:
+    """Only a supervisor approves or declines a rejection proposal (not an admin)."""
+    if principal.role is not Role.SUPERVISOR:
+        raise CommandError(Code.FORBIDDEN, "only a supervisor approves rejection proposals")
+    return committee.check_review_rejection(
+        state, principal.actor, command.proposal, command.approve, command.reason
+    )
+
+
+def check_close_blind(state: SessionState, principal: Principal) -> list[Draft]:
+    """A supervisor closes the blind part (the chair does it with a signed ``blind.close``)."""
+    _staff(principal)
+    if state.phase is not Phase.SCORING:
+        raise CommandError(Code.WRONG_PHASE, f"no blind part to close in phase {state.phase}")
+    return [revealed_draft(state, principal.actor)]
+
+
+def _chair_close_blind(
+    state: SessionState, seat: str, body: dict[str, Any], proof: dict[str, Any]
+) -> list[Draft]:
+    if state.committee.chair != seat:
+        raise CommandError(Code.NOT_CHAIR, "only the chair closes the blind part")
+    if state.phase is not Phase.SCORING:
+        raise CommandError(Code.WRONG_PHASE, f"no blind part to close in phase {state.phase}")
+    return [revealed_draft(state, scoring.actor_of(seat))]
+
+
+# Signed expert commands: type -> the check that turns the verified body into drafts.
+SIGNED_HANDLERS: dict[str, Handler] = {
+    "expert.sign_in": scoring.check_sign_in,
+    "score.set": scoring.check_score,
+    "sheet.submit": scoring.check_submit,
+    "flag.explain": scoring.check_explain,
+    "blind.close": _chair_close_blind,
+    "chair.vote": committee.check_chair_vote,
+    "rejection.propose": committee.check_propose_rejection,
+    "rejection.vote": committee.check_rejection_vote,
+    "time.request": committee.check_time_request,
+}
+SIGNED_TYPES = frozenset(SIGNED_HANDLERS)
 
 
 def _check_binding(
@@ -153,47 +230,6 @@ def _check_binding(
         raise CommandError(Code.MALFORMED, "signed payload needs the client time 't' (ms)")
 
 
-def _signed_draft(
-    state: SessionState, seat: str, command: SignedCommand, body: dict[str, Any], raw: bytes
-) -> Draft:
-    actor = f"{Role.EXPERT}:{seat}"
-    proof = {"signed": raw.decode("utf-8"), "sig": command.sig}
-    seat_state = state.seats[seat]
-    if command.type == "expert.sign_in":
-        if state.phase is not Phase.SIGN_IN:
-            raise CommandError(Code.WRONG_PHASE, f"sign-in is not open in phase {state.phase}")
-        if seat_state.signed_in:
-            raise CommandError(Code.ALREADY_SIGNED_IN, f"seat {seat} already signed in")
-        if body.get("pledge") != PLEDGE_ID:
-            raise CommandError(Code.MALFORMED, f"pledge must be {PLEDGE_ID!r}")
-        data = {"seat": seat, "pledge": PLEDGE_ID, **proof}
-        return Draft("expert.signed_in", actor, data)
-    if state.phase is not Phase.SCORING:
-        raise CommandError(Code.WRONG_PHASE, f"scoring is not open in phase {state.phase}")
-    if not seat_state.signed_in:
-        raise CommandError(Code.NOT_SIGNED_IN, f"seat {seat} has not signed in")
-    if seat_state.submitted:
-        raise CommandError(Code.SHEET_SUBMITTED, f"seat {seat} already submitted its sheet")
-    if command.type == "sheet.submit":
-        required = state.lot.typed_cells()
-        have = state.cells[seat]
-        missing = [cell_key(b, c) for b, c in required if cell_key(b, c) not in have]
-        if missing:
-            raise CommandError(Code.SHEET_INCOMPLETE, "empty cells", cells=missing[:20])
-        return Draft("sheet.submitted", actor, {"seat": seat, "cells": len(required), **proof})
-    value = check_value(state.lot, body.get("bidder"), body.get("criterion"), body.get("value"))
-    criterion = state.lot.criterion(body["criterion"])
-    comment = body.get("comment")
-    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_CHARS):
-        raise CommandError(Code.MALFORMED, f"comment must be text of at most {MAX_COMMENT_CHARS}")
-    if criterion is not None and criterion.comment_required and not (comment or "").strip():
-        raise CommandError(Code.COMMENT_REQUIRED, f"{criterion.id} needs a comment")
-    data = {"seat": seat, "bidder": body["bidder"], "criterion": body["criterion"], "value": value}
-    if comment is not None:
-        data["comment"] = comment
-    return Draft("score.set", actor, {**data, **proof})
-
-
 def check_signed(
     state: SessionState, principal: Principal, command_id: str, command: SignedCommand
 ) -> list[Draft]:
@@ -207,7 +243,8 @@ def check_signed(
     raw, body = parse_signed(command.signed)
     verify_signature(key, raw, command.sig)
     _check_binding(state, seat, command_id, command, body)
-    return [_signed_draft(state, seat, command, body, raw)]
+    proof = {"signed": raw.decode("utf-8"), "sig": command.sig}
+    return SIGNED_HANDLERS[command.type](state, seat, body, proof)
 
 
 def decide(
@@ -227,4 +264,8 @@ def decide(
         return check_enrol(state, principal, command)
     if isinstance(command, AdvancePhase):
         return check_advance(state, principal, command)
+    if isinstance(command, ReviewRejection):
+        return check_review_rejection(state, principal, command)
+    if isinstance(command, CloseBlind):
+        return check_close_blind(state, principal)
     return check_signed(state, principal, command_id, command)

@@ -22,8 +22,28 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     "seat.enrolled": frozenset({"seat", "key"}),
     "phase.changed": frozenset({"from", "to"}),
     "expert.signed_in": frozenset({"seat", "pledge", "signed", "sig"}),
-    "score.set": frozenset({"seat", "bidder", "criterion", "value", "comment?", "signed", "sig"}),
+    # A blind criterion's score names the seat's code instead of the bidder (exactly one of them).
+    "score.set": frozenset(
+        {"seat", "bidder?", "code?", "criterion", "value", "comment?", "signed", "sig"}
+    ),
     "sheet.submitted": frozenset({"seat", "cells", "signed", "sig"}),
+    # Blind review: the draw committed at scoring start, and its logged reveal.
+    "blind.assigned": frozenset({"seats", "criteria"}),
+    "blind.revealed": frozenset({"seats", "criteria"}),
+    # Committee decisions; every expert's proposal and vote carries its signature.
+    "chair.voted": frozenset({"seat", "round", "candidate", "signed", "sig"}),
+    "chair.round_ended": frozenset({"round", "tally"}),
+    "chair.elected": frozenset({"seat", "round", "tally"}),
+    "rejection.proposed": frozenset(
+        {"proposal", "seat", "bidder", "ground", "reason", "signed", "sig"}
+    ),
+    "rejection.approved": frozenset({"proposal"}),
+    "rejection.declined": frozenset({"proposal", "reason"}),
+    "rejection.voted": frozenset({"proposal", "seat", "vote", "signed", "sig"}),
+    "rejection.decided": frozenset({"proposal", "bidder", "ground", "outcome", "yes", "no"}),
+    "time.requested": frozenset({"seat", "round", "reason?", "signed", "sig"}),
+    "time.extended": frozenset({"round", "requests", "members"}),
+    "flag.explained": frozenset({"seat", "bidder?", "code?", "criterion", "text", "signed", "sig"}),
 }
 
 

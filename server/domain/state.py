@@ -51,6 +51,72 @@ class Cell:
     value: str
     comment: str | None
     seq: int
+    code: str | None = None  # the blind code the expert signed, for a blind criterion
+
+
+@dataclass
+class BlindState:
+    """The blind draw (暗标错位评审): per seat, its codes in the seat's own order."""
+
+    # seat -> [(code, bidder), ...] in the order that seat sees the bidders
+    seats: dict[str, list[tuple[str, str]]]
+    revealed: bool = False
+
+    def bidder_of(self, seat: str, code: str) -> str | None:
+        """The bidder behind ``code`` on ``seat``'s sheet, if the code is one of the seat's."""
+        return next((b for c, b in self.seats.get(seat, []) if c == code), None)
+
+    def code_of(self, seat: str, bidder: str) -> str | None:
+        """The code ``seat`` sees for ``bidder``."""
+        return next((c for c, b in self.seats.get(seat, []) if b == bidder), None)
+
+    def to_json(self) -> dict[str, list[list[str]]]:
+        """The draw as event data: ``{seat: [[code, bidder], ...]}``."""
+        return {seat: [[c, b] for c, b in pairs] for seat, pairs in self.seats.items()}
+
+
+@dataclass
+class Proposal:
+    """A proposal to reject a bid (否决投标) and its votes."""
+
+    id: str
+    seat: str
+    bidder: str
+    ground: str
+    reason: str
+    seq: int
+    status: str = "proposed"  # proposed, approved (voting), declined, rejected, kept
+    votes: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class Explanation:
+    """An expert's signed explanation of a flagged score."""
+
+    seat: str
+    bidder: str
+    code: str | None
+    criterion: str
+    text: str
+    seq: int
+
+
+@dataclass
+class Committee:
+    """Decisions of the committee: chair, rejections, time extensions, flag explanations."""
+
+    chair: str | None = None
+    chair_round: int = 1
+    chair_votes: dict[str, str] = field(default_factory=dict)  # current round: seat -> candidate
+    proposals: dict[str, Proposal] = field(default_factory=dict)
+    time_round: int = 1
+    time_requests: list[str] = field(default_factory=list)  # current round, in order
+    extensions: int = 0
+    explanations: list[Explanation] = field(default_factory=list)
+
+    def rejected(self) -> dict[str, Proposal]:
+        """Rejected bids: bidder -> the proposal that rejected it."""
+        return {p.bidder: p for p in self.proposals.values() if p.status == "rejected"}
 
 
 @dataclass
@@ -60,13 +126,27 @@ class SessionState:
     seq: int = 0
     phase: Phase = Phase.PREPARED
     seats: dict[str, SeatState] = field(default_factory=dict)
-    # seat -> "bidder/criterion" -> cell
+    # seat -> "bidder/criterion" -> cell (blind cells too: the code is resolved when folded)
     cells: dict[str, dict[str, Cell]] = field(default_factory=dict)
+    blind: BlindState | None = None
+    committee: Committee = field(default_factory=Committee)
 
     @property
     def revealed(self) -> bool:
         """Whether experts may see each other's scores."""
         return self.phase in REVEALED_PHASES
+
+    @property
+    def blind_open(self) -> bool:
+        """Whether blind criteria are being scored by code right now."""
+        return self.blind is not None and not self.blind.revealed
+
+    def blind_bidder(self, seat: str, code: Any) -> str:
+        """The bidder behind a code that the domain already accepted (folding trusts the log)."""
+        bidder = self.blind.bidder_of(seat, code) if self.blind and isinstance(code, str) else None
+        if bidder is None:
+            raise ValueError(f"code {code!r} of seat {seat} is not in the blind draw")
+        return bidder
 
 
 def cell_key(bidder: str, criterion: str) -> str:
@@ -81,12 +161,14 @@ def new_state(created: Event) -> SessionState:
     for venue in lot.venues:
         for seat in venue.seat_ids():
             seats[seat] = SeatState(seat=seat, venue=venue.id)
+    chair = lot.raw.get("committee", {}).get("chair")
     return SessionState(
         session=created.session,
         lot=lot,
         seq=created.seq,
         seats=seats,
         cells={seat: {} for seat in seats},
+        committee=Committee(chair=chair if chair in seats else None),  # a named chair
     )
 
 
@@ -102,11 +184,57 @@ def apply_event(state: SessionState, event: Event) -> None:
     elif event.type == "expert.signed_in":
         state.seats[data["seat"]].signed_in = True
     elif event.type == "score.set":
-        key = cell_key(data["bidder"], data["criterion"])
-        state.cells[data["seat"]][key] = Cell(data["value"], data.get("comment"), event.seq)
+        code = data.get("code")
+        bidder = data.get("bidder") or state.blind_bidder(data["seat"], code)
+        key = cell_key(bidder, data["criterion"])
+        state.cells[data["seat"]][key] = Cell(data["value"], data.get("comment"), event.seq, code)
     elif event.type == "sheet.submitted":
         state.seats[data["seat"]].submitted = True
+    elif event.type == "blind.assigned":
+        pairs = {s: [(c, b) for c, b in codes] for s, codes in data["seats"].items()}
+        state.blind = BlindState(pairs)
+    elif event.type == "blind.revealed" and state.blind is not None:
+        state.blind.revealed = True
+    else:
+        apply_committee_event(state, event)
     state.seq = event.seq
+
+
+def apply_committee_event(state: SessionState, event: Event) -> None:
+    """Fold the committee's decisions (chair, rejections, time, explanations)."""
+    data, com = event.data, state.committee
+    kind = event.type
+    if kind == "chair.voted":
+        com.chair_votes[data["seat"]] = data["candidate"]
+    elif kind == "chair.round_ended":
+        com.chair_round = data["round"] + 1
+        com.chair_votes = {}
+    elif kind == "chair.elected":
+        com.chair = data["seat"]
+        com.chair_votes = {}
+    elif kind == "rejection.proposed":
+        fields = {k: data[k] for k in ("seat", "bidder", "ground", "reason")}
+        com.proposals[data["proposal"]] = Proposal(data["proposal"], seq=event.seq, **fields)
+    elif kind == "rejection.approved":
+        com.proposals[data["proposal"]].status = "approved"
+    elif kind == "rejection.declined":
+        com.proposals[data["proposal"]].status = "declined"
+    elif kind == "rejection.voted":
+        com.proposals[data["proposal"]].votes[data["seat"]] = data["vote"] == "yes"
+    elif kind == "rejection.decided":
+        com.proposals[data["proposal"]].status = data["outcome"]
+    elif kind == "time.requested":
+        com.time_requests.append(data["seat"])
+    elif kind == "time.extended":
+        com.extensions += 1
+        com.time_round = data["round"] + 1
+        com.time_requests = []
+    elif kind == "flag.explained":
+        code = data.get("code")
+        bidder = data.get("bidder") or state.blind_bidder(data["seat"], code)
+        com.explanations.append(
+            Explanation(data["seat"], bidder, code, data["criterion"], data["text"], event.seq)
+        )
 
 
 def fold(events: Iterable[Event], state: SessionState | None = None) -> SessionState:
@@ -135,10 +263,65 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
             for s in state.seats.values()
         },
         "cells": {
-            seat: {k: [c.value, c.comment, c.seq] for k, c in cells.items()}
+            seat: {k: [c.value, c.comment, c.seq, c.code] for k, c in cells.items()}
             for seat, cells in state.cells.items()
         },
+        "blind": None
+        if state.blind is None
+        else {"seats": state.blind.to_json(), "revealed": state.blind.revealed},
+        "committee": _committee_to_json(state.committee),
     }
+
+
+def _committee_to_json(com: Committee) -> dict[str, Any]:
+    return {
+        "chair": com.chair,
+        "chair_round": com.chair_round,
+        "chair_votes": dict(com.chair_votes),
+        "proposals": {
+            p.id: {
+                "seat": p.seat,
+                "bidder": p.bidder,
+                "ground": p.ground,
+                "reason": p.reason,
+                "seq": p.seq,
+                "status": p.status,
+                "votes": dict(p.votes),
+            }
+            for p in com.proposals.values()
+        },
+        "time_round": com.time_round,
+        "time_requests": list(com.time_requests),
+        "extensions": com.extensions,
+        "explanations": [
+            [e.seat, e.bidder, e.code, e.criterion, e.text, e.seq] for e in com.explanations
+        ],
+    }
+
+
+def _committee_from_json(obj: dict[str, Any]) -> Committee:
+    return Committee(
+        chair=obj["chair"],
+        chair_round=obj["chair_round"],
+        chair_votes=dict(obj["chair_votes"]),
+        proposals={
+            pid: Proposal(
+                pid,
+                p["seat"],
+                p["bidder"],
+                p["ground"],
+                p["reason"],
+                p["seq"],
+                p["status"],
+                dict(p["votes"]),
+            )
+            for pid, p in obj["proposals"].items()
+        },
+        time_round=obj["time_round"],
+        time_requests=list(obj["time_requests"]),
+        extensions=obj["extensions"],
+        explanations=[Explanation(*e) for e in obj["explanations"]],
+    )
 
 
 def state_from_json(obj: dict[str, Any]) -> SessionState:
@@ -153,7 +336,15 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
             for seat, s in obj["seats"].items()
         },
         cells={
-            seat: {k: Cell(v[0], v[1], v[2]) for k, v in cells.items()}
-            for seat, cells in obj["cells"].items()
+            seat: {k: Cell(*v) for k, v in cells.items()} for seat, cells in obj["cells"].items()
         },
+        blind=_blind_from_json(obj.get("blind")),
+        committee=_committee_from_json(obj["committee"]) if "committee" in obj else Committee(),
     )
+
+
+def _blind_from_json(obj: dict[str, Any] | None) -> BlindState | None:
+    if obj is None:
+        return None
+    pairs = {seat: [(c, b) for c, b in codes] for seat, codes in obj["seats"].items()}
+    return BlindState(pairs, obj["revealed"])

@@ -19,11 +19,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from server.domain.committee_views import (
+    COMMITTEE_EVENTS,
+    COMMITTEE_SEAT_EVENTS,
+    apply_blind_view,
+    apply_committee_view,
+    blind_event_data,
+    blind_state_view,
+    committee_state_view,
+    resolve_code,
+)
 from server.domain.events import Event
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
 from server.domain.state import REVEALED_PHASES, Phase, SessionState
 
-SEAT_EVENTS = frozenset({"seat.enrolled", "expert.signed_in", "score.set", "sheet.submitted"})
+# Events of one seat the public screen follows as progress (which seat did what, no content).
+PROGRESS_EVENTS = frozenset({"seat.enrolled", "expert.signed_in", "score.set", "sheet.submitted"})
+# Events of one seat that another expert sees only once the results are revealed.
+SEAT_EVENTS = PROGRESS_EVENTS | COMMITTEE_SEAT_EVENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +75,8 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
         if event.type in SEAT_EVENTS and not own and not revealed:
             return {"seq": event.seq, "type": "hidden"}
         full = event.to_json()
+        if event.type == "blind.assigned":
+            full["data"] = blind_event_data(data, viewer.role, viewer.seat)
         reveals = event.type == "phase.changed" and Phase(data["to"]) in REVEALED_PHASES
         if reveals and Phase(data["from"]) not in REVEALED_PHASES:
             full["resync"] = True
@@ -70,11 +85,13 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
     if event.type == "session.created":
         base["data"] = {"lot": _public_lot(data["lot"]), "seats": data["seats"]}
     elif event.type == "score.set":
-        base["data"] = {k: data[k] for k in ("seat", "bidder", "criterion")}
-    elif event.type in SEAT_EVENTS:
+        base["data"] = {k: data[k] for k in ("seat", "bidder", "code", "criterion") if k in data}
+    elif event.type in PROGRESS_EVENTS:
         base["data"] = {"seat": data["seat"]}
-    elif event.type == "phase.changed":
+    elif event.type in ("phase.changed", "blind.revealed"):
         base["data"] = dict(data)
+    elif event.type == "blind.assigned":
+        base["data"] = blind_event_data(data, viewer.role, None)
     else:
         return {"seq": event.seq, "type": "hidden"}
     return base
@@ -97,19 +114,27 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
             "submitted": seat.submitted if visible else None,
         }
         if full or public or visible:
+            # Until the reveal, whoever does not hold the mapping files blind cells by code.
+            by_code = not full and state.blind_open
             cells[seat_id] = {
-                key: ({"seq": c.seq} if public else _cell_json(c))
+                (f"{c.code}/{key.split('/', 1)[1]}" if by_code and c.code else key): (
+                    {"seq": c.seq} if public else _cell_json(c)
+                )
                 for key, c in state.cells[seat_id].items()
             }
     lot = dict(state.lot.raw)
-    return {
+    view = {
         "session": state.session,
         "seq": state.seq,
         "phase": str(state.phase),
         "lot": _public_lot(lot) if public else lot,
         "seats": seats,
         "cells": cells,
+        "blind": blind_state_view(state, viewer.role, viewer.seat),
     }
+    if not public:
+        view["committee"] = committee_state_view(state, viewer.role, viewer.seat)
+    return view
 
 
 def _cell_json(cell: Any) -> dict[str, Any]:
@@ -135,6 +160,17 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
             for s, v in venues.items()
         }
         view["cells"] = {s: {} for s in data["seats"]}
+        view["blind"] = None
+        if viewer.role is not Role.PUBLIC:
+            chair = lot.get("committee", {}).get("chair")
+            view["committee"] = {
+                "chair": chair if chair in data["seats"] else None,
+                "chair_round": 1,
+                "chair_votes": {},
+                "proposals": {},
+                "time": {"round": 1, "requests": [], "extensions": 0},
+                "explanations": [],
+            }
         if viewer.role is Role.EXPERT:
             for s in data["seats"]:
                 if s != viewer.seat:
@@ -151,8 +187,15 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         view["seats"][seat][flags[kind]] = True
     elif kind == "phase.changed":
         view["phase"] = data["to"]
+    elif kind in ("blind.assigned", "blind.revealed"):
+        apply_blind_view(view, kind, data, viewer.role in FULL_VIEW_ROLES)
+    elif kind in COMMITTEE_EVENTS:
+        apply_committee_view(view, event)
     elif kind == "score.set":
-        key = f"{data['bidder']}/{data['criterion']}"
+        head = data.get("bidder") or data["code"]
+        if "code" in data and viewer.role in FULL_VIEW_ROLES:
+            head = resolve_code(view, seat, data["code"]) or head
+        key = f"{head}/{data['criterion']}"
         cell: dict[str, Any] = {"seq": event["seq"]}
         if "value" in data:
             cell["value"] = data["value"]

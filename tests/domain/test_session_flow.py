@@ -8,64 +8,32 @@ one exception is the event that reveals the results, which tells experts to resy
 from __future__ import annotations
 
 import copy
-import itertools
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
-from server.domain.commands import AdvancePhase, Command, CreateSession, Enrol, decide
+from server.domain.commands import AdvancePhase, Enrol, decide
 from server.domain.errors import Code, CommandError
-from server.domain.events import Event, event_from_bytes, schema_problems, seal
+from server.domain.events import EVENT_SCHEMAS, event_from_bytes, schema_problems
 from server.domain.roles import Principal, Role
-from server.domain.state import SessionState, apply_event, fold, new_state, state_to_json
+from server.domain.state import apply_event, fold, new_state, state_from_json, state_to_json
 from server.domain.views import Viewer, apply_view, event_view, state_view
+from tests.domain.driver import SUP, S, Session, sample_day
 from tests.helpers import public_b64, signed
 
-S = "s-1"
-ADMIN = Principal(Role.ADMIN, S, "admin")
-SUP = Principal(Role.SUPERVISOR, S, "sup-1")
 VIEWERS = [
     Viewer(Role.SUPERVISOR),
     Viewer(Role.PUBLIC),
-    Viewer(Role.EXPERT, "host-1"),
+    Viewer(Role.EXPERT, "host-1"),  # the chair of the sample day
     Viewer(Role.EXPERT, "guest-2-1"),
 ]
-
-
-class Session:
-    """A session driven through the pure core only."""
-
-    def __init__(self, lot: dict[str, Any]) -> None:
-        self.clock = itertools.count(1000)
-        (draft,) = decide(None, ADMIN, "create", CreateSession(lot))
-        self.events: list[Event] = [seal(draft, S, 1, next(self.clock))]
-        self.state: SessionState = new_state(self.events[0])
-        self.keys = {seat: Ed25519PrivateKey.generate() for seat in self.state.seats}
-        self.ids = itertools.count()
-
-    def run(self, principal: Principal, command: Command, command_id: str = "") -> list[Event]:
-        command_id = command_id or f"c{next(self.ids)}"
-        new = []
-        for draft in decide(self.state, principal, command_id, command):
-            event = seal(draft, S, self.state.seq + 1, next(self.clock))
-            apply_event(self.state, event)
-            new.append(event)
-        self.events.extend(new)
-        return new
-
-    def expert(self, seat: str, kind: str, **fields: Any) -> list[Event]:
-        cmd = f"c{next(self.ids)}"
-        command = signed(self.keys[seat], S, seat, kind, cmd, **fields)
-        return self.run(Principal(Role.EXPERT, S, seat), command, cmd)
 
 
 def whole_session(lot: dict[str, Any]) -> Session:
     session = Session(lot)
     seats = list(session.state.seats)
-    for seat in seats:
-        session.run(Principal(Role.EXPERT, S, seat), Enrol(public_b64(session.keys[seat])))
+    session.enrol_all()
     session.run(SUP, AdvancePhase("sign_in"))
     for seat in seats:
         session.expert(seat, "expert.sign_in", pledge="evalroom-pledge-v1")
@@ -104,9 +72,40 @@ def test_fold_from_zero_equals_live_state(lot_json: dict[str, Any]) -> None:
     assert session.state.cells["host-1"]["B1/T1"].value == "4.5"
 
 
+def full_day(lot: dict[str, Any]) -> Session:
+    """The sample day plus a declined proposal: every event type at least once."""
+    session = Session(lot)
+    session.enrol_all()
+    for step in sample_day():
+        if step[1:3] == ("guest-1-1", "rejection.propose"):
+            fields = {"bidder": "B2", "ground": "not_responsive", "reason": "工期不满足"}
+            session.step(("expert", "host-2", "rejection.propose", fields))
+            session.step(
+                ("staff", {"type": "rejection.decline", "proposal": "R1", "reason": "无据"})
+            )
+        if step[0] == "staff" and step[1].get("proposal") == "R1":
+            step = ("staff", {**step[1], "proposal": "R2"})
+        if step[2:3] == ("rejection.vote",):
+            step = (*step[:3], {**step[3], "proposal": "R2"})
+        session.step(step)
+    return session
+
+
+def test_full_day_has_every_event_type(lot_json: dict[str, Any]) -> None:
+    session = full_day(lot_json)
+    assert {e.type for e in session.events} == set(EVENT_SCHEMAS)
+    for event in session.events:
+        assert schema_problems(event.type, event.data) == [], event.type
+        assert event_from_bytes(event.raw) == event
+    assert state_to_json(fold(session.events)) == state_to_json(session.state)
+    snapshot = state_to_json(session.state)
+    assert state_to_json(state_from_json(snapshot)) == snapshot
+
+
 @pytest.mark.parametrize("viewer", VIEWERS, ids=lambda v: f"{v.role}-{v.seat}")
-def test_verify_action_for_every_event(lot_json: dict[str, Any], viewer: Viewer) -> None:
-    events = whole_session(lot_json).events
+@pytest.mark.parametrize("run", [whole_session, full_day], ids=["plain", "full_day"])
+def test_verify_action_for_every_event(lot_json: dict[str, Any], viewer: Viewer, run: Any) -> None:
+    events = run(lot_json).events
     state = new_state(events[0])
     view = state_view(state, viewer)
     for event in events[1:]:
