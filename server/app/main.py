@@ -27,6 +27,7 @@ from server.store.engine import migrate, open_engine
 logger = logging.getLogger(__name__)
 
 CONFIG = web.AppKey("config", Config)
+MAX_FRAME = 1024 * 1024
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 
 
@@ -43,7 +44,9 @@ def make_app(config: Config) -> web.Application:
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         cors_allowed_origins=[],
-        max_http_buffer_size=64 * 1024,
+        # Frames up to 1 MiB are read so that an oversized command gets a typed ``too_large``
+        # answer (commands are capped far lower); beyond that the connection is closed.
+        max_http_buffer_size=MAX_FRAME,
         transports=["websocket"],
     )
     sio.attach(app)

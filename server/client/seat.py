@@ -41,6 +41,7 @@ class Client:
         self.token = token
         self.last_seq = 0
         self.events: dict[int, dict[str, Any]] = {}
+        self.snapshot: dict[str, Any] | None = None  # set when a catch-up sent a snapshot
         self.duplicates = 0
         self.sio = socketio.AsyncClient(reconnection=False)
         self.sio.on("events", self._on_events)
@@ -63,8 +64,9 @@ class Client:
         await self.sio.disconnect()
 
     def _take(self, answer: dict[str, Any]) -> None:
-        if "snapshot" in answer:
-            self.last_seq = answer["snapshot"]["seq"]
+        if "snapshot" in answer:  # far behind: the server sent its view at ``seq`` instead
+            self.snapshot = answer["snapshot"]
+            self.last_seq = max(self.last_seq, answer["snapshot"]["seq"])
         for view in answer.get("events", []):
             self._apply(view)
 
