@@ -74,6 +74,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     omitted: dict[str, int] = field(default_factory=dict)
+    listed: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -82,9 +83,10 @@ class Report:
 
     def add(self, kind: str, item: str, message: str) -> None:
         """Record a problem; past ``MAX_PER_KIND`` of a kind only count it."""
-        if sum(p.kind == kind for p in self.problems) >= MAX_PER_KIND:
+        if self.listed.get(kind, 0) >= MAX_PER_KIND:
             self.omitted[kind] = self.omitted.get(kind, 0) + 1
         else:
+            self.listed[kind] = self.listed.get(kind, 0) + 1
             self.problems.append(Problem(kind, item, message))
 
     def count(self, what: str, n: int = 1) -> None:

@@ -221,6 +221,17 @@ def test_log_walk_without_semantics_checks_hashes_and_tree() -> None:
     assert walk.roots[len(leaves)] == root_from_leaves(leaves)
 
 
+def test_report_lists_the_first_problems_of_a_kind_and_counts_the_rest() -> None:
+    report = Report()
+    for seq in range(1, 61):
+        report.add("event", f"seq {seq}", "wrong")
+    report.add("file", "x", "missing")
+    assert [p.item for p in report.problems[:2]] == ["seq 1", "seq 2"]
+    assert len(report.problems) == 51
+    assert report.omitted == {"event": 10}
+    assert not report.ok
+
+
 def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     built = build_session()
     good = write(tmp_path, built.data)
