@@ -1,6 +1,9 @@
 # evalroom server image: SQLite in /data by default, PostgreSQL via EVALROOM_DATABASE_URL.
 FROM python:3.11-slim
 WORKDIR /app
+# The evaluation report (PDF) embeds this CJK TrueType font (scripts/install-fonts.sh).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY server ./server
 COPY signaling ./signaling

@@ -25,4 +25,5 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	bash scripts/install-chromium.sh || test "$$CI" != true  # browser tests skip without it, except in CI
+	sh scripts/install-fonts.sh || test "$$CI" != true  # the report's CJK font; PDF tests skip without it
 	$(VENV)/bin/pytest
