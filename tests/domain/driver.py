@@ -5,8 +5,8 @@
 through-the-server test can replay the same day with real clients: each step is either
 ``("staff", envelope)`` (a supervisor's unsigned command) or ``("expert", seat, type, fields)``
 (a signed command). Blind cells are written with ``"bidder"``; a runner turns them into the
-seat's code (``code_of(seat, bidder)``), which only the harness can know (it reads the draw
-from ``blind.assigned`` as a supervisor).
+seat's code with :func:`with_codes` and the ``blind.assigned`` data, which only the harness can
+know (it reads the event as a supervisor); with no draw in the log the fields go unchanged.
 """
 
 from __future__ import annotations
@@ -77,11 +77,14 @@ class Session:
 
     def blind_fields(self, seat: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Fields naming a bidder, turned into the seat's code where the cell is blind now."""
-        criterion = self.state.lot.criterion(str(fields.get("criterion")))
-        if criterion and criterion.blind and self.state.blind_open and "bidder" in fields:
-            rest = {k: v for k, v in fields.items() if k != "bidder"}
-            return {**rest, "code": self.code_of(seat, fields["bidder"])}
-        return fields
+        blind = self.state.blind
+        if blind is None or blind.revealed:
+            return fields
+        draw = {
+            "seats": blind.to_json(),
+            "criteria": [c.id for c in self.state.lot.criteria if c.blind],
+        }
+        return with_codes(fields, seat, draw)
 
     def step(self, step: Step) -> list[Event]:
         """Run one step of a script such as :func:`sample_day`."""
@@ -94,6 +97,19 @@ class Session:
         """Every seat enrols its key."""
         for seat in self.state.seats:
             self.run(Principal(Role.EXPERT, S, seat), Enrol(public_b64(self.keys[seat])))
+
+
+def with_codes(fields: dict[str, Any], seat: str, assigned: dict[str, Any]) -> dict[str, Any]:
+    """A step's fields with a blind criterion's ``bidder`` replaced by ``seat``'s code.
+
+    ``assigned`` is the data of the ``blind.assigned`` event (as a supervisor sees it); pass the
+    fields unchanged once ``blind.revealed`` is in the log.
+    """
+    if fields.get("criterion") not in assigned["criteria"] or "bidder" not in fields:
+        return fields
+    code = next(c for c, b in assigned["seats"][seat] if b == fields["bidder"])
+    rest = {k: v for k, v in fields.items() if k != "bidder"}
+    return {**rest, "code": code}
 
 
 def staff(envelope: dict[str, Any]) -> Command:

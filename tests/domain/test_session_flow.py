@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 
 from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
-from server.domain.commands import AdvancePhase, Enrol, decide
+from server.domain.commands import (
+    SIGNED_TYPES,
+    AdvancePhase,
+    CloseBlind,
+    Enrol,
+    ReviewRejection,
+    decide,
+    staff_command,
+)
 from server.domain.errors import Code, CommandError
 from server.domain.events import EVENT_SCHEMAS, event_from_bytes, schema_problems
 from server.domain.roles import Principal, Role
@@ -99,6 +107,7 @@ def test_full_day_has_every_event_type(lot_json: dict[str, Any]) -> None:
         assert event_from_bytes(event.raw) == event
     assert state_to_json(fold(session.events)) == state_to_json(session.state)
     snapshot = state_to_json(session.state)
+    assert parse_canonical(canonical_bytes(snapshot)) == snapshot  # snapshots are stored canonical
     assert state_to_json(state_from_json(snapshot)) == snapshot
 
 
@@ -127,12 +136,14 @@ def _walk(value: Any) -> list[Any]:
     return [value]
 
 
-def test_public_screen_sees_no_scores_no_names(lot_json: dict[str, Any]) -> None:
-    session = whole_session(lot_json)
+@pytest.mark.parametrize("run", [whole_session, full_day], ids=["plain", "full_day"])
+def test_public_screen_sees_no_scores_no_names(lot_json: dict[str, Any], run: Any) -> None:
+    session = run(lot_json)
     names = {b["name"] for b in lot_json["bidders"]}
     for event in session.events:
         seen = _walk(event_view(event, Viewer(Role.PUBLIC), session.state.revealed))
         assert not {"value", "comment", "sig", "signed", "key", "actor"} & set(seen)
+        assert not {"text", "reason", "candidate", "vote", "tally", "ground"} & set(seen)
         assert not names & set(seen)
 
 
@@ -238,3 +249,22 @@ def test_canonical_bytes_profile() -> None:
     for text in (b'{"a":1,"a":2}', b'{"a":1.0}', b'{"b":1,"a":2}', b'{"a": 1}', b"NaN"):
         with pytest.raises(CanonicalError):
             parse_canonical(text)
+
+
+@pytest.mark.parametrize(
+    ("envelope", "expected"),
+    [
+        ({"type": "phase.advance", "to": "scoring"}, AdvancePhase("scoring")),
+        ({"type": "rejection.approve", "proposal": "R1"}, ReviewRejection("R1", True)),
+        (
+            {"type": "rejection.decline", "proposal": "R1", "reason": "无据"},
+            ReviewRejection("R1", False, "无据"),
+        ),
+        ({"type": "blind.close"}, CloseBlind()),
+        ({"type": "blind.close", "signed": "{}"}, None),  # the chair's signed close
+        ({"type": "score.set", "signed": "{}"}, None),
+    ],
+)
+def test_staff_commands_from_envelopes(envelope: dict[str, Any], expected: Any) -> None:
+    assert staff_command(envelope["type"], envelope) == expected
+    assert {"chair.vote", "rejection.propose", "rejection.vote"} <= SIGNED_TYPES
