@@ -255,3 +255,16 @@ def test_credit_points_from_the_rating(lot_json: dict[str, Any], rating: str) ->
     session = Session(lot)
     item = results(session.state).bidders["B1"].items["C3"]
     assert item.value == {"AAA": D(5)}.get(rating, D(0))
+
+
+def test_rejected_bids_stay_in_the_benchmark_when_the_tender_says_so(
+    lot_json: dict[str, Any],
+) -> None:
+    lot = copy.deepcopy(lot_json)
+    p1 = next(c for c in lot["criteria"] if c["id"] == "P1")
+    p1["formula"]["rejected_in_benchmark"] = True
+    result = results(run_day(lot).state)
+    # B4 is rejected (no price score) but its price still counts: the benchmark is that of all
+    # five bids, so the others keep the scores they had before the rejection.
+    p1_values = {b: r.items["P1"].to_json()["value"] for b, r in result.bidders.items()}
+    assert p1_values == {"B1": "49.53", "B2": "47.10", "B3": "47.88", "B4": None, "B5": "49.02"}
