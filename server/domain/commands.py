@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from server.domain import committee, scoring
+from server.domain import committee, report_signing, scoring
 from server.domain.blind import assigned_draft, blind_criteria, revealed_draft
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft
@@ -79,7 +79,15 @@ class CloseBlind:
     """A supervisor closes the blind part and reveals the codes (the chair signs it instead)."""
 
 
-Command = CreateSession | Enrol | SignedCommand | AdvancePhase | ReviewRejection | CloseBlind
+Command = (
+    CreateSession
+    | Enrol
+    | SignedCommand
+    | AdvancePhase
+    | ReviewRejection
+    | CloseBlind
+    | report_signing.IssueReport
+)
 
 
 def staff_command(kind: Any, envelope: dict[str, Any]) -> Command | None:
@@ -213,6 +221,7 @@ SIGNED_HANDLERS: dict[str, Handler] = {
     "rejection.propose": committee.check_propose_rejection,
     "rejection.vote": committee.check_rejection_vote,
     "time.request": committee.check_time_request,
+    "report.sign": report_signing.check_sign,
 }
 SIGNED_TYPES = frozenset(SIGNED_HANDLERS)
 
@@ -268,4 +277,6 @@ def decide(
         return check_review_rejection(state, principal, command)
     if isinstance(command, CloseBlind):
         return check_close_blind(state, principal)
+    if isinstance(command, report_signing.IssueReport):
+        return report_signing.check_issue(state, principal, command)
     return check_signed(state, principal, command_id, command)

@@ -50,6 +50,11 @@ class Code(StrEnum):
     ALREADY_REJECTED = "already_rejected"
     ALREADY_REQUESTED = "already_requested"
     NOT_FLAGGED = "not_flagged"
+    REPORT_NOT_READY = "report_not_ready"
+    REPORT_ISSUED = "report_issued"
+    NO_REPORT = "no_report"
+    STALE_REPORT = "stale_report"
+    ALREADY_SIGNED = "already_signed"
     INTERNAL = "internal"
 
 

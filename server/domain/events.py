@@ -44,6 +44,8 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     "time.requested": frozenset({"seat", "round", "reason?", "signed", "sig"}),
     "time.extended": frozenset({"round", "requests", "members"}),
     "flag.explained": frozenset({"seat", "bidder?", "code?", "criterion", "text", "signed", "sig"}),
+    "report.issued": frozenset({"report", "content", "bytes", "font"}),
+    "report.signed": frozenset({"seat", "report", "dissent?", "signed", "sig"}),
 }
 
 

@@ -102,6 +102,29 @@ class Explanation:
 
 
 @dataclass
+class ReportSignature:
+    """A member's signature of the report hash, with a dissent (保留意见) when given."""
+
+    dissent: str | None
+    signed: str
+    sig: str
+    seq: int
+    time_ms: int
+
+
+@dataclass
+class ReportState:
+    """The issued evaluation report: hashes of its PDF and content, and who signed it."""
+
+    hash: str  # SHA-256 hex of the unsigned PDF: what members sign
+    content: str  # SHA-256 hex of the canonical report content
+    bytes: int
+    font: str
+    seq: int
+    signatures: dict[str, ReportSignature] = field(default_factory=dict)
+
+
+@dataclass
 class Committee:
     """Decisions of the committee: chair, rejections, time extensions, flag explanations."""
 
@@ -130,6 +153,7 @@ class SessionState:
     cells: dict[str, dict[str, Cell]] = field(default_factory=dict)
     blind: BlindState | None = None
     committee: Committee = field(default_factory=Committee)
+    report: ReportState | None = None
 
     @property
     def revealed(self) -> bool:
@@ -195,6 +219,13 @@ def apply_event(state: SessionState, event: Event) -> None:
         state.blind = BlindState(pairs)
     elif event.type == "blind.revealed" and state.blind is not None:
         state.blind.revealed = True
+    elif event.type == "report.issued":
+        fields = {k: data[k] for k in ("content", "bytes", "font")}
+        state.report = ReportState(data["report"], seq=event.seq, **fields)
+    elif event.type == "report.signed" and state.report is not None:
+        state.report.signatures[data["seat"]] = ReportSignature(
+            data.get("dissent"), data["signed"], data["sig"], event.seq, event.time_ms
+        )
     else:
         apply_committee_event(state, event)
     state.seq = event.seq
@@ -270,7 +301,33 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
         if state.blind is None
         else {"seats": state.blind.to_json(), "revealed": state.blind.revealed},
         "committee": _committee_to_json(state.committee),
+        "report": _report_to_json(state.report),
     }
+
+
+def _report_to_json(report: ReportState | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "hash": report.hash,
+        "content": report.content,
+        "bytes": report.bytes,
+        "font": report.font,
+        "seq": report.seq,
+        "signatures": {
+            seat: [s.dissent, s.signed, s.sig, s.seq, s.time_ms]
+            for seat, s in report.signatures.items()
+        },
+    }
+
+
+def _report_from_json(obj: dict[str, Any] | None) -> ReportState | None:
+    if obj is None:
+        return None
+    signatures = {seat: ReportSignature(*s) for seat, s in obj["signatures"].items()}
+    return ReportState(
+        obj["hash"], obj["content"], obj["bytes"], obj["font"], obj["seq"], signatures
+    )
 
 
 def _committee_to_json(com: Committee) -> dict[str, Any]:
@@ -340,6 +397,7 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         },
         blind=_blind_from_json(obj.get("blind")),
         committee=_committee_from_json(obj["committee"]) if "committee" in obj else Committee(),
+        report=_report_from_json(obj.get("report")),
     )
 
 

@@ -30,6 +30,7 @@ from server.domain.committee_views import (
     resolve_code,
 )
 from server.domain.events import Event
+from server.domain.report_signing import apply_report_view, report_state_view
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
 from server.domain.state import REVEALED_PHASES, Phase, SessionState
 
@@ -134,6 +135,7 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
     }
     if not public:
         view["committee"] = committee_state_view(state, viewer.role, viewer.seat)
+        view["report"] = report_state_view(state)
     return view
 
 
@@ -171,6 +173,7 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
                 "time": {"round": 1, "requests": [], "extensions": 0},
                 "explanations": [],
             }
+            view["report"] = None
         if viewer.role is Role.EXPERT:
             for s in data["seats"]:
                 if s != viewer.seat:
@@ -191,6 +194,8 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         apply_blind_view(view, kind, data, viewer.role in FULL_VIEW_ROLES)
     elif kind in COMMITTEE_EVENTS:
         apply_committee_view(view, event)
+    elif kind in ("report.issued", "report.signed"):
+        apply_report_view(view, kind, event["seq"], data)
     elif kind == "score.set":
         head = data.get("bidder") or data["code"]
         if "code" in data and viewer.role in FULL_VIEW_ROLES:

@@ -24,6 +24,7 @@ from server.domain.commands import (
 )
 from server.domain.errors import Code, CommandError
 from server.domain.events import EVENT_SCHEMAS, event_from_bytes, schema_problems
+from server.domain.report_signing import IssueReport
 from server.domain.roles import Principal, Role
 from server.domain.state import apply_event, fold, new_state, state_from_json, state_to_json
 from server.domain.views import Viewer, apply_view, event_view, state_view
@@ -95,8 +96,22 @@ def full_day(lot: dict[str, Any]) -> Session:
             step = ("staff", {**step[1], "proposal": "R2"})
         if step[2:3] == ("rejection.vote",):
             step = (*step[:3], {**step[3], "proposal": "R2"})
+        if step == ("staff", {"type": "phase.advance", "to": "closed"}):
+            issue_and_sign_report(session)
         session.step(step)
     return session
+
+
+REPORT_1, REPORT_2 = "a1" * 32, "b2" * 32
+
+
+def issue_and_sign_report(session: Session) -> None:
+    """A report issued, signed once, corrected and re-issued, then signed and dissented."""
+    session.run(SUP, IssueReport(REPORT_1, "c3" * 32, 120_000, "d4" * 32))
+    session.expert("host-1", "report.sign", report=REPORT_1)
+    session.run(SUP, IssueReport(REPORT_2, "e5" * 32, 121_000, "d4" * 32))
+    session.expert("host-1", "report.sign", report=REPORT_2)
+    session.expert("host-2", "report.sign", report=REPORT_2, dissent="对 B5 的排序有保留意见")
 
 
 def test_full_day_has_every_event_type(lot_json: dict[str, Any]) -> None:
@@ -268,3 +283,48 @@ def test_canonical_bytes_profile() -> None:
 def test_staff_commands_from_envelopes(envelope: dict[str, Any], expected: Any) -> None:
     assert staff_command(envelope["type"], envelope) == expected
     assert {"chair.vote", "rejection.propose", "rejection.vote"} <= SIGNED_TYPES
+
+
+def test_report_issue_and_signing_rules(lot_json: Any) -> None:
+    session = full_day(lot_json)
+    report = session.state.report
+    assert report is not None
+    assert report.hash == REPORT_2
+    assert set(report.signatures) == {"host-1", "host-2"}  # the first signature was superseded
+    assert report.signatures["host-2"].dissent == "对 B5 的排序有保留意见"
+    events = [e.type for e in session.events]
+    assert events.count("report.issued") == 2
+    assert events.count("report.signed") == 3
+    # The same day, stopped in review, for the refusals.
+    day = Session(lot_json)
+    day.enrol_all()
+    for step in sample_day()[:-1]:
+        day.step(step)
+
+    def refused(run: Any) -> str:
+        with pytest.raises(CommandError) as info:
+            run()
+        return str(info.value.code)
+
+    assert refused(lambda: day.expert("host-1", "report.sign", report=REPORT_1)) == "no_report"
+    expert = Principal(Role.EXPERT, S, "host-1")
+    issue = IssueReport(REPORT_1, "c3" * 32, 1, "d4" * 32)
+    assert refused(lambda: day.run(expert, issue)) == "forbidden"
+    assert refused(lambda: day.run(SUP, IssueReport("XY", "c3" * 32, 1, "d4" * 32))) == "malformed"
+    assert refused(lambda: day.run(SUP, IssueReport(REPORT_1, "c3" * 32, 0, "d4" * 32))) == (
+        "malformed"
+    )
+    day.run(SUP, issue)
+    assert refused(lambda: day.run(SUP, issue)) == "report_issued"
+    assert refused(lambda: day.expert("host-3", "report.sign", report=REPORT_2)) == "stale_report"
+    assert refused(lambda: day.expert("host-3", "report.sign", report="nope")) == "malformed"
+    long = "x" * 2001
+    assert refused(lambda: day.expert("host-3", "report.sign", report=REPORT_1, dissent=long)) == (
+        "malformed"
+    )
+    day.expert("host-3", "report.sign", report=REPORT_1)
+    assert refused(lambda: day.expert("host-3", "report.sign", report=REPORT_1)) == (
+        "already_signed"
+    )
+    day.run(SUP, AdvancePhase("closed"))
+    assert refused(lambda: day.expert("host-4", "report.sign", report=REPORT_1)) == "wrong_phase"
