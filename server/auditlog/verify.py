@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -23,7 +24,7 @@ from typing import IO, Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from server.auditlog.canonical import MAX_SAFE_INTEGER, CanonicalError, parse_canonical
+from server.auditlog.canonical import CanonicalError, parse_canonical
 from server.auditlog.merkle import (
     EMPTY_ROOT,
     ProofError,
@@ -49,6 +50,7 @@ MANIFEST_KEYS = {"format", "session", "origin", "node_key", "witness_keys", "eve
 MANIFEST_KEYS |= {"created_ms", "files"}
 EVENT_KEYS = {"v", "session", "seq", "t", "type", "actor", "data"}
 BATCH = 1 << 20
+LONG_DIGITS = re.compile(rb"\d{16}")
 SIGNED_KINDS = {
     "expert.sign_in": "expert.signed_in",
     "score.set": "score.set",
@@ -94,30 +96,22 @@ class Report:
         self.counts[what] = self.counts.get(what, 0) + n
 
 
-def _int_in_range(text: str) -> int:
-    value = int(text)
-    if abs(value) > MAX_SAFE_INTEGER:
-        raise CanonicalError(f"integer {text} outside ±(2**53 - 1)")
-    return value
-
-
 def _refuse(text: str) -> Any:
     raise CanonicalError(f"{text} is not allowed in canonical JSON")
 
 
 def fast_canonical(raw: bytes) -> Any:
-    """Same verdict as ``parse_canonical`` at half the cost on ASCII input.
+    """Same verdict as ``parse_canonical`` at a third of the cost on ASCII input.
 
     Why it is equivalent: a duplicate key or any escape or whitespace the canonical form would not
-    use makes the re-serialization differ from ``raw``; floats, constants and unsafe integers are
-    refused by the parse hooks. Non-ASCII input takes the reference path.
+    use makes the re-serialization differ from ``raw``; floats and constants are refused by the
+    parse hooks. Input that is not ASCII or holds a run of 16+ digits (where an integer beyond
+    ±(2**53 - 1) could hide) takes the reference path.
     """
-    if not raw.isascii():
+    if not raw.isascii() or LONG_DIGITS.search(raw):
         return parse_canonical(raw)
     try:
-        value = json.loads(
-            raw, parse_float=_refuse, parse_int=_int_in_range, parse_constant=_refuse
-        )
+        value = json.loads(raw, parse_float=_refuse, parse_constant=_refuse)
         again = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         same = again.encode("utf-8") == raw
     except CanonicalError:

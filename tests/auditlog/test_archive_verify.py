@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.app.verify_cli import main as verify_main
 from server.auditlog.archive import Recording, verify_archive, write_archive
-from server.auditlog.canonical import canonical_bytes
+from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
 from server.auditlog.merkle import root_from_leaves
 from server.auditlog.note import (
     SIG_COSIGNATURE_V1,
@@ -230,6 +230,39 @@ def test_report_lists_the_first_problems_of_a_kind_and_counts_the_rest() -> None
     assert len(report.problems) == 51
     assert report.omitted == {"event": 10}
     assert not report.ok
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":1,"b":"x"}',
+        b'{"b":1,"a":2}',
+        b'{"a":1,"a":1}',
+        b'{"a": 1}',
+        b'{"a":1.5}',
+        b'{"a":NaN}',
+        b'{"a":9007199254740991}',
+        b'{"a":9007199254740992}',
+        b'{"a":"9007199254740992123"}',
+        b'{"a":"\\u00e9"}',
+        '{"a":"é"}'.encode(),
+        b'{"a":"\\ud800"}',
+        b'{"a":"\\n"}',
+        b'{"a":"\\/"}',
+        b"[1,2]",
+        b"not json",
+        b'{"a":-0}',
+        b'{"a":1e3}',
+    ],
+)
+def test_fast_canonical_agrees_with_parse_canonical(raw: bytes) -> None:
+    try:
+        want: object = parse_canonical(raw)
+    except CanonicalError:
+        with pytest.raises(CanonicalError):
+            fast_canonical(raw)
+    else:
+        assert fast_canonical(raw) == want
 
 
 def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
