@@ -1,6 +1,9 @@
 // The expert's seat page: /seat/{session}/{seat}.
 // Enrols a non-extractable Ed25519 key (WebCrypto) kept in IndexedDB, signs every command, and
 // keeps unacknowledged commands (memory + localStorage) to resend with the same id on reconnect.
+// Blind review (暗标错位评审): while the blind part is open, blind criteria are shown by this
+// seat's own codes, in this seat's own order, and signed with the code (never the bidder); the
+// reveal (blind.revealed) shows which bidder each code was and closes those cells.
 "use strict";
 
 (function () {
@@ -19,6 +22,7 @@
   let connected = false;
   let view = null;
   let gridBuiltFor = null;
+  let blindBuiltFor = null;
   const pending = new Map(); // command id -> {envelope, cell}
   const cellStatus = {}; // "B1/T1" -> {state, error}
   const sending = new Set(); // ids with a request in flight on this connection
@@ -200,13 +204,88 @@
         ? "等待签到开始 Waiting for sign-in to open"
         : "";
     $("sheet").hidden = !record || !lot;
-    if (lot) renderGrid(lot, me);
+    if (lot) {
+      renderBlindGrid(lot, me);
+      renderGrid(lot, me);
+    }
     $("submit-button").disabled = !connected || !!me.submitted || view.phase !== "scoring" || !me.signed_in;
     $("submit-state").textContent = me.submitted ? "已提交 Submitted" : "";
   }
 
+  // This seat's blind draw as it may see it: {revealed, pairs: [[code, bidder|null], ...]}.
+  function ownBlind() {
+    const b = view && view.blind;
+    if (!b || !b.seats || !b.seats[SEAT]) return null;
+    return { revealed: !!b.revealed, pairs: b.seats[SEAT] };
+  }
+
+  function blindCriteria(lot) {
+    return E.typedCriteria(lot).filter((c) => c.blind);
+  }
+
+  function cellInput(key, label, onChange) {
+    const input = E.el("input", { "data-cell": key, inputmode: "decimal", size: "5", "aria-label": label, onchange: onChange });
+    return E.el("td", {}, input, E.el("div", { class: "cell-state", "data-state-for": key }), E.el("div", { class: "error", "data-error-for": key }));
+  }
+
+  function criterionHead(c) {
+    const kind = c.kind === "subjective" ? "主观 subjective" : "客观 objective";
+    const range = c.min !== undefined ? `${c.min}–${c.max}, 步长 step ${c.step}` : "";
+    return E.el("th", { title: range }, `${c.id} ${c.name || ""}`, E.el("br"), E.el("small", {}, `${kind} ${range}`));
+  }
+
+  // The blind part: one row per code of this seat, in this seat's order; bidders only after the reveal.
+  function renderBlindGrid(lot, me) {
+    const blind = ownBlind();
+    const criteria = blindCriteria(lot);
+    const grid = $("blind-grid");
+    const section = $("blind-part");
+    section.hidden = !criteria.length || (!blind && view.phase === "scoring");
+    $("blind-note").textContent = !criteria.length
+      ? ""
+      : !blind
+        ? "技术部分为暗标：开始评分后按本席位的编号显示。The blind part appears under this seat's codes when scoring starts."
+        : blind.revealed
+          ? "暗标已揭晓：编号对应的投标人如下，暗标评分已封存。Revealed: each code's bidder is shown; blind scores are closed."
+          : "暗标评审：投标人以本席位专属编号显示，顺序为本席位专属顺序。Blind: bidders appear as this seat's own codes, in this seat's own order.";
+    if (!blind) {
+      grid.replaceChildren();
+      blindBuiltFor = null;
+      return;
+    }
+    const signature = JSON.stringify([blind.pairs, criteria.map((c) => c.id)]);
+    if (blindBuiltFor !== signature) {
+      grid.replaceChildren();
+      const head = E.el("tr", {}, E.el("th", {}, "编号 Code"));
+      for (const c of criteria) head.append(criterionHead(c));
+      grid.append(E.el("thead", {}, head));
+      const body = E.el("tbody");
+      for (const [code, bidder] of blind.pairs) {
+        const label = bidder ? `${code} → ${bidder} ${E.bidderName(lot, bidder)}` : code;
+        const row = E.el("tr", { "data-code": code }, E.el("th", {}, label));
+        for (const c of criteria) {
+          row.append(cellInput(`${code}/${c.id}`, `${code} ${c.id}`, (ev) => onBlindChange(code, c.id, ev.target)));
+        }
+        body.append(row);
+      }
+      grid.append(body);
+      blindBuiltFor = signature;
+    }
+    const mine = (view.cells && view.cells[SEAT]) || {};
+    const editable = view.phase === "scoring" && !!me.signed_in && !me.submitted && !blind.revealed;
+    const bidderOf = Object.fromEntries(blind.pairs);
+    updateInputs(grid, editable, (key) => {
+      const [code, criterion] = key.split("/");
+      // before the reveal the seat files its blind cells by code; after it, by bidder
+      return mine[key] || (bidderOf[code] ? mine[`${bidderOf[code]}/${criterion}`] : undefined);
+    });
+  }
+
   function renderGrid(lot, me) {
-    const criteria = E.typedCriteria(lot);
+    // With a blind draw (or before scoring, when it is still to come) the blind criteria are
+    // in the blind part; a session without a draw scores every criterion by bidder.
+    const drawn = ownBlind() !== null || view.phase === "prepared" || view.phase === "sign_in";
+    const criteria = E.typedCriteria(lot).filter((c) => !(drawn && c.blind));
     const bidders = E.bidderIds(lot);
     const signature = JSON.stringify([bidders, criteria.map((c) => c.id)]);
     const grid = $("grid");
@@ -240,9 +319,13 @@
     }
     const mine = (view.cells && view.cells[SEAT]) || {};
     const editable = connectedOrQueued() && view.phase === "scoring" && !!me.signed_in && !me.submitted;
+    updateInputs(grid, editable, (key) => mine[key]);
+  }
+
+  function updateInputs(grid, editable, savedFor) {
     for (const input of grid.querySelectorAll("input[data-cell]")) {
       const key = input.dataset.cell;
-      const saved = mine[key];
+      const saved = savedFor(key);
       input.disabled = !editable;
       const status = cellStatus[key] || (saved ? { state: "saved" } : null);
       if (saved && saved.value !== undefined && document.activeElement !== input && pendingFor(key) === null && !(status && status.state === "error")) {
@@ -265,6 +348,42 @@
 
   function connectedOrQueued() {
     return true; // typing while offline is allowed: the command is queued and resent
+  }
+
+  async function onBlindChange(code, criterion, input) {
+    const value = input.value.trim();
+    if (value === "") return;
+    // the seat signs its own code: it never names the bidder of a blind cell
+    const envelope = await signedEnvelope("score.set", { code, criterion, value });
+    await enqueue(envelope, `${code}/${criterion}`);
+  }
+
+  // common.js folds a score by bidder; file a blind score by code (or by bidder after the
+  // reveal), and re-key this seat's blind cells when the reveal arrives, as the server's view does.
+  function foldBlind(ev) {
+    const v = stream.view;
+    const data = ev.data || {};
+    if (ev.type === "blind.assigned" || ev.type === "blind.revealed") {
+      v.blind = { revealed: ev.type === "blind.revealed", seats: data.seats };
+      if (ev.type === "blind.revealed") {
+        const cells = (v.cells && v.cells[SEAT]) || {};
+        const bidderOf = Object.fromEntries(data.seats[SEAT] || []);
+        for (const key of Object.keys(cells)) {
+          const [head, criterion] = key.split("/");
+          if (bidderOf[head]) {
+            cells[`${bidderOf[head]}/${criterion}`] = cells[key];
+            delete cells[key];
+          }
+        }
+      }
+    } else if (ev.type === "score.set" && data.code && !data.bidder && v.cells && v.cells[data.seat]) {
+      const cells = v.cells[data.seat];
+      const cell = cells[`undefined/${data.criterion}`];
+      delete cells[`undefined/${data.criterion}`];
+      const pairs = (v.blind && v.blind.seats && v.blind.seats[data.seat]) || [];
+      const bidder = v.blind && v.blind.revealed ? Object.fromEntries(pairs)[data.code] : null;
+      if (cell) cells[`${bidder || data.code}/${data.criterion}`] = cell;
+    }
   }
 
   async function onCellChange(bidder, criterion, input) {
@@ -294,9 +413,10 @@
         render();
       },
       onEvent: (ev) => {
+        foldBlind(ev);
         // our own score arriving in the log marks that cell saved
         if (ev.type === "score.set" && ev.data && ev.data.seat === SEAT) {
-          const key = `${ev.data.bidder}/${ev.data.criterion}`;
+          const key = `${ev.data.code || ev.data.bidder}/${ev.data.criterion}`;
           if (pendingFor(key) === null && !(cellStatus[key] && cellStatus[key].state === "error")) {
             cellStatus[key] = { state: "saved" };
           }

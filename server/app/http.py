@@ -116,6 +116,12 @@ async def read_state(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "state": state})
 
 
+async def read_results(request: web.Request) -> web.Response:
+    """Results and flags for this role: the same answer as the socket.io ``results`` handler."""
+    answer = await request.app[SERVICE].results(_principal_for(request))
+    return web.json_response({"ok": True, **answer})
+
+
 async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
@@ -135,6 +141,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/sessions/{session}/login", login)
     app.router.add_get("/api/sessions/{session}/events", read_events)
     app.router.add_get("/api/sessions/{session}/state", read_state)
+    app.router.add_get("/api/sessions/{session}/results", read_results)
     app.router.add_get("/seat/{session}/{seat}", _page("seat.html"))
     for role in ("supervisor", "public", "auditor"):
         app.router.add_get(f"/{role}/{{session}}", _page("viewer.html"))

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +20,7 @@ from server.app.secrets import Secret
 from server.app.tokens import MAX_CODE_ATTEMPTS, TokenMinter, new_code, new_session_id
 from server.domain.commands import (
     SIGNED_TYPES,
+    AdvancePhase,
     Command,
     CreateSession,
     Enrol,
@@ -159,6 +162,11 @@ class Service:
     async def command(self, principal: Principal, envelope: Any) -> dict[str, Any]:
         """Run one client command; the ack comes after the commit."""
         command_id, command = parse_envelope(envelope)
+        if isinstance(command, AdvancePhase) and command.to == "scoring":
+            # The blind codes (暗标错位评审) need randomness; the shell draws it, the domain
+            # stays pure. A resend of the same id gets its stored ack before the draw is
+            # looked at, so only the first, committed draw ever matters.
+            command = replace(command, draw=secrets.token_hex(16))
         return await self.committer.submit(principal, command_id, command)
 
     async def _state(self, session: str) -> SessionState:

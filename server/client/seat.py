@@ -4,6 +4,12 @@ Used by ``evalroom simulate``, the protocol tests and the benchmark. It keeps th
 holds, drops a seq it already has, and asks ``sync`` when it sees a gap; commands are resent with
 the same id until they are acknowledged, so a dropped connection loses nothing and applies nothing
 twice.
+
+Blind review (暗标错位评审): a seat learns its own codes, in its own order, from the
+``blind.assigned`` view it receives (or from the ``blind`` of its state view). It never learns
+which bidder a code stands for until ``blind.revealed``; :meth:`SeatClient.score` therefore takes a
+code for a blind criterion, or a bidder id when a harness that read the whole draw as a supervisor
+handed it over with :meth:`SeatClient.know_draw` (tests and the simulation only).
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ class Client:
         if "snapshot" in answer:  # far behind: the server sent its view at ``seq`` instead
             self.snapshot = answer["snapshot"]
             self.last_seq = max(self.last_seq, answer["snapshot"]["seq"])
+            self.observe_state(answer["snapshot"])
         for view in answer.get("events", []):
             self._apply(view)
 
@@ -78,7 +85,11 @@ class Client:
         self.events[seq] = view
         self.arrival_times[seq] = time.perf_counter()
         self.last_seq = seq
+        self.observe(view)
         self.arrived.set()
+
+    def observe(self, view: dict[str, Any]) -> None:
+        """Hook for subclasses: one newly applied event view."""
 
     async def _on_events(self, views: list[dict[str, Any]]) -> None:
         if views and views[0]["seq"] > self.last_seq + 1:
@@ -104,6 +115,25 @@ class Client:
                 self.arrived.clear()
                 await self.arrived.wait()
 
+    def observe_state(self, state: dict[str, Any]) -> None:
+        """Hook for subclasses: a whole state view (snapshot or ``state`` answer)."""
+
+    async def state(self) -> dict[str, Any]:
+        """The role's current state view (``state`` over socket.io)."""
+        answer = await self.sio.call("state", {}, timeout=30)
+        if not answer.get("ok"):
+            raise ClientError(answer["error"])
+        view: dict[str, Any] = answer["state"]
+        self.observe_state(view)
+        return view
+
+    async def results(self) -> dict[str, Any]:
+        """Results and flags as this role may see them (``results`` over socket.io)."""
+        answer: dict[str, Any] = await self.sio.call("results", {}, timeout=30)
+        if not answer.get("ok"):
+            raise ClientError(answer["error"])
+        return answer
+
     async def command(self, envelope: dict[str, Any], seconds: float = 30) -> dict[str, Any]:
         """Send a command and return its ack; raise ``ClientError`` when refused."""
         answer: dict[str, Any] = await self.sio.call("command", envelope, timeout=seconds)
@@ -120,6 +150,73 @@ class SeatClient(Client):
         self.seat = seat
         self.key = Ed25519PrivateKey.generate()
         self._ids = itertools.count(1)
+        self.lot_blind: set[str] | None = None  # blind criteria of the lot, from session.created
+        self.codes: list[str] = []  # this seat's blind codes, in this seat's own order
+        self.blind_criteria: set[str] = (
+            set()
+        )  # criteria scored by code while the blind part is open
+        self.revealed = False
+        self.bidder_of: dict[str, str] = {}  # code -> bidder, known from the reveal
+        self._code_for: dict[str, str] = {}  # bidder -> code, only from know_draw (a harness)
+
+    def observe(self, view: dict[str, Any]) -> None:
+        """Learn the lot's blind criteria, this seat's codes and the reveal from the events."""
+        data = view.get("data")
+        if not isinstance(data, dict):
+            return
+        if view["type"] == "session.created":
+            criteria = data["lot"].get("criteria", [])
+            self.lot_blind = {c["id"] for c in criteria if c.get("blind")}
+        elif view["type"] in ("blind.assigned", "blind.revealed"):
+            self._take_blind(data, view["type"] == "blind.revealed")
+            if "criteria" in data:
+                self.blind_criteria = set(data["criteria"])
+
+    def observe_state(self, state: dict[str, Any]) -> None:
+        """Learn the same from a state view."""
+        lot = state.get("lot") or {}
+        self.lot_blind = {c["id"] for c in lot.get("criteria", []) if c.get("blind")}
+        blind = state.get("blind")
+        if isinstance(blind, dict):
+            self._take_blind(blind, bool(blind.get("revealed")))
+            if not self.blind_criteria:
+                self.blind_criteria = set(self.lot_blind)
+
+    def _take_blind(self, data: dict[str, Any], revealed: bool) -> None:
+        pairs = data.get("seats", {}).get(self.seat, [])
+        self.codes = [code for code, _ in pairs]
+        self.revealed = self.revealed or revealed
+        if revealed:
+            self.bidder_of = {code: bidder for code, bidder in pairs if bidder is not None}
+
+    def know_draw(self, assigned: dict[str, Any]) -> None:
+        """Hand over the whole ``blind.assigned`` data (as a supervisor sees it).
+
+        Only a harness can do this (tests, the simulation): it lets :meth:`score` take bidder
+        ids for blind criteria. A real seat never knows which bidder a code is before the reveal.
+        """
+        pairs = assigned["seats"][self.seat]
+        self._code_for = {bidder: code for code, bidder in pairs}
+        self.codes = [code for code, _ in pairs]
+        self.blind_criteria = set(assigned["criteria"])
+
+    async def _blind_now(self, criterion: str) -> bool:
+        """Whether ``criterion`` is scored by code right now (asks the state once if unsure)."""
+        maybe_blind = self.lot_blind is None or criterion in self.lot_blind
+        if maybe_blind and not self.codes and not self.revealed:
+            await self.state()  # the blind.assigned view may still be on its way
+        return bool(self.codes) and not self.revealed and criterion in self.blind_criteria
+
+    async def target(self, bidder_or_code: str, criterion: str) -> dict[str, str]:
+        """``{"code": ...}`` or ``{"bidder": ...}``: how this seat names a cell right now."""
+        if await self._blind_now(criterion):
+            if bidder_or_code in self.codes:
+                return {"code": bidder_or_code}
+            if bidder_or_code in self._code_for:
+                return {"code": self._code_for[bidder_or_code]}
+        elif self.revealed and bidder_or_code in self.bidder_of:
+            return {"bidder": self.bidder_of[bidder_or_code]}
+        return {"bidder": bidder_or_code}  # the server answers blind_code_required if it must
 
     @property
     def public_key_b64(self) -> str:
@@ -160,13 +257,43 @@ class SeatClient(Client):
         """Sign the pledge (承诺书)."""
         return await self.command(self.signed("expert.sign_in", self.next_id(), pledge=PLEDGE_ID))
 
+    async def send(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Any signed command with a fresh id."""
+        return await self.command(self.signed(kind, self.next_id(), **fields))
+
     async def score(self, bidder: str, criterion: str, value: str, **extra: Any) -> dict[str, Any]:
-        """Set one cell with a signed score."""
-        envelope = self.signed(
-            "score.set", self.next_id(), bidder=bidder, criterion=criterion, value=value, **extra
-        )
-        return await self.command(envelope)
+        """Set one cell with a signed score; a blind criterion is signed with the seat's code.
+
+        ``bidder`` is a bidder id, or one of :attr:`codes` for a blind criterion.
+        """
+        cell = await self.target(bidder, criterion)
+        return await self.send("score.set", **cell, criterion=criterion, value=value, **extra)
 
     async def submit(self) -> dict[str, Any]:
         """Submit the sheet (every typed cell filled)."""
-        return await self.command(self.signed("sheet.submit", self.next_id()))
+        return await self.send("sheet.submit")
+
+    async def explain(self, bidder: str, criterion: str, text: str) -> dict[str, Any]:
+        """The written explanation of a flagged score (bidder id or code, as for :meth:`score`)."""
+        cell = await self.target(bidder, criterion)
+        return await self.send("flag.explain", **cell, criterion=criterion, text=text)
+
+    async def vote_chair(self, round_: int, candidate: str) -> dict[str, Any]:
+        """A vote for the chair (组长) in ``round_``."""
+        return await self.send("chair.vote", round=round_, candidate=candidate)
+
+    async def close_blind(self) -> dict[str, Any]:
+        """The chair closes the blind part; the log then reveals every code."""
+        return await self.send("blind.close")
+
+    async def propose_rejection(self, bidder: str, ground: str, reason: str) -> dict[str, Any]:
+        """Propose to reject a bid (否决投标) on a ground of 条例 Art. 51."""
+        return await self.send("rejection.propose", bidder=bidder, ground=ground, reason=reason)
+
+    async def vote_rejection(self, proposal: str, vote: str) -> dict[str, Any]:
+        """Vote ``"yes"`` or ``"no"`` on an approved rejection proposal."""
+        return await self.send("rejection.vote", proposal=proposal, vote=vote)
+
+    async def request_time(self, reason: str | None = None) -> dict[str, Any]:
+        """Say the time is insufficient (more than a third of the members extend it)."""
+        return await self.send("time.request", **({"reason": reason} if reason else {}))

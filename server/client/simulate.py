@@ -1,4 +1,6 @@
-"""A whole session driven by headless clients: enrol, sign in, score every cell, submit, close."""
+"""A whole session driven by headless clients: enrol, sign in, elect the chair, score every cell
+(blind criteria by each seat's own codes), the chair closes the blind part (the reveal), submit,
+review, close."""
 
 from __future__ import annotations
 
@@ -24,8 +26,14 @@ async def run_session(
     lot_json: dict[str, Any],
     progress: Callable[[str], None] = lambda _line: None,
     seed: int = 7,
+    elect_chair: bool = False,
 ) -> dict[str, Any]:
-    """Drive ``credentials['session']`` from enrolment to close; return a summary."""
+    """Drive ``credentials['session']`` from enrolment to close; return a summary.
+
+    Blind criteria are scored under each seat's own codes; once every blind cell is in, the
+    blind part is closed (the reveal): by the chair when ``elect_chair`` (one round of signed
+    votes, or the chair the lot names), otherwise by the supervisor.
+    """
     lot: Lot = parse_lot(lot_json)
     session = credentials["session"]
     rng = random.Random(seed)  # noqa: S311 - rehearsal data, not a secret
@@ -43,23 +51,48 @@ async def run_session(
 
     await advance("sign_in")
     await asyncio.gather(*(seat.sign_in() for seat in seats))
+    named = lot.raw.get("committee", {}).get("chair")
+    chair = next((s for s in seats if s.seat == named), None)
+    if chair is None and elect_chair:  # "elected": one round, everyone votes for the first seat
+        chair = seats[0]
+        await asyncio.gather(*(seat.vote_chair(1, chair.seat) for seat in seats))
+        progress(f"chair elected: {chair.seat}")
     await advance("scoring")
+    for seat in seats:
+        await (
+            seat.state()
+        )  # its blind codes, in its own order (none when the lot has no blind part)
 
-    async def score_sheet(seat: SeatClient) -> int:
+    bidder_ids = [b.id for b in lot.bidders]
+
+    async def score_sheet(seat: SeatClient, submit: bool) -> int:
         count = 0
         for bidder, criterion_id in lot.typed_cells():
             criterion = lot.criterion(criterion_id)
             if criterion is None or criterion.step is None:
                 raise ValueError(f"criterion {criterion_id} is not typed")
+            blind = criterion_id in seat.blind_criteria and bool(seat.codes)
+            if blind == submit:
+                continue  # blind cells first (by code, before the reveal), the rest after
             value = sample_value(rng, criterion.min, criterion.max, criterion.step)
             if criterion.kind == "objective":
                 value = format(criterion.max.normalize(), "f")  # experts agree on counted items
-            await seat.score(bidder, criterion_id, value)
+            # A seat sees codes, not bidders: the n-th bidder's cell is filled under the n-th code.
+            target = seat.codes[bidder_ids.index(bidder)] if blind else bidder
+            await seat.score(target, criterion_id, value)
             count += 1
-        await seat.submit()
+        if submit:
+            await seat.submit()
         return count
 
-    scored = sum(await asyncio.gather(*(score_sheet(seat) for seat in seats)))
+    scored = sum(await asyncio.gather(*(score_sheet(seat, False) for seat in seats)))
+    if any(seat.codes for seat in seats):
+        if chair is not None:
+            await chair.close_blind()
+        else:
+            await supervisor.command({"id": "blind-close", "type": "blind.close"})
+        progress("blind part closed: codes revealed")
+    scored += sum(await asyncio.gather(*(score_sheet(seat, True) for seat in seats)))
     progress(f"scored {scored} cells")
     await advance("review")
     await advance("closed")

@@ -25,6 +25,13 @@ def sign_text(
     return {"id": command_id, "type": kind, "signed": text, "sig": sig}
 
 
+def cell(client: SeatClient, criterion: str = "T1") -> dict[str, Any]:
+    """How the seat names its first bidder on ``criterion``: its own code while T1..T5 are blind."""
+    if client.codes and criterion in client.blind_criteria:
+        return {"code": client.codes[0]}
+    return {"bidder": "B1"}
+
+
 def payload(client: SeatClient, command_id: str, **fields: Any) -> dict[str, Any]:
     return {
         "type": "score.set",
@@ -32,7 +39,7 @@ def payload(client: SeatClient, command_id: str, **fields: Any) -> dict[str, Any
         "seat": client.seat,
         "cmd": command_id,
         "t": int(time.time() * 1000),
-        "bidder": "B1",
+        **cell(client),
         "criterion": "T1",
         "value": "5",
         **fields,
@@ -61,16 +68,19 @@ async def scoring_room(room: Room) -> tuple[Client, SeatClient, SeatClient]:
     for seat in seats:
         await seat.sign_in()
     await advance(sup, "scoring")
+    for seat in seats[:2]:
+        await seat.state()  # the seat's blind codes (the server drew them with the move to scoring)
+    assert seats[0].codes
     return sup, seats[0], seats[1]
 
 
 def _missing_sig(a: SeatClient, _b: SeatClient) -> dict[str, Any]:
-    env = a.signed("score.set", a.next_id(), bidder="B1", criterion="T1", value="5")
+    env = a.signed("score.set", a.next_id(), **cell(a), criterion="T1", value="5")
     return {**env, "sig": None}
 
 
 def _flipped_sig(a: SeatClient, _b: SeatClient) -> dict[str, Any]:
-    env = a.signed("score.set", a.next_id(), bidder="B1", criterion="T1", value="5")
+    env = a.signed("score.set", a.next_id(), **cell(a), criterion="T1", value="5")
     return {**env, "sig": flip_sig(env["sig"])}
 
 
@@ -85,13 +95,16 @@ def _other_seat(a: SeatClient, b: SeatClient) -> dict[str, Any]:
 
 
 def _id_differs(a: SeatClient, _b: SeatClient) -> dict[str, Any]:
-    env = a.signed("score.set", a.next_id(), bidder="B1", criterion="T1", value="5")
+    env = a.signed("score.set", a.next_id(), **cell(a), criterion="T1", value="5")
     return {**env, "id": a.next_id()}
 
 
 def _score(**fields: Any) -> Callable[[SeatClient, SeatClient], dict[str, Any]]:
     def build(a: SeatClient, _b: SeatClient) -> dict[str, Any]:
-        values = {"bidder": "B1", "criterion": "T1", "value": "5", **fields}
+        named = cell(a, str(fields.get("criterion", "T1")))
+        if "bidder" in fields or "code" in fields:
+            named = {}
+        values = {**named, "criterion": "T1", "value": "5", **fields}
         return a.signed("score.set", a.next_id(), **values)
 
     return build
@@ -124,7 +137,10 @@ CASES: list[tuple[str, Callable[[SeatClient, SeatClient], dict[str, Any]], str]]
     ("out of range", _score(value="11"), "out_of_range"),
     ("over T2 max", _score(criterion="T2", value="6.5"), "out_of_range"),
     ("off step", _score(value="7.3"), "off_step"),
-    ("unknown bidder", _score(bidder="B9"), "unknown_bidder"),
+    ("unknown bidder", _score(bidder="B9", criterion="C1"), "unknown_bidder"),
+    ("not one of the seat's codes", _score(code="ZZZZ"), "unknown_bidder"),
+    ("a bidder id on a blind criterion", _score(bidder="B1"), "blind_code_required"),
+    ("a code on a criterion that is not blind", _score(code="ZZZZ", criterion="C1"), "malformed"),
     ("unknown criterion", _score(criterion="T9"), "unknown_criterion"),
     ("credit criterion", _score(criterion="C3"), "not_scorable"),
     ("price criterion", _score(criterion="P1"), "not_scorable"),
@@ -144,16 +160,17 @@ async def test_bad_score_commands_are_refused_with_typed_codes(room: Room) -> No
         seen.append((name, error["code"]))
     assert [c for _, c in seen] == [c for _, _, c in CASES]
     # the seat still works after all of that, and only that score is stored
-    ack = await a.score("B1", "T1", "5")
+    ack = await a.score(a.codes[0], "T1", "5")
     assert ack["seq"] == await head_of(sup)
     state = await sup.sio.call("state", {}, timeout=30)
-    assert state["state"]["cells"][a.seat] == {"B1/T1": {"seq": ack["seq"], "value": "5"}}
+    bidder = dict(state["state"]["blind"]["seats"][a.seat])[a.codes[0]]  # supervisors see it
+    assert state["state"]["cells"][a.seat] == {f"{bidder}/T1": {"seq": ack["seq"], "value": "5"}}
     assert state["state"]["cells"][b.seat] == {}
 
 
 async def test_another_seats_envelope_does_not_verify(room: Room) -> None:
     sup, a, b = await scoring_room(room)
-    stolen = b.signed("score.set", b.next_id(), bidder="B1", criterion="T1", value="5")
+    stolen = b.signed("score.set", b.next_id(), **cell(b), criterion="T1", value="5")
     await expect_refused(a, sup, stolen, "bad_signature")
 
 
@@ -198,7 +215,7 @@ async def test_public_screen_and_supervisor_cannot_score(room: Room) -> None:
     sup, a, _b = await scoring_room(room)
     public = room.client(room.created["public"])
     await public.connect()
-    envelope = a.signed("score.set", a.next_id(), bidder="B1", criterion="T1", value="5")
+    envelope = a.signed("score.set", a.next_id(), **cell(a), criterion="T1", value="5")
     await expect_refused(public, sup, envelope, "forbidden")
     await expect_refused(sup, sup, dict(envelope), "forbidden")
     sign_in = a.signed("expert.sign_in", a.next_id(), pledge=PLEDGE_ID)

@@ -9,6 +9,7 @@ from typing import Any
 
 from server.client.seat import Client, SeatClient
 from tests.app.conftest import Room, advance, head_of, walk
+from tests.app.harness import give_draw
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 SECRET_KEYS = {"value", "comment", "sig", "signed", "key"}
@@ -49,6 +50,14 @@ async def test_full_session_every_role_sees_what_it_may(room: Room) -> None:
     acks.append(await advance(sup1, "sign_in"))
     acks.extend(await asyncio.gather(*(seat.sign_in() for seat in seats)))
     acks.append(await advance(sup1, "scoring"))
+    # The server drew the blind codes with the move to scoring. Only the harness, reading the
+    # whole draw as a supervisor, can tell the seats which code is which bidder.
+    draw = await give_draw(sup1, seats)
+    assert draw["criteria"] == ["T1", "T2", "T3", "T4", "T5"]
+    bidder_of = {s: dict(pairs) for s, pairs in draw["seats"].items()}
+
+    def bidder_in(data: dict[str, Any]) -> str:
+        return str(data.get("bidder") or bidder_of[data["seat"]][data["code"]])
 
     cells = room.lot.typed_cells()
     scored: dict[tuple[str, str, str], str] = {}
@@ -73,8 +82,9 @@ async def test_full_session_every_role_sees_what_it_may(room: Room) -> None:
     assert len(set(seqs)) == len(seqs)  # every command its own event
 
     head = await head_of(sup2)
-    # created, 7 enrolled, sign_in, 7 signed in, scoring, every score, 7 submitted, review, closed
-    assert head == 1 + 7 + 1 + 7 + 1 + 7 * len(cells) + 7 + 2
+    # created, 7 enrolled, sign_in, 7 signed in, scoring + blind.assigned, every score,
+    # 7 submitted, blind.revealed + review, closed
+    assert head == 1 + 7 + 1 + 7 + 2 + 7 * len(cells) + 7 + 3
     everyone: list[Client] = [sup1, sup2, public, *seats]
     await asyncio.gather(*(c.wait_for_seq(head) for c in everyone))
     for client in everyone:
@@ -90,7 +100,8 @@ async def test_full_session_every_role_sees_what_it_may(room: Room) -> None:
                 assert event["hash"] == by_seq[seq]
             if event["type"] == "score.set":
                 data = event["data"]
-                assert data["value"] == scored[(data["seat"], data["bidder"], data["criterion"])]
+                assert data["value"] == scored[(data["seat"], bidder_in(data), data["criterion"])]
+                assert ("code" in data) == (data["criterion"] in draw["criteria"])
                 assert data["sig"]
                 assert data["signed"]
         assert sup.events == sup1.events
@@ -110,7 +121,12 @@ async def test_full_session_every_role_sees_what_it_may(room: Room) -> None:
                 assert data["seat"] == seat.seat
             if event["type"] == "score.set":
                 own_scores += 1
-                assert data["value"] == scored[(seat.seat, data["bidder"], data["criterion"])]
+                assert data["value"] == scored[(seat.seat, bidder_in(data), data["criterion"])]
+                if data["criterion"] in draw["criteria"]:  # signed by code: no bidder in sight
+                    assert "bidder" not in data
+                    assert data["code"] in seat.codes
+            if event["type"] == "blind.assigned":
+                assert data["seats"] == {seat.seat: [[c, None] for c in seat.codes]}
         assert own_scores == len(cells)
         hidden = [e for s, e in seat.events.items() if s < review_seq and e["type"] == "hidden"]
         # the other six seats' enrolment, sign-in, every score and submission
@@ -130,7 +146,12 @@ async def test_full_session_every_role_sees_what_it_may(room: Room) -> None:
                     assert not any(name in item for name in names)
         if event["type"] == "score.set":
             public_scores += 1
-            assert set(event["data"]) == {"seat", "bidder", "criterion"}
+            assert set(event["data"]) in (
+                {"seat", "bidder", "criterion"},
+                {"seat", "code", "criterion"},
+            )
+        if event["type"] == "blind.assigned":
+            assert event["data"]["seats"] == {}
     assert public_scores == 7 * len(cells)
     state = await public.sio.call("state", {}, timeout=30)
     for kind, item in walk(state):

@@ -12,6 +12,7 @@ import socketio
 
 from server.client.seat import Client, ClientError, SeatClient
 from tests.app.conftest import Room, advance, create_session, free_port, load_lot
+from tests.app.harness import give_draw
 from tests.app.processes import kill, start_server
 
 pytestmark = pytest.mark.slow
@@ -42,6 +43,7 @@ async def test_acknowledged_scores_survive_sigkill(tmp_path: Path) -> None:
         await advance(sup, "sign_in")
         await asyncio.gather(*(seat.sign_in() for seat in seats))
         await advance(sup, "scoring")
+        await give_draw(sup, seats)  # the seats score T1..T5 by their codes
 
         cells = room.lot.typed_cells()
         acked: dict[int, str] = {}

@@ -10,6 +10,7 @@ import socketio
 
 from server.client.seat import Client, SeatClient
 from tests.app.conftest import Room, advance, head_of
+from tests.app.harness import give_draw
 
 
 async def start_scoring(room: Room) -> tuple[Client, list[SeatClient]]:
@@ -18,6 +19,7 @@ async def start_scoring(room: Room) -> tuple[Client, list[SeatClient]]:
     await advance(sup, "sign_in")
     await asyncio.gather(*(seat.sign_in() for seat in seats))
     await advance(sup, "scoring")
+    await give_draw(sup, seats)  # the seats score T1..T5 by their codes
     return sup, seats
 
 
@@ -76,7 +78,9 @@ async def test_disconnected_expert_resumes_without_gaps_or_repeats(room: Room) -
 async def test_resend_returns_the_same_ack_and_stores_nothing(room: Room) -> None:
     sup, seats = await start_scoring(room)
     seat = seats[0]
-    envelope = seat.signed("score.set", seat.next_id(), bidder="B1", criterion="T1", value="5")
+    envelope = seat.signed(
+        "score.set", seat.next_id(), **(await seat.target("B1", "T1")), criterion="T1", value="5"
+    )
     first = await seat.command(envelope)
     head = await head_of(sup)
     assert head == first["seq"]

@@ -1,7 +1,8 @@
 """The seat page in a real headless Chromium against a real in-process server.
 
-The browser enrols a WebCrypto Ed25519 key, signs the pledge and types one score; six other seats
-are Python clients. The supervisor's Python client then checks the browser's score.set event and
+The browser enrols a WebCrypto Ed25519 key, signs the pledge and types one blind score under its
+own code (暗标: the server drew the codes with the move to scoring); six other seats are Python
+clients. The supervisor's Python client then checks the browser's score.set event and
 verifies its signature against the key the browser enrolled.
 """
 
@@ -115,24 +116,39 @@ async def test_seat_page_enrols_signs_in_and_scores(server: str) -> None:
             )
             await supervisor.command({"id": "p2", "type": "phase.advance", "to": "scoring"})
 
-            cell = page.locator('input[data-cell="B1/T1"]')
+            # the blind part: one row per code of this seat, in this seat's own order
+            draw = await _wait_for(supervisor, lambda e: e["type"] == "blind.assigned")
+            pairs = draw["data"]["seats"][browser_seat]
+            first, second = f"{pairs[0][0]}/T1", f"{pairs[1][0]}/T2"
             await page.wait_for_function(
-                "!document.querySelector('input[data-cell=\"B1/T1\"]').disabled",
+                f"(() => {{ const i = document.querySelector('input[data-cell=\"{first}\"]');"
+                " return i && !i.disabled; })()",
                 timeout=15_000,
             )
+            rows = page.locator("#blind-grid tbody tr")
+            assert await rows.evaluate_all("rs => rs.map(r => r.dataset.code)") == [
+                c for c, _ in pairs
+            ]
+            blind_text = await page.locator("#blind-grid").text_content() or ""
+            assert not any(
+                f"B{n}" in blind_text for n in range(1, 6)
+            )  # no bidder before the reveal
+            assert await page.locator('#grid input[data-cell="B1/T1"]').count() == 0
+            cell = page.locator(f'input[data-cell="{first}"]')
             await cell.fill("7.5")
             await cell.press("Tab")
             await page.wait_for_function(
-                "document.querySelector('[data-state-for=\"B1/T1\"]').textContent.includes('已保存')",
+                f"document.querySelector('[data-state-for=\"{first}\"]').textContent"
+                ".includes('已保存')",
                 timeout=15_000,
             )
 
             # an out-of-range value shows the typed error beside its cell
-            bad = page.locator('input[data-cell="B2/T2"]')
+            bad = page.locator(f'input[data-cell="{second}"]')
             await bad.fill("99")
             await bad.press("Tab")
             await page.wait_for_function(
-                "document.querySelector('[data-error-for=\"B2/T2\"]').textContent"
+                f"document.querySelector('[data-error-for=\"{second}\"]').textContent"
                 ".includes('out_of_range')",
                 timeout=15_000,
             )
@@ -162,7 +178,8 @@ async def test_seat_page_enrols_signs_in_and_scores(server: str) -> None:
         supervisor,
         lambda e: e["type"] == "score.set" and e["data"]["seat"] == browser_seat,
     )
-    assert scored["data"]["bidder"] == "B1"
+    assert scored["data"]["code"] == pairs[0][0]  # the seat signed its code, not the bidder
+    assert "bidder" not in scored["data"]
     assert scored["data"]["criterion"] == "T1"
     assert scored["data"]["value"] == "7.5"
     assert scored["actor"] == f"expert:{browser_seat}"
@@ -176,6 +193,8 @@ async def test_seat_page_enrols_signs_in_and_scores(server: str) -> None:
     assert body["seat"] == browser_seat
     assert body["session"] == session
     assert body["value"] == "7.5"
+    assert body["code"] == pairs[0][0]
+    assert "bidder" not in body
     assert list(body) == sorted(body)
 
     assert not page_errors, page_errors
