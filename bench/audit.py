@@ -159,6 +159,8 @@ def bench_signatures(events_blob: bytes, sample: int) -> dict[str, float]:
     """The verifier's per-signature check vs bare Ed25519 verify over the same tuples."""
     parsed, keys = [], {}
     for line in events_blob.split(b"\n", sample + 20)[: sample + 20]:
+        if not line:
+            continue
         body = json.loads(line)
         if body["type"] == "seat.enrolled":
             raw_key = base64.b64decode(body["data"]["key"])

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -24,7 +23,7 @@ from typing import IO, Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from server.auditlog.canonical import CanonicalError, parse_canonical
+from server.auditlog.canonical import MAX_SAFE_INTEGER, CanonicalError, parse_canonical
 from server.auditlog.merkle import (
     EMPTY_ROOT,
     ProofError,
@@ -50,7 +49,6 @@ MANIFEST_KEYS = {"format", "session", "origin", "node_key", "witness_keys", "eve
 MANIFEST_KEYS |= {"created_ms", "files"}
 EVENT_KEYS = {"v", "session", "seq", "t", "type", "actor", "data"}
 BATCH = 1 << 20
-LONG_DIGITS = re.compile(rb"\d{16}")
 SIGNED_KINDS = {
     "expert.sign_in": "expert.signed_in",
     "score.set": "score.set",
@@ -100,20 +98,33 @@ def _refuse(text: str) -> Any:
     raise CanonicalError(f"{text} is not allowed in canonical JSON")
 
 
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise CanonicalError(f"integer {text} outside ±(2**53 - 1)")
+    return value
+
+
+# Built once: passing hooks to json.loads builds a new decoder per call, which costs more than
+# the parse itself on a 150-byte signed payload.
+_DECODER = json.JSONDecoder(parse_float=_refuse, parse_int=_safe_int, parse_constant=_refuse)
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
+)
+
+
 def fast_canonical(raw: bytes) -> Any:
     """Same verdict as ``parse_canonical`` at a third of the cost on ASCII input.
 
     Why it is equivalent: a duplicate key or any escape or whitespace the canonical form would not
-    use makes the re-serialization differ from ``raw``; floats and constants are refused by the
-    parse hooks. Input that is not ASCII or holds a run of 16+ digits (where an integer beyond
-    ±(2**53 - 1) could hide) takes the reference path.
+    use makes the re-serialization differ from ``raw``; floats, constants and integers beyond
+    ±(2**53 - 1) are refused by the parse hooks. Non-ASCII input takes the reference path.
     """
-    if not raw.isascii() or LONG_DIGITS.search(raw):
+    if not raw.isascii():
         return parse_canonical(raw)
     try:
-        value = json.loads(raw, parse_float=_refuse, parse_constant=_refuse)
-        again = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        same = again.encode("utf-8") == raw
+        value = _DECODER.decode(raw.decode("ascii"))
+        same = _ENCODER.encode(value).encode("utf-8") == raw
     except CanonicalError:
         raise
     except (ValueError, RecursionError, UnicodeEncodeError) as exc:
