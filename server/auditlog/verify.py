@@ -49,12 +49,22 @@ MANIFEST_KEYS = {"format", "session", "origin", "node_key", "witness_keys", "eve
 MANIFEST_KEYS |= {"created_ms", "files"}
 EVENT_KEYS = {"v", "session", "seq", "t", "type", "actor", "data"}
 BATCH = 1 << 20
-SIGNED_KINDS = {
-    "expert.sign_in": "expert.signed_in",
-    "score.set": "score.set",
-    "sheet.submit": "sheet.submitted",
-}
-BOUND_FIELDS = ("bidder", "criterion", "value", "comment", "pledge")
+# Fields an event copies verbatim from what the expert signed (the domain's signed handlers).
+BOUND_FIELDS = (
+    "bidder",
+    "code",
+    "criterion",
+    "value",
+    "comment",
+    "pledge",
+    "text",
+    "candidate",
+    "ground",
+    "reason",
+    "vote",
+    "report",
+    "dissent",
+)
 Progress = Callable[[int, int], None]
 
 
@@ -140,8 +150,9 @@ def check_signed(
     """Check an expert signature inside an event's ``data``; return what is wrong or ``""``.
 
     ``keys`` maps each seat to the key its latest earlier enrolment recorded. Besides the
-    signature, the event must say what the expert signed: same command kind and the same values
-    for every signed field it repeats, so the server cannot show a score the expert did not give.
+    signature, the event must say what the expert signed: the same command noun and the same
+    value for every signed field it repeats, so the server cannot show a score the expert did not
+    give. Fields the server adds (proposal ids, rounds, counts) are not compared.
     """
     signed, sig_text, seat = data.get("signed"), data.get("sig"), data.get("seat")
     if not isinstance(signed, str) or not isinstance(sig_text, str):
@@ -159,10 +170,13 @@ def check_signed(
         return "signed payload names another session"
     if payload.get("seat") != seat:
         return "signed payload names another seat"
-    if SIGNED_KINDS.get(str(payload.get("type"))) != kind:
-        return f"signed command {payload.get('type')!r} does not produce a {kind!r} event"
+    command = payload.get("type")
+    # score.set -> score.set, sheet.submit -> sheet.submitted, chair.vote -> chair.voted: the
+    # event always keeps the command's noun.
+    if not isinstance(command, str) or command.split(".")[0] != str(kind).split(".")[0]:
+        return f"signed command {command!r} does not produce a {kind!r} event"
     for name in BOUND_FIELDS:
-        if (name in data or name in payload) and data.get(name) != payload.get(name):
+        if name in data and name in payload and data[name] != payload[name]:
             return f"event {name} differs from the signed {name}"
     try:
         key.verify(sig, raw)
