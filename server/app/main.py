@@ -17,6 +17,8 @@ from server.app.config import Config
 from server.app.fanout import Dispatcher
 from server.app.http import SERVICE, add_routes, typed_errors
 from server.app.notary import Notary, load_or_create_key
+from server.app.report_desk import ReportDesk
+from server.app.report_http import add_report_routes
 from server.app.service import Service
 from server.app.sio import register
 from server.app.tokens import TokenMinter
@@ -91,6 +93,7 @@ def make_app(config: Config) -> web.Application:
         service = Service(
             engine, committer, TokenMinter(config.token_key), config.admin_token, wall_ms
         )
+        service.desk = ReportDesk(config.data_dir)
         app[SERVICE] = service
         register(sio, service, dispatcher)
         logger.info("evalroom ready on %s (%s)", config.public_url, engine.dialect.name)
@@ -103,4 +106,5 @@ def make_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(lifecycle)
     add_routes(app)
     add_audit_routes(app)
+    add_report_routes(app)
     return app

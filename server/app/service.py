@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app.committer import Committer
+from server.app.report_desk import ReportDesk
 from server.app.secrets import Secret
 from server.app.tokens import MAX_CODE_ATTEMPTS, TokenMinter, new_code, new_session_id
 from server.domain.commands import (
@@ -30,12 +31,13 @@ from server.domain.commands import (
 )
 from server.domain.errors import Code, CommandError
 from server.domain.lot import parse_lot
+from server.domain.report_signing import report_state_view
 from server.domain.results_view import flags_view, results_view
 from server.domain.roles import Principal, Role
 from server.domain.signing import parse_signed, verify_signature
 from server.domain.state import SessionState
 from server.domain.views import Viewer, event_view, state_view
-from server.store import log
+from server.store import audit, log
 
 MAX_ENVELOPE_CHARS = 16_384
 CATCH_UP_LIMIT = 5_000  # events sent in one answer; further behind gets a snapshot
@@ -78,6 +80,7 @@ class Service:
         self.tokens = tokens
         self.admin_token = admin_token
         self._wall_ms = wall_ms or (lambda: int(time.time() * 1000))
+        self.desk: ReportDesk | None = None  # set by make_app: renders the evaluation report
 
     def now_s(self) -> int:
         """Wall-clock seconds, for token expiry."""
@@ -161,13 +164,44 @@ class Service:
 
     async def command(self, principal: Principal, envelope: Any) -> dict[str, Any]:
         """Run one client command; the ack comes after the commit."""
+        if isinstance(envelope, dict) and envelope.get("type") == "report.issue":
+            return await self._issue_report(principal, envelope)
         command_id, command = parse_envelope(envelope)
+        if isinstance(command, SignedCommand) and command.type == "report.sign":
+            ack = await self.committer.submit(principal, command_id, command)
+            await self._refresh_report(principal.session)
+            return ack
         if isinstance(command, AdvancePhase) and command.to == "scoring":
             # The blind codes (暗标错位评审) need randomness; the shell draws it, the domain
             # stays pure. A resend of the same id gets its stored ack before the draw is
             # looked at, so only the first, committed draw ever matters.
             command = replace(command, draw=secrets.token_hex(16))
         return await self.committer.submit(principal, command_id, command)
+
+    async def _issue_report(self, principal: Principal, envelope: dict[str, Any]) -> dict[str, Any]:
+        """Render the report from the log, keep its files, then issue its hashes (an event)."""
+        command_id = check_command_id(envelope.get("id"))
+        if principal.role not in (Role.SUPERVISOR, Role.ADMIN):
+            raise CommandError(Code.FORBIDDEN, "only a supervisor or admin issues the report")
+        if self.desk is None:
+            raise CommandError(Code.REPORT_NOT_READY, "this node renders no reports")
+        state = await self._state(principal.session)
+        async with self.engine.connect() as conn:
+            root = (await audit.load_tree_txn(conn, state.session, state.seq)).root()
+        issue = await self.desk.render(state, self._wall_ms(), root)
+        ack = await self.committer.submit(principal, command_id, issue)
+        await self._refresh_report(principal.session)
+        return {**ack, "report": issue.report, "content": issue.content}
+
+    async def _refresh_report(self, session: str) -> None:
+        if self.desk is not None:
+            await self.desk.refresh_signed(await self._state(session))
+
+    async def report(self, principal: Principal) -> dict[str, Any]:
+        """The issued report's hashes and who signed (members, staff; not the public screen)."""
+        if principal.role is Role.PUBLIC:
+            raise CommandError(Code.FORBIDDEN, "the public screen does not see the report")
+        return {"report": report_state_view(await self._state(principal.session))}
 
     async def _state(self, session: str) -> SessionState:
         state = await self.committer.current_state(session)

@@ -1,0 +1,123 @@
+"""The evaluation report through the server: issued from the log, signed from the seats.
+
+The lot here has no blind criteria (the blind review has its own tests), so the seats score
+bidders by id and the test stays about the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import zipfile
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import pytest
+
+from server.client.seat import ClientError, SeatClient
+from tests.app.conftest import Room, advance, create_session, load_lot
+
+pypdf = pytest.importorskip("pypdf")
+
+DISSENT = "对 B2 的技术评分有保留意见"
+
+
+def _text(pdf: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return "".join("".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+async def _get(url: str, token: str) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
+        return response.status, await response.read()
+
+
+async def reviewed_room(server: str) -> tuple[Room, Any, list[SeatClient]]:
+    lot = load_lot()
+    for criterion in lot["criteria"]:
+        criterion.pop("blind", None)
+    room = Room(server, await create_session(server, lot), lot)
+    sup = await room.supervisor(0)
+    seats = [await room.seat(s) for s in room.created["seats"]]
+    await advance(sup, "sign_in")
+    await asyncio.gather(*(seat.sign_in() for seat in seats))
+    await advance(sup, "scoring")
+    lot_model = room.lot
+
+    async def fill(n: int, seat: SeatClient) -> None:
+        for bidder, criterion_id in lot_model.typed_cells():
+            criterion = lot_model.criterion(criterion_id)
+            assert criterion is not None
+            assert criterion.step is not None
+            if criterion.kind == "objective":
+                value = criterion.max
+            else:  # a little spread between seats and bidders, always on step
+                steps = int((criterion.max - criterion.min) / criterion.step)
+                value = criterion.min + criterion.step * (steps - (n + int(bidder[1:])) % 3)
+            await seat.score(bidder, criterion_id, format(Decimal(value).normalize(), "f"))
+        await seat.submit()
+
+    await asyncio.gather(*(fill(n, seat) for n, seat in enumerate(seats)))
+    await advance(sup, "review")
+    return room, sup, seats
+
+
+async def test_report_is_issued_signed_dissented_and_archived(server: str) -> None:
+    room, sup, seats = await reviewed_room(server)
+    try:
+        api = f"{room.base}/api/sessions/{room.session}"
+        with pytest.raises(ClientError) as info:
+            await seats[0].command({"id": "x", "type": "report.issue"})
+        assert info.value.code == "forbidden"
+        ack = await sup.command({"id": "report-1", "type": "report.issue"})
+        digest = ack["report"]
+        status, pdf = await _get(f"{api}/report.pdf", seats[0].token or "")
+        assert status == 200
+        assert hashlib.sha256(pdf).hexdigest() == digest  # members sign the bytes they read
+        text = _text(pdf)
+        assert "评标报告" in text
+        assert room.lot.project_code in text
+        assert "中标人" not in text
+        status, _ = await _get(f"{api}/report.pdf", room.created["public"])
+        assert status == 403
+
+        def sign(seat: SeatClient, report: str, **extra: Any) -> Any:
+            cmd = seat.next_id()
+            return seat.command(seat.signed("report.sign", cmd, report=report, **extra))
+
+        with pytest.raises(ClientError) as info:
+            await sign(seats[0], "0" * 64)
+        assert info.value.code == "stale_report"
+        for seat in seats[:5]:
+            await sign(seat, digest)
+        await sign(seats[5], digest, dissent=DISSENT)  # seats[6] neither signs nor dissents
+        with pytest.raises(ClientError) as info:
+            await sign(seats[0], digest)
+        assert info.value.code == "already_signed"
+
+        status, body = await _get(f"{api}/report", room.created["auditor"])
+        assert status == 200
+        state = json.loads(body)["report"]
+        assert state["hash"] == digest
+        assert state["signatures"][seats[5].seat]["dissent"] == DISSENT
+        assert seats[6].seat not in state["signatures"]
+        assert len(state["signatures"]) == 6
+        status, signed_pdf = await _get(f"{api}/report/signed.pdf", room.created["auditor"])
+        assert status == 200
+        signed_text = _text(signed_pdf)
+        assert "".join(DISSENT.split()) in signed_text
+        assert seats[6].seat in signed_text
+        assert "未签署" in signed_text  # the member who did neither is shown as such
+        assert digest in signed_text
+
+        status, archive = await _get(f"{api}/archive", room.created["auditor"])
+        assert status == 200
+        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+            assert zf.read("report/report.pdf") == signed_pdf
+            assert digest.encode() in zf.read("report/report.json")
+    finally:
+        await room.close()
