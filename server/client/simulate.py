@@ -45,9 +45,10 @@ async def run_session(
         await seat.connect()
     progress(f"enrolled {len(seats)} seats")
 
-    async def advance(to: str) -> None:
-        await supervisor.command({"id": f"phase-{to}", "type": "phase.advance", "to": to})
+    async def advance(to: str) -> int:
+        ack = await supervisor.command({"id": f"phase-{to}", "type": "phase.advance", "to": to})
         progress(f"phase -> {to}")
+        return int(ack["seq"])
 
     await advance("sign_in")
     await asyncio.gather(*(seat.sign_in() for seat in seats))
@@ -95,8 +96,7 @@ async def run_session(
     scored += sum(await asyncio.gather(*(score_sheet(seat, True) for seat in seats)))
     progress(f"scored {scored} cells")
     await advance("review")
-    await advance("closed")
-    head = supervisor.last_seq
+    head = await advance("closed")  # the last event: its ack may come before its fan-out
     for client in [supervisor, *seats]:
         await client.disconnect()
     return {"session": session, "seats": len(seats), "scores": scored, "head": head}
