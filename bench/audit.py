@@ -246,6 +246,7 @@ def main() -> None:
     parser.add_argument("--proofs", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=None, help="keep the archive at this path")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # figures as they come
     with tempfile.TemporaryDirectory() as tmp:
         path = args.out or Path(tmp) / "archive.zip"
         start = time.perf_counter()
