@@ -26,7 +26,7 @@ async def run_session(
     lot_json: dict[str, Any],
     progress: Callable[[str], None] = lambda _line: None,
     seed: int = 7,
-    elect_chair: bool = False,
+    elect_chair: bool = True,
 ) -> dict[str, Any]:
     """Drive ``credentials['session']`` from enrolment to close; return a summary.
 

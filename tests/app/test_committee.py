@@ -346,16 +346,42 @@ async def test_results_over_http_are_filtered_by_role(room: Room) -> None:
     assert (status, answer["error"]["code"]) == (403, "forbidden")
 
 
-async def test_simulation_elects_a_chair_who_closes_the_blind_part(room: Room) -> None:
-    summary = await run_session(room.base, room.created, room.lot_json, elect_chair=True)
+@pytest.mark.parametrize("elect_chair", [True, False])
+async def test_simulation_closes_the_blind_part(room: Room, elect_chair: bool) -> None:
+    summary = await run_session(room.base, room.created, room.lot_json, elect_chair=elect_chair)
     auditor = room.client(room.created["auditor"])
     await auditor.connect()
     assert auditor.last_seq == summary["head"]
     log = list(auditor.events.values())
-    (elected,) = [e for e in log if e["type"] == "chair.elected"]
     (revealed,) = [e for e in log if e["type"] == "blind.revealed"]
-    assert revealed["actor"] == f"expert:{elected['data']['seat']}"
+    elected = [e["data"]["seat"] for e in log if e["type"] == "chair.elected"]
+    if elect_chair:  # the chair closes it, signed
+        assert revealed["actor"] == f"expert:{elected[0]}"
+    else:
+        assert elected == []
+        assert revealed["actor"].startswith("supervisor:")
     blind = [e for e in log if e["type"] == "score.set" and e["data"]["criterion"].startswith("T")]
-    assert blind
+    assert len(blind) == 7 * 5 * 5
     assert all("code" in e["data"] and e["seq"] < revealed["seq"] for e in blind)
     assert (await auditor.state())["phase"] == "closed"
+
+
+async def test_the_draw_is_made_once_and_a_resent_advance_keeps_it(room: Room) -> None:
+    sup, seats = await signed_in(room)
+    envelope = {"id": "go-scoring", "type": "phase.advance", "to": "scoring"}
+    first = await sup.command(envelope)
+    assert first["count"] == 2  # phase.changed and blind.assigned, one transaction
+    draw = await give_draw(sup, seats)
+    assert await sup.command(dict(envelope)) == first  # the stored ack: no second draw
+    other = await room.supervisor(1)
+    await refused(other, sup, {**envelope, "id": "go-again"}, "wrong_phase")
+    await sup.wait_for_seq(await head_of(sup))
+    assert len(events_of(sup, "blind.assigned")) == 1
+    assert (await sup.state())["blind"]["seats"] == draw["seats"]
+    for seat in seats:  # each seat holds its own codes, all different, no bidder ids among them
+        view = await seat.state()
+        assert view["blind"]["seats"] == {
+            seat.seat: [[c, None] for c, _ in draw["seats"][seat.seat]]
+        }
+        assert not set(seat.codes) & {"B1", "B2", "B3", "B4", "B5"}
+    assert len({tuple(s.codes) for s in seats}) == len(seats)
