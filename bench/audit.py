@@ -231,10 +231,19 @@ def bench_inclusion(leaves_blob: bytes, proofs: int) -> dict[str, float]:
     }
 
 
-def measure_append_with_checkpoints(args: argparse.Namespace) -> dict[str, float] | None:
-    """Hook for the lead: the store's append-with-checkpoints figure (not measured here yet)."""
-    del args
-    return None
+def measure_append_with_checkpoints(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The committer's throughput with the audit trail against without it (bench/append_cost.py)."""
+    if args.append_commands <= 0:
+        return None
+    import asyncio
+
+    from bench.append_cost import main_async
+
+    cost_args = argparse.Namespace(
+        commands=args.append_commands, inflight=64, rounds=args.append_rounds, database_url=None
+    )
+    result: dict[str, Any] = asyncio.run(main_async(cost_args))
+    return result
 
 
 def main() -> None:
@@ -245,6 +254,8 @@ def main() -> None:
     parser.add_argument("--signature-sample", type=int, default=100_000)
     parser.add_argument("--proofs", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=None, help="keep the archive at this path")
+    parser.add_argument("--append-commands", type=int, default=3000, help="0 skips append cost")
+    parser.add_argument("--append-rounds", type=int, default=6)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # figures as they come
     with tempfile.TemporaryDirectory() as tmp:
