@@ -98,6 +98,17 @@ def _recordings(data_dir: Path, session: str) -> list[Recording]:
     ]
 
 
+def _issued_files(data_dir: Path, session: str) -> list[tuple[str, bytes]]:
+    folder = data_dir / "reports" / session
+    if not folder.is_dir():
+        return []
+    return [
+        (path.name, path.read_bytes())
+        for path in sorted(folder.iterdir())
+        if path.suffix in (".pdf", ".json") and len(path.stem) == 64
+    ]
+
+
 def _report(data_dir: Path, session: str) -> tuple[bytes, bytes] | None:
     folder = data_dir / "reports" / session
     pdf, meta = folder / "report.pdf", folder / "report.json"
@@ -145,6 +156,7 @@ async def export_archive(
                     created_ms=now_ms,
                     recordings=_recordings(data_dir, session),
                     report=_report(data_dir, session),
+                    report_files=_issued_files(data_dir, session),
                 )
             os.replace(temporary, out)
             return info

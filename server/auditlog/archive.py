@@ -45,6 +45,7 @@ from server.auditlog.verify import (
     parse_manifest,
     witness_verifiers,
 )
+from server.auditlog.verify_report import check_reports
 
 FORMAT = "evalroom-archive/1"
 MANIFEST = "manifest.json"
@@ -54,6 +55,7 @@ KEYS = "keys.json"
 CHECKPOINT_DIR = "checkpoints/"
 RECORDINGS_DIR = "recordings/"
 RECORDINGS_MANIFEST = "recordings/manifest.json"
+REPORT_DIR = "report/"
 REPORT_PDF = "report/report.pdf"
 REPORT_JSON = "report/report.json"
 ENROLLED_MARKER = b'"type":"seat.enrolled"'
@@ -173,6 +175,7 @@ def write_archive(
     leaves: Iterable[bytes] | None = None,
     recordings: Iterable[Recording] = (),
     report: tuple[bytes, bytes] | None = None,
+    report_files: Iterable[tuple[str, bytes]] = (),
     compression: int = zipfile.ZIP_DEFLATED,
 ) -> ArchiveInfo:
     """Stream a session into ``out`` as an ``evalroom-archive/1`` zip.
@@ -180,7 +183,9 @@ def write_archive(
     ``events`` are the canonical event bodies in seq order (seq 1 first); ``leaves`` the leaf
     hashes the server stored (32 bytes each, same order), computed from the events when None;
     ``notes`` the signed checkpoint notes with all their signature lines; ``report`` is
-    ``(pdf bytes, json bytes)``. Nothing is checked here beyond what is needed to lay the files out:
+    ``(pdf bytes, json bytes)`` of the signed rendering; ``report_files`` are ``(name, bytes)``
+    under ``report/``: each issued PDF ``<sha256>.pdf`` with its content ``<sha256>.json``.
+    Nothing is checked here beyond what is needed to lay the files out:
     the verifier is the judge, and an archive of a broken log must still be writable.
     """
     with zipfile.ZipFile(out, "w", compression=compression, compresslevel=1) as zf:
@@ -197,6 +202,8 @@ def write_archive(
         if report is not None:
             writer.put(REPORT_PDF, report[0])
             writer.put(REPORT_JSON, report[1])
+        for name, data in report_files:  # every issued PDF and its content, by SHA-256
+            writer.put(f"{REPORT_DIR}{name}", data)
         manifest = {
             "format": FORMAT,
             "session": session,
@@ -328,6 +335,7 @@ def _verify_open(
         keys = reader.read(KEYS)
         if keys is not None:
             check_keys(keys, walk.enrolments, report)
+        check_reports(walk.reports, reader.read, set(names), report)
     for name in set(names) - {MANIFEST} - reader.digests.keys():
         if name != RECORDINGS_MANIFEST:
             reader.hash_member(name)

@@ -43,7 +43,7 @@ from server.auditlog.note import (
     verify_note,
 )
 
-KINDS = ("file", "event", "checkpoint", "signature", "key", "recording", "archive")
+KINDS = ("file", "event", "checkpoint", "signature", "key", "recording", "report", "archive")
 MAX_PER_KIND = 50  # one inserted event shifts every later seq; list the first few, count the rest
 MANIFEST_KEYS = {"format", "session", "origin", "node_key", "witness_keys", "events"}
 MANIFEST_KEYS |= {"created_ms", "files"}
@@ -252,6 +252,7 @@ class LogWalk:
         self._stack: list[bytes] = []
         self.last_time: Any = None
         self.enrolments: list[dict[str, Any]] = []
+        self.reports: list[tuple[int, Any, Any]] = []  # report.issued: seq, PDF hash, content hash
         self.keys: dict[str, Ed25519PublicKey] = {}
         self.events_digest, self.leaves_digest = hashlib.sha256(), hashlib.sha256()
 
@@ -342,6 +343,8 @@ class LogWalk:
         self.last_time = body["t"]
         if body["type"] == "seat.enrolled":
             self._enrolled(item, seq, data, leaf)
+        elif body["type"] == "report.issued":
+            self.reports.append((seq, data.get("report"), data.get("content")))
         elif "signed" in data or "sig" in data:
             self.report.count("expert signatures")
             problem = check_signed(self.session, body["type"], data, self.keys)

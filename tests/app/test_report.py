@@ -12,11 +12,13 @@ import io
 import json
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from server.auditlog.archive import verify_archive
 from server.client.seat import ClientError, SeatClient
 from tests.app.conftest import Room, advance, create_session, load_lot
 
@@ -66,7 +68,7 @@ async def reviewed_room(server: str) -> tuple[Room, Any, list[SeatClient]]:
     return room, sup, seats
 
 
-async def test_report_is_issued_signed_dissented_and_archived(server: str) -> None:
+async def test_report_is_issued_signed_dissented_and_archived(server: str, tmp_path: Path) -> None:
     room, sup, seats = await reviewed_room(server)
     try:
         api = f"{room.base}/api/sessions/{room.session}"
@@ -118,6 +120,21 @@ async def test_report_is_issued_signed_dissented_and_archived(server: str) -> No
         assert status == 200
         with zipfile.ZipFile(io.BytesIO(archive)) as zf:
             assert zf.read("report/report.pdf") == signed_pdf
+            assert zf.read(f"report/{digest}.pdf") == pdf  # the very bytes the members signed
             assert digest.encode() in zf.read("report/report.json")
+            members = {name: zf.read(name) for name in zf.namelist()}
+        path = tmp_path / "archive.zip"
+        path.write_bytes(archive)
+        verdict = verify_archive(path)
+        assert verdict.ok, verdict.problems
+        assert verdict.counts["issued reports"] == 1
+        # Swap the signed PDF for another one: the verifier names the file.
+        members[f"report/{digest}.pdf"] = signed_pdf
+        forged = tmp_path / "forged.zip"
+        with zipfile.ZipFile(forged, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+        problems = {(p.kind, p.item) for p in verify_archive(forged).problems}
+        assert ("report", f"report/{digest}.pdf") in problems
     finally:
         await room.close()
