@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from server.app.audit_service import AuditService
-from server.app.http import SERVICE
+from server.app.http import SERVICE, bearer
 from server.app.witness import Witness
 from server.domain.errors import Code, CommandError
 from server.domain.roles import FULL_VIEW_ROLES
@@ -86,12 +86,11 @@ async def archive(request: web.Request) -> web.StreamResponse:
     """The session archive for an auditor, supervisor or admin of that session."""
     service = request.app[SERVICE]
     session = request.match_info["session"]
-    header = request.headers.get("Authorization", "")
-    bearer = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+    token = bearer(request)
     try:
-        principal = service.admin_principal(bearer)
+        principal = service.admin_principal(token)
     except CommandError:
-        principal = service.authenticate(bearer)
+        principal = service.authenticate(token)
         if principal.session != session or principal.role not in FULL_VIEW_ROLES:
             raise CommandError(
                 Code.FORBIDDEN, "archives are for auditors and supervisors"

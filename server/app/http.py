@@ -53,7 +53,8 @@ async def _object_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _bearer(request: web.Request) -> str | None:
+def bearer(request: web.Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if any."""
     header = request.headers.get("Authorization", "")
     return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
 
@@ -70,7 +71,7 @@ async def typed_errors(request: web.Request, handler: Any) -> web.StreamResponse
 
 async def create_session(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    admin = service.admin_principal(_bearer(request))
+    admin = service.admin_principal(bearer(request))
     created = await service.create_session(admin, await _body(request))
     return web.json_response({"ok": True, **created}, status=201)
 
@@ -95,7 +96,7 @@ async def login(request: web.Request) -> web.Response:
 
 def _principal_for(request: web.Request) -> Any:
     service = request.app[SERVICE]
-    principal = service.authenticate(_bearer(request))
+    principal = service.authenticate(bearer(request))
     if principal.session != request.match_info["session"]:
         raise CommandError(Code.FORBIDDEN, "token is for another session")
     return principal

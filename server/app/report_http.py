@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.app.http import SERVICE
+from server.app.http import SERVICE, bearer
 from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal, Role
 
 
 def _reader(request: web.Request) -> Principal:
-    header = request.headers.get("Authorization", "")
-    bearer = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
-    principal = request.app[SERVICE].authenticate(bearer)
+    token = bearer(request)
+    principal = request.app[SERVICE].authenticate(token)
     if principal.session != request.match_info["session"]:
         raise CommandError(Code.FORBIDDEN, "token is for another session")
     if principal.role is Role.PUBLIC:

@@ -60,49 +60,30 @@ async def test_auditor_downloads_an_archive_that_verifies(room: Room, tmp_path: 
     assert not verify_archive(tmp_path / "broken.zip", node_key=node_key).ok
 
 
-async def test_cli_archive_exports_from_the_data_dir(room: Room, tmp_path: Path) -> None:
-    await run_session(room.base, room.created, room.lot_json)
-    data_dir = tmp_path  # the server fixture's data directory
-    out = tmp_path / "out" / "cli.zip"
-    done = await asyncio.to_thread(
+async def _evalroom(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``evalroom`` command of this checkout in a child process."""
+    command = [sys.executable, "-c", "from server.app.cli import main; main()", *args]
+    return await asyncio.to_thread(
         subprocess.run,
-        [
-            sys.executable,
-            "-c",
-            "from server.app.cli import main; main()",
-            "--data-dir",
-            str(data_dir),
-            "archive",
-            room.session,
-            "-o",
-            str(out),
-        ],
+        command,
         capture_output=True,
         text=True,
         cwd=REPO,
         check=False,
         env={"PATH": "/usr/bin:/bin", "EVALROOM_ADMIN_TOKEN": ADMIN},
     )
+
+
+async def test_cli_archive_exports_from_the_data_dir(room: Room, tmp_path: Path) -> None:
+    await run_session(room.base, room.created, room.lot_json)
+    data_dir = str(tmp_path)  # the server fixture's data directory
+    out = tmp_path / "out" / "cli.zip"
+    done = await _evalroom("--data-dir", data_dir, "archive", room.session, "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert "archived" in done.stdout
     assert verify_archive(out).ok
-    missing = await asyncio.to_thread(
-        subprocess.run,
-        [
-            sys.executable,
-            "-c",
-            "from server.app.cli import main; main()",
-            "--data-dir",
-            str(data_dir),
-            "archive",
-            "no-such-session",
-            "-o",
-            str(tmp_path / "x.zip"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
+    missing = await _evalroom(
+        "--data-dir", data_dir, "archive", "no-such-session", "-o", str(tmp_path / "x.zip")
     )
     assert missing.returncode != 0
     assert "no-such-session" in missing.stderr
