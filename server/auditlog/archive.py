@@ -31,10 +31,8 @@ from typing import IO, Any
 
 from server.auditlog.canonical import canonical_bytes
 from server.auditlog.note import open_note, parse_checkpoint
-from server.auditlog.verify import (
-    LogWalk,
-    Progress,
-    Report,
+from server.auditlog.verify import LogWalk, Progress, Report
+from server.auditlog.verify_files import (
     SignedCheckpoint,
     check_checkpoint,
     check_files,
