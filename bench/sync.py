@@ -164,16 +164,15 @@ async def setup_bare(base: str, args: argparse.Namespace) -> tuple[list[Any], An
 
 async def setup_evalroom(base: str, args: argparse.Namespace) -> tuple[list[Any], Any]:
     rooms = await evalroom_rooms(base, args)
-    cells = [
-        (b["id"], c["id"])
-        for b in LOT["bidders"]
-        for c in LOT["criteria"]
-        if c["kind"] == "subjective"
-    ]
+    # The sample lot's subjective items are blind (暗标): each seat scores them by its own codes.
+    blind = [c["id"] for c in LOT["criteria"] if c["kind"] == "subjective"]
 
     async def send(seat: SeatClient, n: int) -> Any:
-        bidder, criterion = cells[n % len(cells)]
-        return await seat.score(bidder, criterion, "3")
+        criterion = blind[n % len(blind)]
+        if not seat.codes:
+            await seat.state()  # learns the seat's codes if the blind.assigned view is late
+        code = seat.codes[(n // len(blind)) % len(seat.codes)]
+        return await seat.score(code, criterion, "3")
 
     return rooms, send
 

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.auditlog.merkle import CompactRange
@@ -107,6 +108,7 @@ class Committer:
         self._lock_rows = not is_sqlite(engine)
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # how many transactions; the benchmark reports commands per batch
+        self.retries = 0  # batches decided again after a moved head or a resend
 
     async def start(self) -> None:
         """Start the writer task."""
@@ -197,6 +199,18 @@ class Committer:
         by_session: dict[str, list[_Pending]] = {}
         for pending in batch:
             by_session.setdefault(pending.principal.session, []).append(pending)
+        try:
+            await self._commit_once(by_session, careful=False)
+        except (log.StaleHead, IntegrityError):
+            self.retries += 1
+            # The fast path trusted its cache and did not look for stored acks. Either another
+            # writer moved a head, or a command id was already committed (a resend): the
+            # transaction rolled back, so drop what it touched and decide again carefully.
+            for session in by_session:
+                self._cache.pop(session, None)
+            await self._commit_once(by_session, careful=True)
+
+    async def _commit_once(self, by_session: dict[str, list[_Pending]], careful: bool) -> None:
         results: list[tuple[_Pending, dict[str, Any] | CommandError]] = []
         published: dict[str, list[Committed]] = {}
         signed: list[StoredCheckpoint] = []
@@ -204,7 +218,7 @@ class Committer:
         async with self._engine.begin() as conn:
             for session, pendings in by_session.items():
                 committed = await self._append_session_txn(
-                    conn, session, pendings, now, results, signed
+                    conn, session, pendings, now, results, signed, careful
                 )
                 if committed:
                     published[session] = committed
@@ -271,7 +285,14 @@ class Committer:
             await audit.insert_checkpoint_txn(conn, checkpoint)
         return checkpoint
 
-    async def _load_txn(self, conn: AsyncConnection, session: str) -> _Cached | None:
+    async def _load_txn(
+        self, conn: AsyncConnection, session: str, careful: bool = True
+    ) -> _Cached | None:
+        cached = self._cache.get(session)
+        if cached is not None and not careful and not self._lock_rows:
+            # SQLite has one writer process: trust the cache; append_txn's head check still
+            # catches a second writer (StaleHead) and the batch is decided again carefully.
+            return cached
         head = await log.lock_head_txn(conn, session, self._lock_rows)
         if head is None:
             return None
@@ -300,20 +321,24 @@ class Committer:
         now: int,
         results: list[tuple[_Pending, dict[str, Any] | CommandError]],
         signed: list[StoredCheckpoint],
+        careful: bool,
     ) -> list[Committed]:
-        cached = await self._load_txn(conn, session)
+        cached = await self._load_txn(conn, session, careful)
         if cached is None:
             error = CommandError(Code.UNKNOWN_SESSION, f"no session {session}")
             results.extend((p, error) for p in pendings)
             return []
         state = cached.state
         keys = [(p.principal.actor, p.command_id) for p in pendings]
-        stored = await log.find_acks_txn(conn, session, keys)
+        # Resends are rare: the fast path skips the lookup and lets the acks' primary key refuse
+        # a duplicate (IntegrityError), after which the batch is decided again with it.
+        stored = await log.find_acks_txn(conn, session, keys) if careful else {}
         seen: dict[tuple[str, str], dict[str, Any] | CommandError] = dict(stored)
         committed: list[Committed] = []
         acks: list[dict[str, Any]] = []
         nodes: list[tuple[int, int, bytes]] = []
         inlines: list[StoredCheckpoint] = []
+        refused: dict[int, tuple[str, str]] = {}  # index in results -> key, for resends
         snapshot_due = False
         for pending, key in zip(pendings, keys, strict=True):
             if key in seen:  # a resend: the original answer, nothing applied twice
@@ -322,6 +347,7 @@ class Committer:
             try:
                 drafts = decide(state, pending.principal, pending.command_id, pending.command)
             except CommandError as error:
+                refused[len(results)] = key
                 results.append((pending, error))
                 continue
             new = []
@@ -347,6 +373,13 @@ class Committer:
                     "ack": json.dumps(ack),
                 }
             )
+        if refused and not careful:
+            # A refusal may be a resend of a committed command (e.g. a second sign-in):
+            # then the client gets the original ack, as on the careful path.
+            found = await log.find_acks_txn(conn, session, list(refused.values()))
+            for index, key in refused.items():
+                if key in found:
+                    results[index] = (results[index][0], found[key])
         await log.append_txn(conn, session, [c.event for c in committed], acks)
         await audit.append_nodes_txn(conn, session, nodes)
         for checkpoint in inlines:

@@ -93,19 +93,32 @@ async def read_after_txn(conn: AsyncConnection, session: str, after: int, limit:
     return Page(page, upper, upper < head)
 
 
+class StaleHead(Exception):
+    """The session's head moved under a writer that trusted its cache; reload and retry."""
+
+
 async def append_txn(
     conn: AsyncConnection, session: str, new: Sequence[Event], acks: Iterable[dict[str, Any]]
 ) -> None:
-    """Insert events and their command acks and move the head; the row must be locked."""
+    """Insert events and their command acks and move the head from ``new[0].seq - 1``.
+
+    The head moves only if it still is where the new events start (optimistic check): when
+    another writer appended meanwhile nothing matches and :class:`StaleHead` is raised, so the
+    transaction rolls back. With the row locked first (PostgreSQL) the check always holds.
+    """
     if not new:
         return
+    moved = await conn.execute(
+        update(sessions)
+        .where(sessions.c.id == session, sessions.c.head_seq == new[0].seq - 1)
+        .values(head_seq=new[-1].seq)
+    )
+    if moved.rowcount != 1:
+        raise StaleHead(session)
     await conn.execute(events.insert(), [_event_row(e) for e in new])
     ack_rows = list(acks)
     if ack_rows:
         await conn.execute(command_acks.insert(), ack_rows)
-    await conn.execute(
-        update(sessions).where(sessions.c.id == session).values(head_seq=new[-1].seq)
-    )
 
 
 async def find_acks_txn(

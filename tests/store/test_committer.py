@@ -174,3 +174,49 @@ async def test_events_are_append_only(
         page = await log.read_after_txn(conn, SESSION, 0, 100)
     assert page.events[0].type == "session.created"
     assert len(page.events) == page.head
+
+
+async def test_resent_refusable_command_still_gets_its_ack(harness: Harness, lot_json: Any) -> None:
+    """A second sign-in would be refused; resent with its id it returns the original ack."""
+    seats = await harness.scoring_session(lot_json)
+    cmd = signed(harness.keys[seats[0]], SESSION, seats[0], "expert.sign_in", "si", pledge="p")
+    again = await harness.committer.submit(Principal(Role.EXPERT, SESSION, seats[0]), "si", cmd)
+    state = await harness.committer.current_state(SESSION)
+    assert state is not None
+    assert again["seq"] < state.seq  # the stored ack of the sign-in, nothing new appended
+
+
+async def test_two_writers_alternating_stay_gap_free(
+    harness: Harness, engine: AsyncEngine, lot_json: Any
+) -> None:
+    """A second writer on the same database: each notices the other moved the head."""
+    seats = await harness.scoring_session(lot_json)
+    other = Committer(engine, lambda: 1, harness._on_commit)
+    await other.start()
+    try:
+        acks = []
+        for n in range(6):
+            writer = harness.committer if n % 2 == 0 else other
+            command = signed(
+                harness.keys[seats[0]],
+                SESSION,
+                seats[0],
+                "score.set",
+                f"w{n}",
+                bidder="B1",
+                criterion="C1",
+                value=str(n % 3),
+            )
+            acks.append(
+                await writer.submit(Principal(Role.EXPERT, SESSION, seats[0]), f"w{n}", command)
+            )
+        seqs = [a["seq"] for a in acks]
+        assert seqs == list(range(seqs[0], seqs[0] + 6))
+        if engine.dialect.name == "sqlite":  # the fast path trusted a stale cache and retried
+            assert harness.committer.retries + other.retries >= 4
+        for writer in (harness.committer, other):
+            state = await writer.current_state(SESSION)
+            assert state is not None
+            assert state.seq == seqs[-1]
+    finally:
+        await other.stop()
