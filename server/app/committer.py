@@ -237,6 +237,7 @@ class Committer:
                 pending.future.set_exception(result)
             else:
                 pending.future.set_result(result)
+        await asyncio.sleep(0)  # let the handlers send their acks before the fan-out work
         for session, committed in published.items():
             await self._on_commit(session, committed)
         await self._publish_checkpoints(signed)
