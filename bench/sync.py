@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import sys
 import tempfile
@@ -101,7 +102,12 @@ async def run_load(
     acked: list[float] = []
     stop_at = time.perf_counter() + args.seconds
 
+    rng = random.Random(args.worker_index)  # the load shape, not a secret
+
     async def expert_loop(r: int, seat: Any) -> None:
+        # Experts do not type in lockstep: each starts at its own offset within the period, so
+        # the load is spread over the second instead of arriving as one burst per second.
+        await asyncio.sleep(rng.uniform(0, 1.0 / args.rate))
         n = 0
         while time.perf_counter() < stop_at:
             t0 = time.perf_counter()

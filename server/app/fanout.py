@@ -9,6 +9,7 @@ correctness, only for liveness.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 import socketio
@@ -49,24 +50,36 @@ class Dispatcher:
         self._seats.setdefault(session, set()).add(seat)
 
     async def publish(self, session: str, committed: list[Committed]) -> None:
-        """Emit one ``events`` message per room: full, each connected seat, public."""
-        full = [c.event.to_json() for c in committed]
-        await self._emit(f"{session}/full", full)
+        """Emit one ``events`` message to every room: full, public, each connected seat.
+
+        Rooms whose views are equal share one emit (an expert's stubs of another seat's scores
+        are the same for every other seat; after the reveal experts see what supervisors see),
+        and the emits run together: each one waits for its sends, so a busy node would
+        otherwise spend a batch's fan-out in sequence.
+        """
+        groups: list[tuple[list[dict[str, Any]], list[str]]] = []
+
+        def add(room: str, views: list[dict[str, Any]]) -> None:
+            for existing, rooms in groups:
+                if existing == views:
+                    rooms.append(room)
+                    return
+            groups.append((views, [room]))
+
+        add(f"{session}/full", [c.event.to_json() for c in committed])
         public = Viewer(Role.PUBLIC)
-        await self._emit(
-            f"{session}/public", [event_view(c.event, public, c.revealed) for c in committed]
-        )
+        add(f"{session}/public", [event_view(c.event, public, c.revealed) for c in committed])
         for seat in sorted(self._seats.get(session, ())):
             viewer = Viewer(Role.EXPERT, seat)
             views = [event_view(c.event, viewer, c.revealed) for c in committed]
-            await self._emit(f"{session}/seat/{seat}", views)
+            add(f"{session}/seat/{seat}", views)
+        self.emitted += len(groups)
+        await asyncio.gather(
+            *(self._sio.emit("events", views, room=rooms) for views, rooms in groups)
+        )
 
     async def publish_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         """Supervisors and auditors see every new (or newly co-signed) checkpoint live."""
         await self._sio.emit(
             "checkpoint", checkpoint_json(checkpoint), room=f"{checkpoint.session}/full"
         )
-
-    async def _emit(self, room: str, views: list[dict[str, Any]]) -> None:
-        self.emitted += 1
-        await self._sio.emit("events", views, room=room)

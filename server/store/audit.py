@@ -45,13 +45,13 @@ class StoredCheckpoint:
 
 
 async def append_nodes_txn(
-    conn: AsyncConnection, session: str, nodes: Sequence[tuple[int, int, bytes]]
+    conn: AsyncConnection, nodes: Sequence[tuple[str, int, int, bytes]]
 ) -> None:
-    """Store the perfect subtrees completed by an append (level >= 1)."""
+    """Store the perfect subtrees completed by appends: ``(session, level, index, hash)``."""
     if nodes:
         await conn.execute(
             tree_nodes.insert(),
-            [{"session_id": session, "level": lvl, "idx": i, "hash": h} for lvl, i, h in nodes],
+            [{"session_id": s, "level": lvl, "idx": i, "hash": h} for s, lvl, i, h in nodes],
         )
 
 
@@ -112,17 +112,22 @@ async def consistency_proof_txn(
     return await _proof_txn(conn, session, lambda h: consistency_proof_from(h, size1, size2))
 
 
-async def insert_checkpoint_txn(conn: AsyncConnection, checkpoint: StoredCheckpoint) -> None:
-    """Store a signed checkpoint."""
-    await conn.execute(
-        checkpoints.insert().values(
-            session_id=checkpoint.session,
-            size=checkpoint.size,
-            root=checkpoint.root,
-            note=checkpoint.note,
-            created_ms=checkpoint.created_ms,
+async def insert_checkpoint_txn(conn: AsyncConnection, *signed: StoredCheckpoint) -> None:
+    """Store signed checkpoints (one statement for all of them)."""
+    if signed:
+        await conn.execute(
+            checkpoints.insert(),
+            [
+                {
+                    "session_id": c.session,
+                    "size": c.size,
+                    "root": c.root,
+                    "note": c.note,
+                    "created_ms": c.created_ms,
+                }
+                for c in signed
+            ],
         )
-    )
 
 
 async def _with_cosignatures(

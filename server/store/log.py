@@ -8,11 +8,11 @@ transaction even when several nodes write the same session.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.events import Event
@@ -98,27 +98,34 @@ class StaleHead(Exception):
 
 
 async def append_txn(
-    conn: AsyncConnection, session: str, new: Sequence[Event], acks: Iterable[dict[str, Any]]
+    conn: AsyncConnection,
+    heads: Sequence[tuple[str, int, int]],
+    new: Sequence[Event],
+    acks: Sequence[dict[str, Any]],
+    locked: bool = False,
 ) -> None:
-    """Insert events and their command acks and move the head from ``new[0].seq - 1``.
+    """Insert the events and command acks of a batch and move each session's head.
 
-    The head moves only if it still is where the new events start (optimistic check): when
+    ``heads`` holds ``(session, old head, new head)`` per session that gained events. A head
+    moves only if it still is where that session's new events start (optimistic check): when
     another writer appended meanwhile nothing matches and :class:`StaleHead` is raised, so the
-    transaction rolls back. With the row locked first (PostgreSQL) the check always holds.
+    transaction rolls back. ``locked``: the rows were locked first (PostgreSQL), and a driver
+    that cannot count the rows an executemany updated is then trusted.
+    Every kind of row goes in one statement for the whole batch, however many sessions it holds.
     """
-    if not new:
+    if not heads:
         return
     moved = await conn.execute(
         update(sessions)
-        .where(sessions.c.id == session, sessions.c.head_seq == new[0].seq - 1)
-        .values(head_seq=new[-1].seq)
+        .where(sessions.c.id == bindparam("sid"), sessions.c.head_seq == bindparam("old"))
+        .values(head_seq=bindparam("new")),
+        [{"sid": sid, "old": old, "new": head} for sid, old, head in heads],
     )
-    if moved.rowcount != 1:
-        raise StaleHead(session)
+    if moved.rowcount != len(heads) and not (locked and moved.rowcount < 0):
+        raise StaleHead(", ".join(sid for sid, _, _ in heads))
     await conn.execute(events.insert(), [_event_row(e) for e in new])
-    ack_rows = list(acks)
-    if ack_rows:
-        await conn.execute(command_acks.insert(), ack_rows)
+    if acks:
+        await conn.execute(command_acks.insert(), list(acks))
 
 
 async def find_acks_txn(

@@ -93,6 +93,7 @@ async def test_checkpoints_every_hundred_events(
         assert parsed.origin == f"host.test/{SESSION}"
         assert parsed.size == checkpoint.size
         assert parsed.root == checkpoint.root == root_from_leaves(leaves[: checkpoint.size])
+    await notarized.committer.flush()  # the fan-out runs beside the writer
     assert [c.size for c in notarized.checkpoints] == sizes
 
 
