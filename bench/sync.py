@@ -255,6 +255,8 @@ async def drive(kind: str, base: str, server_pid: int, args: argparse.Namespace)
         line = await proc.stdout.readline()
         if line.strip() != b"ready":
             raise RuntimeError(f"load worker failed during setup: {line!r}")
+    server = psutil.Process(server_pid)
+    cpu_before = sum(server.cpu_times()[:2])
     for proc in procs:
         assert proc.stdin is not None
         proc.stdin.write(b"go\n")
@@ -267,7 +269,10 @@ async def drive(kind: str, base: str, server_pid: int, args: argparse.Namespace)
         rss = max(rss, psutil.Process(server_pid).memory_info().rss / 2**20)
         raws.append(json.loads(line))
         await proc.wait()
-    return {**combine(raws), "rss_mb": rss}
+    cpu = sum(server.cpu_times()[:2]) - cpu_before  # user + system, every thread of the server
+    combined = combine(raws)
+    per_command = 1000 * cpu / max(1, combined["commands"])
+    return {**combined, "rss_mb": rss, "server_cpu_ms_per_command": per_command}
 
 
 async def bench_bare(args: argparse.Namespace) -> dict[str, Any]:
@@ -321,6 +326,7 @@ def main() -> None:
             f"  ack p50 {r['ack_p50_ms']:6.1f} p99 {r['ack_p99_ms']:6.1f} ms"
             f"  all-members p50 {r['all_p50_ms']:6.1f} p99 {r['all_p99_ms']:6.1f} ms"
             f"  delivered {r['delivered_fraction']:.3f}  RSS {r['rss_mb']:.0f} MiB"
+            f"  CPU {r['server_cpu_ms_per_command']:.2f} ms/cmd"
         )
     summary = {
         "rooms": args.rooms,
