@@ -98,15 +98,37 @@
       view.seats[seat][flags[kind]] = true;
     } else if (kind === "phase.changed") {
       view.phase = data.to;
+    } else if (kind === "blind.assigned" || kind === "blind.revealed") {
+      // As server/domain/committee_views.py apply_blind_view: on the reveal, cells held under
+      // a seat's codes are filed under the bidders (a full view already holds them so).
+      view.blind = { revealed: kind === "blind.revealed", seats: data.seats };
+      if (kind === "blind.revealed") {
+        for (const [s, cells] of Object.entries(view.cells || {})) {
+          const bidderOf = Object.fromEntries(data.seats[s] || []);
+          for (const key of Object.keys(cells)) {
+            const [head, criterion] = key.split("/");
+            if (bidderOf[head]) {
+              cells[`${bidderOf[head]}/${criterion}`] = cells[key];
+              delete cells[key];
+            }
+          }
+        }
+      }
     } else if (kind === "score.set") {
       const cell = { seq: event.seq };
       if ("value" in data) {
         cell.value = data.value;
         if (data.comment != null) cell.comment = data.comment;
       }
+      // A blind score names the seat's code; whoever holds the mapping files it by bidder.
+      let head = data.bidder;
+      if (!head) {
+        const pairs = (view.blind && view.blind.seats && view.blind.seats[seat]) || [];
+        head = Object.fromEntries(pairs)[data.code] || data.code;
+      }
       view.cells = view.cells || {};
       view.cells[seat] = view.cells[seat] || {};
-      view.cells[seat][`${data.bidder}/${data.criterion}`] = cell;
+      view.cells[seat][`${head}/${data.criterion}`] = cell;
     }
   }
 

@@ -60,6 +60,63 @@
     button.dataset.to = next || "";
   }
 
+  // Supervisors and auditors: the newest signed checkpoint, live (server message `checkpoint`).
+  function showCheckpoint(cp) {
+    if (!cp) return;
+    $("audit").hidden = false;
+    $("cp-size").textContent = String(cp.size);
+    $("cp-root").textContent = cp.root;
+    $("cp-witnesses").textContent = String(cp.witnesses);
+    $("cp-time").textContent = new Date(cp.time).toLocaleString("zh-CN");
+    $("cp-note").textContent = cp.note;
+  }
+
+  const FLAG_LABELS = { deviation: "偏离 Deviation", mismatch: "客观分不一致 Objective mismatch" };
+
+  // Flags (chair and supervisors see them live) and the ranking once every bid has a total.
+  async function refreshResults() {
+    if (!stream || ROLE === "public") return;
+    const answer = await stream.call("results", {});
+    if (!answer.ok) return;
+    const flags = answer.flags || [];
+    $("review").hidden = false;
+    $("flags").replaceChildren(
+      E.el("tr", {}, E.el("th", {}, "类型 Kind"), E.el("th", {}, "投标人 Bidder"),
+        E.el("th", {}, "评审项 Item"), E.el("th", {}, "详情 Details")),
+      ...flags.map((f) =>
+        E.el("tr", { "data-kind": f.kind },
+          E.el("td", {}, FLAG_LABELS[f.kind] || f.kind),
+          E.el("td", {}, f.bidder || f.code || ""),
+          E.el("td", {}, f.criterion),
+          E.el("td", {}, f.kind === "deviation"
+            ? `${f.seat}: ${f.score} (均值 mean ${f.mean})${f.explained ? " · 已说明 explained" : ""}`
+            : Object.entries(f.values || {}).map(([v, seats]) => `${v}: ${seats.join(", ")}`).join(" · "))),
+      ),
+    );
+    const results = answer.results;
+    const ranking = (results && results.ranking) || [];
+    $("ranking").replaceChildren(
+      E.el("tr", {}, E.el("th", {}, "排名 Rank"), E.el("th", {}, "投标人 Bidder"),
+        E.el("th", {}, "总分 Total"), E.el("th", {}, "推荐 Recommended")),
+      ...ranking.map((r) =>
+        E.el("tr", { "data-bidder": r.bidder },
+          E.el("td", {}, String(r.rank)),
+          E.el("td", {}, `${r.bidder} ${E.bidderName(view && view.lot, r.bidder)}`),
+          E.el("td", {}, r.total === null ? "—" : r.total),
+          E.el("td", {}, r.recommended ? "✓ 推荐候选人 Candidate" : "")),
+      ),
+    );
+  }
+
+  let resultsTimer = null;
+  function scheduleResults() {
+    if (resultsTimer) return;
+    resultsTimer = setTimeout(() => {
+      resultsTimer = null;
+      refreshResults().catch(() => {});
+    }, 500);
+  }
+
   function addEvent(ev) {
     const item = E.el("li", { value: String(ev.seq) }, `#${ev.seq} ${ev.type}${ev.actor ? " · " + ev.actor : ""}${ev.data && ev.data.seat ? " · " + ev.data.seat : ""}`);
     const list = $("events");
@@ -79,6 +136,12 @@
       onView: (v) => {
         view = v;
         render();
+        scheduleResults();
+      },
+      onConnected: async () => {
+        if (ROLE === "public") return;
+        const answer = await stream.call("checkpoint", {});
+        if (answer.ok) showCheckpoint(answer.checkpoint);
       },
       onEvent: addEvent,
       onStatus: (text, isConnected) => {
@@ -88,6 +151,7 @@
         render();
       },
     });
+    stream.socket.on("checkpoint", showCheckpoint);
   }
 
   $("advance-button").addEventListener("click", async () => {
