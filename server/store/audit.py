@@ -1,9 +1,10 @@
 """The stored Merkle tree and checkpoints of each session's log. ``*_txn`` run in a caller's txn.
 
 Leaf ``i`` of a session's tree is the event with ``seq == i + 1``; its hash is ``events.hash``.
-Every perfect subtree above the leaves is stored in ``tree_nodes`` when an append completes it, so
-the tree is never recomputed: an append writes O(1) amortized rows, the compact range at any size
-is ``popcount(size)`` lookups, and a proof is one query for at most ``2 log2(n)`` hashes.
+Every perfect subtree of eight leaves or more is stored in ``tree_nodes`` when an append completes
+it, so the tree is never recomputed: an append writes a quarter of a row amortized, the compact
+range at any size is ``popcount(size)`` lookups (plus at most seven leaves), and a proof is one
+query for at most ``2 log2(n)`` hashes (smaller subtrees rehashed from at most eight leaves).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from server.auditlog.merkle import (
     SubtreeHash,
     consistency_proof_from,
     inclusion_proof_from,
+    root_from_leaves,
 )
 from server.auditlog.subtrees import compact_range_keys, needed_subtrees, subtree_key
 from server.store.tables import checkpoints, cosignatures, events, tree_nodes, witnessed
 
 Key = tuple[int, int]
+MIN_STORED_LEVEL = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +50,18 @@ class StoredCheckpoint:
 async def append_nodes_txn(
     conn: AsyncConnection, nodes: Sequence[tuple[str, int, int, bytes]]
 ) -> None:
-    """Store the perfect subtrees completed by appends: ``(session, level, index, hash)``."""
-    if nodes:
-        await conn.execute(
-            tree_nodes.insert(),
-            [{"session_id": s, "level": lvl, "idx": i, "hash": h} for s, lvl, i, h in nodes],
-        )
+    """Store the perfect subtrees completed by appends: ``(session, level, index, hash)``.
+
+    Only levels from ``MIN_STORED_LEVEL`` up are kept: a lower subtree is at most eight leaves,
+    cheaper to rehash on the rare proof than to write on every append (a quarter of the rows).
+    """
+    rows = [
+        {"session_id": s, "level": lvl, "idx": i, "hash": h}
+        for s, lvl, i, h in nodes
+        if lvl >= MIN_STORED_LEVEL
+    ]
+    if rows:
+        await conn.execute(tree_nodes.insert(), rows)
 
 
 async def subtree_hashes_txn(
@@ -60,7 +69,12 @@ async def subtree_hashes_txn(
 ) -> dict[Key, bytes]:
     """The stored hashes of perfect subtrees ``(level, index)``, leaves from the events table."""
     found: dict[Key, bytes] = {}
-    leaves = sorted({i + 1 for level, i in keys if level == 0})
+    low = [k for k in keys if 0 < k[0] < MIN_STORED_LEVEL]  # rehashed from their leaves
+    wanted = {k for k in keys if k[0] == 0 or k[0] >= MIN_STORED_LEVEL}
+    for level, index in low:
+        wanted.update((0, leaf) for leaf in range(index << level, (index + 1) << level))
+    keys = sorted(wanted | set(keys))
+    leaves = sorted({i + 1 for level, i in wanted if level == 0})
     if leaves:
         rows = await conn.execute(
             select(events.c.seq, events.c.hash).where(
@@ -68,7 +82,7 @@ async def subtree_hashes_txn(
             )
         )
         found.update({(0, seq - 1): bytes(digest) for seq, digest in rows})
-    upper = sorted({k for k in keys if k[0] > 0})
+    upper = sorted({k for k in wanted if k[0] > 0})
     if upper:
         nodes = await conn.execute(
             select(tree_nodes.c.level, tree_nodes.c.idx, tree_nodes.c.hash).where(
@@ -77,6 +91,10 @@ async def subtree_hashes_txn(
             )
         )
         found.update({(level, idx): bytes(digest) for level, idx, digest in nodes})
+    for level, index in low:
+        leaf_keys = range(index << level, (index + 1) << level)
+        if all((0, leaf) in found for leaf in leaf_keys):
+            found[(level, index)] = root_from_leaves([found[(0, leaf)] for leaf in leaf_keys])
     missing = [k for k in keys if k not in found]
     if missing:
         raise LookupError(f"session {session}: subtrees {missing[:3]} are not stored")

@@ -61,6 +61,8 @@ def _rewrite_history(db: Path, session: str) -> None:
             "SELECT hash FROM events WHERE session_id = ? ORDER BY seq", (session,)
         ).fetchall():
             for level, idx, node in tree.append_nodes(bytes(digest)):
+                if level < 3:
+                    continue
                 con.execute(
                     "INSERT INTO tree_nodes VALUES (?, ?, ?, ?)", (session, level, idx, node)
                 )

@@ -71,7 +71,8 @@ def _backfill_tree() -> None:
             sa.text("SELECT hash FROM events WHERE session_id = :s ORDER BY seq"), {"s": session}
         ):
             for level, idx, node in tree.append_nodes(bytes(digest)):
-                rows.append({"s": session, "l": level, "i": idx, "h": node})
+                if level >= 3:  # server.store.audit.MIN_STORED_LEVEL
+                    rows.append({"s": session, "l": level, "i": idx, "h": node})
         if rows:
             bind.execute(
                 sa.text("INSERT INTO tree_nodes VALUES (:s, :l, :i, :h)"),
