@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app.notary import Notary
+from server.app.report_desk import reports_folder
 from server.auditlog.archive import ArchiveInfo, Recording, write_archive
 from server.store import audit, log
 
@@ -99,7 +100,7 @@ def _recordings(data_dir: Path, session: str) -> list[Recording]:
 
 
 def _issued_files(data_dir: Path, session: str) -> list[tuple[str, bytes]]:
-    folder = data_dir / "reports" / session
+    folder = reports_folder(data_dir, session)
     if not folder.is_dir():
         return []
     return [
@@ -110,7 +111,7 @@ def _issued_files(data_dir: Path, session: str) -> list[tuple[str, bytes]]:
 
 
 def _report(data_dir: Path, session: str) -> tuple[bytes, bytes] | None:
-    folder = data_dir / "reports" / session
+    folder = reports_folder(data_dir, session)
     pdf, meta = folder / "report.pdf", folder / "report.json"
     if pdf.is_file() and meta.is_file():
         return pdf.read_bytes(), meta.read_bytes()

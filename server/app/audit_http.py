@@ -6,12 +6,11 @@ All reads are public (sizes and hashes only); see :mod:`server.app.audit_service
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
 from server.app.audit_service import AuditService
-from server.app.http import SERVICE, bearer
+from server.app.http import SERVICE, bearer, object_body
 from server.app.witness import Witness
 from server.domain.errors import Code, CommandError
 from server.domain.roles import FULL_VIEW_ROLES
@@ -19,16 +18,6 @@ from server.domain.roles import FULL_VIEW_ROLES
 AUDIT = web.AppKey("audit", AuditService)
 CONFIG_DATA_DIR = web.AppKey("data_dir", Path)
 WITNESS = web.AppKey("witness", Witness)
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise CommandError(Code.MALFORMED, "request body must be JSON") from exc
-    if not isinstance(body, dict):
-        raise CommandError(Code.MALFORMED, "expected a JSON object")
-    return body
 
 
 async def node(request: web.Request) -> web.Response:
@@ -64,7 +53,7 @@ async def consistency(request: web.Request) -> web.Response:
 
 
 async def cosign(request: web.Request) -> web.Response:
-    body = await _json_object(request)
+    body = await object_body(request)
     answer = await request.app[AUDIT].add_cosignature(
         request.match_info["session"], request.match_info["size"], body.get("line")
     )

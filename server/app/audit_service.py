@@ -21,7 +21,6 @@ from server.auditlog.note import (
     NoteError,
     Verifier,
     open_note,
-    parse_checkpoint,
     parse_signature_line,
     verify_cosignature,
 )
@@ -188,10 +187,3 @@ class AuditService:
             )
         except LookupError as error:
             raise CommandError(Code.UNKNOWN_SESSION, str(error)) from error
-
-
-def checkpoint_of(note: str) -> tuple[str, int, bytes]:
-    """``(origin, size, root)`` of a signed checkpoint note (unverified)."""
-    body, _ = open_note(note)
-    parsed = parse_checkpoint(body)
-    return parsed.origin, parsed.size, parsed.root

@@ -213,8 +213,8 @@ class Committer:
             head = await log.head_txn(conn, session)
             if head is None:
                 return None
-            for cached in (self._cache.get(session), self._read.get(session)):
-                state = cached.state if isinstance(cached, _Cached) else cached
+            written = self._cache.get(session)
+            for state in (written.state if written else None, self._read.get(session)):
                 if state is not None and state.seq == head:
                     return state
             state = await log.load_state_txn(conn, session)

@@ -46,7 +46,8 @@ async def _body(request: web.Request) -> Any:
         raise CommandError(Code.MALFORMED, "request body must be JSON") from exc
 
 
-async def _object_body(request: web.Request) -> dict[str, Any]:
+async def object_body(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object (size-limited), or a typed ``malformed`` error."""
     body = await _body(request)
     if not isinstance(body, dict):
         raise CommandError(Code.MALFORMED, "expected a JSON object")
@@ -77,7 +78,7 @@ async def create_session(request: web.Request) -> web.Response:
 
 
 async def enrol(request: web.Request) -> web.Response:
-    body = await _object_body(request)
+    body = await object_body(request)
     service = request.app[SERVICE]
     result = await service.enrol(
         request.match_info["session"], body.get("seat"), body.get("code"), body.get("public_key")
@@ -86,7 +87,7 @@ async def enrol(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    body = await _object_body(request)
+    body = await object_body(request)
     service = request.app[SERVICE]
     result = await service.login(
         request.match_info["session"], body.get("seat"), body.get("signed"), body.get("sig")

@@ -24,6 +24,11 @@ from server.report.pdf import pdf_sha256, render_report, render_signed_report
 from server.report.signatures import MemberSignature
 
 
+def reports_folder(data_dir: Path, session: str) -> Path:
+    """Where a session's report files live: ``<data dir>/reports/<session>``."""
+    return data_dir / "reports" / session
+
+
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(path.suffix + ".tmp")
@@ -35,12 +40,12 @@ class ReportDesk:
     """Renders, stores and serves a session's report files."""
 
     def __init__(self, data_dir: Path) -> None:
-        self._root = data_dir / "reports"
+        self._data_dir = data_dir
         self._locks: dict[str, asyncio.Lock] = {}
 
     def folder(self, session: str) -> Path:
         """Where a session's report files live."""
-        return self._root / session
+        return reports_folder(self._data_dir, session)
 
     def _font(self) -> CjkFont:
         try:

@@ -333,7 +333,7 @@ def _verify_open(
         keys = reader.read(KEYS)
         if keys is not None:
             check_keys(keys, walk.enrolments, report)
-        check_reports(walk.reports, reader.read, set(names), report)
+        check_reports(walk.reports, reader.read, reader.digests, set(names), report)
     for name in set(names) - {MANIFEST} - reader.digests.keys():
         if name != RECORDINGS_MANIFEST:
             reader.hash_member(name)

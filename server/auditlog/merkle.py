@@ -57,7 +57,7 @@ def _check_hash(value: bytes, what: str) -> None:
         raise ValueError(f"{what} is {len(value)} bytes, a SHA-256 hash is {HASH_SIZE}")
 
 
-def _fold(hashes: Sequence[bytes]) -> bytes:
+def compact_root(hashes: Sequence[bytes]) -> bytes:
     """Hash a compact range (perfect subtree roots, largest first) into one root, right to left."""
     if not hashes:
         return EMPTY_ROOT
@@ -146,7 +146,7 @@ class CompactRange:
 
     def root(self) -> bytes:
         """The RFC 6962 root of leaves ``[0, size)``; ``EMPTY_ROOT`` when empty."""
-        return _fold(self._hashes)
+        return compact_root(self._hashes)
 
     def to_hashes(self) -> list[bytes]:
         """The perfect subtree roots, largest first; ``len == size.bit_count()``."""
@@ -185,7 +185,7 @@ def _range_hash(subtree_hash: SubtreeHash, start: int, end: int) -> bytes:
         width = 1 << ((end - start).bit_length() - 1)
         parts.append(subtree_hash(start, start + width))
         start += width
-    return _fold(parts)
+    return compact_root(parts)
 
 
 def _path(subtree_hash: SubtreeHash, node: int, level: int, size: int) -> list[bytes]:

@@ -13,6 +13,7 @@ reads the zip and calls these checks in order.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -24,13 +25,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from server.auditlog.canonical import MAX_SAFE_INTEGER, CanonicalError, parse_canonical
-from server.auditlog.merkle import (
-    consistency_proof_from,
-)
+from server.auditlog.merkle import SubtreeHash, compact_root, consistency_proof_from
 from server.auditlog.note import (
     NoteError,
     b64decode_canonical,
 )
+from server.auditlog.subtrees import needed_subtrees as subtrees_of_proof
 
 KINDS = ("file", "event", "checkpoint", "signature", "key", "recording", "report", "archive")
 MAX_PER_KIND = 50  # one inserted event shifts every later seq; list the first few, count the rest
@@ -196,18 +196,19 @@ def load_seat_key(text: Any) -> Ed25519PublicKey:
 
 
 def needed_subtrees(sizes: list[int]) -> set[tuple[int, int]]:
-    """The perfect subtrees that consistency proofs between consecutive ``sizes`` will ask for."""
+    """The perfect subtrees ``(start, end)`` that consistency proofs between consecutive
+    ``sizes`` will ask for (a dry run of each proof, see :mod:`server.auditlog.subtrees`)."""
     wanted: set[tuple[int, int]] = set()
-
-    def record(start: int, end: int) -> bytes:
-        wanted.add((start, end))
-        return bytes(32)
-
-    ordered = sorted(set(sizes))
-    for size1, size2 in itertools.pairwise(ordered):
+    for size1, size2 in itertools.pairwise(sorted(set(sizes))):
         if size1 > 0:
-            consistency_proof_from(record, size1, size2)
+            proof = functools.partial(_consistency, size1=size1, size2=size2)
+            keys = subtrees_of_proof(proof)
+            wanted.update((index << level, (index + 1) << level) for level, index in keys)
     return wanted
+
+
+def _consistency(subtree_hash: SubtreeHash, size1: int, size2: int) -> list[bytes]:
+    return consistency_proof_from(subtree_hash, size1, size2)
 
 
 class LogWalk:
@@ -278,7 +279,7 @@ class LogWalk:
                         carry >>= 1
                     stack.append(node)
                 if count in sizes:
-                    roots[count] = _fold(stack)
+                    roots[count] = compact_root(stack)
             if self.semantics:
                 for offset, raw in enumerate(lines):
                     self._event(self.count + offset + 1, raw, hashes[offset])
@@ -348,12 +349,3 @@ class LogWalk:
         except ValueError as exc:
             self.keys.pop(str(seat), None)
             self.report.add("key", item, f"enrolled key of {seat!r} is unusable: {exc}")
-
-
-def _fold(stack: list[bytes]) -> bytes:
-    if not stack:
-        return hashlib.sha256(b"").digest()
-    result = stack[-1]
-    for left in reversed(stack[:-1]):
-        result = hashlib.sha256(b"\x01" + left + result).digest()
-    return result

@@ -9,7 +9,6 @@ must name the newest issued report. Pure: the caller hands in a reader of archiv
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -23,10 +22,14 @@ SIGNED_JSON = "report/report.json"
 def check_reports(
     issued: list[tuple[int, Any, Any]],
     read: Callable[[str], bytes | None],
+    digests: dict[str, str],
     names: set[str],
     report: Report,
 ) -> None:
-    """Check the archived report files against the ``report.issued`` events of the log."""
+    """Check the archived report files against the ``report.issued`` events of the log.
+
+    ``read`` reads a member (reporting a missing one) and records its SHA-256 in ``digests``.
+    """
     for seq, pdf_hash, content_hash in issued:
         item = f"seq {seq}"
         if not isinstance(pdf_hash, str) or not isinstance(content_hash, str):
@@ -35,8 +38,7 @@ def check_reports(
         report.count("issued reports")
         for suffix, wanted in ((".pdf", pdf_hash), (".json", content_hash)):
             name = f"{REPORT_DIR}{pdf_hash}{suffix}"
-            data = read(name)  # a missing member is reported by the reader
-            if data is not None and hashlib.sha256(data).hexdigest() != wanted:
+            if read(name) is not None and digests[name] != wanted:  # missing: reported by read
                 report.add("report", name, f"SHA-256 differs from the one issued at {item}")
     if not issued:
         return  # report files without an issued report are only checked against the manifest
