@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +19,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from server.client.seat import Client, SeatClient
+from tests.e2e.browser import chromium_page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 DEMO_LOT = Path(__file__).resolve().parents[2] / "server" / "app" / "demo-lot.json"
 SCREENSHOT = Path("/tmp/seat.png")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI") == "true":
-        pytest.fail(
-            "/usr/bin/chromium is missing on CI: run scripts/install-chromium.sh",
-            pytrace=False,
-        )
-    pytest.skip("needs Debian chromium at /usr/bin/chromium", allow_module_level=True)
 
 
 async def _create_session(base: str) -> dict[str, Any]:
@@ -67,8 +50,6 @@ async def _wait_for(client: Client, predicate: Any, seconds: float = 20) -> dict
 
 
 async def test_seat_page_enrols_signs_in_and_scores(server: str) -> None:
-    from playwright.async_api import async_playwright
-
     created = await _create_session(server)
     session = created["session"]
     seats: list[str] = created["seats"]
@@ -81,94 +62,84 @@ async def test_seat_page_enrols_signs_in_and_scores(server: str) -> None:
 
     others = [SeatClient(server, session, seat) for seat in python_seats]
     page_errors: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-            page.on(
-                "response",
-                lambda r: (
-                    page_errors.append(f"{r.status} {r.url}")
-                    if r.status >= 400 and not r.url.endswith("/favicon.ico")
-                    else None
-                ),
-            )
-            await page.goto(f"{server}/seat/{session}/{browser_seat}")
-            await page.fill("#code", codes[browser_seat])
-            await page.click("#enrol-button")
-            sign = page.locator("#sign-button")
-            await sign.wait_for(state="visible", timeout=15_000)
-            await page.wait_for_function(
-                "!document.getElementById('sign-button').disabled", timeout=15_000
-            )
+    async with chromium_page(page_errors) as page:
+        page.on(
+            "response",
+            lambda r: (
+                page_errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
+        )
+        await page.goto(f"{server}/seat/{session}/{browser_seat}")
+        await page.fill("#code", codes[browser_seat])
+        await page.click("#enrol-button")
+        sign = page.locator("#sign-button")
+        await sign.wait_for(state="visible", timeout=15_000)
+        await page.wait_for_function(
+            "!document.getElementById('sign-button').disabled", timeout=15_000
+        )
 
-            # the other six seats enrol and sign in from Python meanwhile
-            for seat in others:
-                await seat.enrol(codes[seat.seat])
-                await seat.connect()
-                await seat.sign_in()
+        # the other six seats enrol and sign in from Python meanwhile
+        for seat in others:
+            await seat.enrol(codes[seat.seat])
+            await seat.connect()
+            await seat.sign_in()
 
-            await sign.click()
-            await page.wait_for_function(
-                "document.getElementById('pledge-state').textContent.includes('已签署')",
-                timeout=15_000,
-            )
-            await supervisor.command({"id": "p2", "type": "phase.advance", "to": "scoring"})
+        await sign.click()
+        await page.wait_for_function(
+            "document.getElementById('pledge-state').textContent.includes('已签署')",
+            timeout=15_000,
+        )
+        await supervisor.command({"id": "p2", "type": "phase.advance", "to": "scoring"})
 
-            # the blind part: one row per code of this seat, in this seat's own order
-            draw = await _wait_for(supervisor, lambda e: e["type"] == "blind.assigned")
-            pairs = draw["data"]["seats"][browser_seat]
-            first, second = f"{pairs[0][0]}/T1", f"{pairs[1][0]}/T2"
-            await page.wait_for_function(
-                f"(() => {{ const i = document.querySelector('input[data-cell=\"{first}\"]');"
-                " return i && !i.disabled; })()",
-                timeout=15_000,
-            )
-            rows = page.locator("#blind-grid tbody tr")
-            assert await rows.evaluate_all("rs => rs.map(r => r.dataset.code)") == [
-                c for c, _ in pairs
-            ]
-            blind_text = await page.locator("#blind-grid").text_content() or ""
-            assert not any(
-                f"B{n}" in blind_text for n in range(1, 6)
-            )  # no bidder before the reveal
-            assert await page.locator('#grid input[data-cell="B1/T1"]').count() == 0
-            cell = page.locator(f'input[data-cell="{first}"]')
-            await cell.fill("7.5")
-            await cell.press("Tab")
-            await page.wait_for_function(
-                f"document.querySelector('[data-state-for=\"{first}\"]').textContent"
-                ".includes('已保存')",
-                timeout=15_000,
-            )
+        # the blind part: one row per code of this seat, in this seat's own order
+        draw = await _wait_for(supervisor, lambda e: e["type"] == "blind.assigned")
+        pairs = draw["data"]["seats"][browser_seat]
+        first, second = f"{pairs[0][0]}/T1", f"{pairs[1][0]}/T2"
+        await page.wait_for_function(
+            f"(() => {{ const i = document.querySelector('input[data-cell=\"{first}\"]');"
+            " return i && !i.disabled; })()",
+            timeout=15_000,
+        )
+        rows = page.locator("#blind-grid tbody tr")
+        assert await rows.evaluate_all("rs => rs.map(r => r.dataset.code)") == [c for c, _ in pairs]
+        blind_text = await page.locator("#blind-grid").text_content() or ""
+        assert not any(f"B{n}" in blind_text for n in range(1, 6))  # no bidder before the reveal
+        assert await page.locator('#grid input[data-cell="B1/T1"]').count() == 0
+        cell = page.locator(f'input[data-cell="{first}"]')
+        await cell.fill("7.5")
+        await cell.press("Tab")
+        await page.wait_for_function(
+            f"document.querySelector('[data-state-for=\"{first}\"]').textContent"
+            ".includes('已保存')",
+            timeout=15_000,
+        )
 
-            # an out-of-range value shows the typed error beside its cell
-            bad = page.locator(f'input[data-cell="{second}"]')
-            await bad.fill("99")
-            await bad.press("Tab")
-            await page.wait_for_function(
-                f"document.querySelector('[data-error-for=\"{second}\"]').textContent"
-                ".includes('out_of_range')",
-                timeout=15_000,
-            )
-            await page.screenshot(path=str(SCREENSHOT), full_page=True)
+        # an out-of-range value shows the typed error beside its cell
+        bad = page.locator(f'input[data-cell="{second}"]')
+        await bad.fill("99")
+        await bad.press("Tab")
+        await page.wait_for_function(
+            f"document.querySelector('[data-error-for=\"{second}\"]').textContent"
+            ".includes('out_of_range')",
+            timeout=15_000,
+        )
+        await page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-            # the supervisor page shows the phase, all seats and the browser seat's progress
-            viewer = await browser.new_page(viewport={"width": 1200, "height": 900})
-            viewer.on("pageerror", lambda exc: page_errors.append(str(exc)))
-            await viewer.goto(f"{server}/supervisor/{session}#token={created['supervisor'][1]}")
-            await viewer.wait_for_function(
-                "document.querySelectorAll('#seats tr[data-seat]').length === 7"
-                " && document.getElementById('phase').textContent.includes('Scoring')",
-                timeout=15_000,
-            )
-            progress = viewer.locator(f'#seats tr[data-seat="{browser_seat}"] td').last
-            assert (await progress.text_content()) == "1 / 35"
-            assert await viewer.locator("#events li").count() >= 16
-            await viewer.screenshot(path="/tmp/supervisor.png", full_page=True)
-        finally:
-            await browser.close()
+        # the supervisor page shows the phase, all seats and the browser seat's progress
+        viewer = await page.context.browser.new_page(viewport={"width": 1200, "height": 900})
+        viewer.on("pageerror", lambda exc: page_errors.append(str(exc)))
+        await viewer.goto(f"{server}/supervisor/{session}#token={created['supervisor'][1]}")
+        await viewer.wait_for_function(
+            "document.querySelectorAll('#seats tr[data-seat]').length === 7"
+            " && document.getElementById('phase').textContent.includes('Scoring')",
+            timeout=15_000,
+        )
+        progress = viewer.locator(f'#seats tr[data-seat="{browser_seat}"] td').last
+        assert (await progress.text_content()) == "1 / 35"
+        assert await viewer.locator("#events li").count() >= 16
+        await viewer.screenshot(path="/tmp/supervisor.png", full_page=True)
 
     enrolled = await _wait_for(
         supervisor,

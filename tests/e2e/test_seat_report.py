@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from server.client.seat import SeatClient
 from server.domain.lot import Lot
 from tests.app.conftest import Room, advance, create_session, load_lot
-from tests.e2e.test_seat_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.browser import chromium_page
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -128,7 +128,7 @@ async def _room(server: str) -> tuple[Room, Any, list[SeatClient]]:
 
 
 async def test_seat_page_reads_checks_and_signs_the_report(server: str) -> None:
-    from playwright.async_api import Route, async_playwright
+    from playwright.async_api import Route
 
     room, sup, others = await _room(server)
     session, browser_seat = room.session, room.created["seats"][0]
@@ -136,96 +136,88 @@ async def test_seat_page_reads_checks_and_signs_the_report(server: str) -> None:
     api = f"{server}/api/sessions/{session}"
     errors: list[str] = []
     try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = await browser.new_page(viewport={"width": 1400, "height": 900})
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                await _seat_in_review(room, page, others)
+        async with chromium_page(errors) as page:
+            await _seat_in_review(room, page, others)
 
-                # the first download is tampered with on the way: the page must refuse to sign
-                async def tampered(route: Route) -> None:
-                    response = await route.fetch()
-                    await route.fulfill(response=response, body=await response.body() + b"\n%x")
+            # the first download is tampered with on the way: the page must refuse to sign
+            async def tampered(route: Route) -> None:
+                response = await route.fetch()
+                await route.fulfill(response=response, body=await response.body() + b"\n%x")
 
-                await page.route("**/report.pdf", tampered)
-                ack = await sup.command({"id": "report-1", "type": "report.issue"})
-                digest = ack["report"]
-                await page.wait_for_function(
-                    "document.getElementById('report-check').className === 'mismatch'",
-                    timeout=15_000,
-                )
-                assert await page.locator("#report-hash").text_content() == digest
-                await page.click("#report-sign")
-                await page.wait_for_function(
-                    "document.getElementById('report-error').textContent.includes('拒绝签署')",
-                    timeout=15_000,
-                )
-                error = await page.locator("#report-error").text_content() or ""
-                assert "Refused to sign" in error
-                await page.unroute("**/report.pdf")
+            await page.route("**/report.pdf", tampered)
+            ack = await sup.command({"id": "report-1", "type": "report.issue"})
+            digest = ack["report"]
+            await page.wait_for_function(
+                "document.getElementById('report-check').className === 'mismatch'",
+                timeout=15_000,
+            )
+            assert await page.locator("#report-hash").text_content() == digest
+            await page.click("#report-sign")
+            await page.wait_for_function(
+                "document.getElementById('report-error').textContent.includes('拒绝签署')",
+                timeout=15_000,
+            )
+            error = await page.locator("#report-error").text_content() or ""
+            assert "Refused to sign" in error
+            await page.unroute("**/report.pdf")
 
-                # the real download: WebCrypto's SHA-256 of the bytes is the issued hash
-                await page.click("#report-reload")
-                await page.wait_for_function(
-                    "document.getElementById('report-check').className === 'match'",
-                    timeout=15_000,
-                )
-                assert await page.locator("#report-computed").text_content() == digest
-                href = await page.locator("#report-link").get_attribute("href") or ""
-                assert href.startswith("blob:")
-                await page.click("#report-embed summary")  # the PDF embedded on the page
-                await page.wait_for_function(
-                    "document.getElementById('report-frame').src.startsWith('blob:')",
-                    timeout=15_000,
-                )
-                await page.click("#report-embed summary")
-                statuses = await page.locator(
-                    "#report-signatures tr[data-seat] td"
-                ).all_text_contents()
-                assert statuses[0::2] == ["未签署 Not yet signed"] * 7
+            # the real download: WebCrypto's SHA-256 of the bytes is the issued hash
+            await page.click("#report-reload")
+            await page.wait_for_function(
+                "document.getElementById('report-check').className === 'match'",
+                timeout=15_000,
+            )
+            assert await page.locator("#report-computed").text_content() == digest
+            href = await page.locator("#report-link").get_attribute("href") or ""
+            assert href.startswith("blob:")
+            await page.click("#report-embed summary")  # the PDF embedded on the page
+            await page.wait_for_function(
+                "document.getElementById('report-frame').src.startsWith('blob:')",
+                timeout=15_000,
+            )
+            await page.click("#report-embed summary")
+            statuses = await page.locator("#report-signatures tr[data-seat] td").all_text_contents()
+            assert statuses[0::2] == ["未签署 Not yet signed"] * 7
 
-                # two Python members sign (one with a dissent): the page follows live
-                await others[0].send("report.sign", report=digest)
-                await others[1].send(
-                    "report.sign", report=digest, dissent="价格分计算无异议，但技术分偏差较大"
-                )
-                await page.wait_for_function(
-                    "document.querySelector("
-                    f"'#report-signatures tr[data-seat=\"{others[1].seat}\"]')"
-                    ".textContent.includes('保留意见')",
-                    timeout=15_000,
-                )
+            # two Python members sign (one with a dissent): the page follows live
+            await others[0].send("report.sign", report=digest)
+            await others[1].send(
+                "report.sign", report=digest, dissent="价格分计算无异议，但技术分偏差较大"
+            )
+            await page.wait_for_function(
+                "document.querySelector("
+                f"'#report-signatures tr[data-seat=\"{others[1].seat}\"]')"
+                ".textContent.includes('保留意见')",
+                timeout=15_000,
+            )
 
-                # the member signs with a dissent typed in Chinese
-                assert await page.locator("#report-sign-dissent").is_disabled()  # empty dissent
-                await page.locator("#report-dissent").fill(DISSENT)
-                await page.click("#report-sign-dissent")
-                await page.wait_for_function(
-                    "document.getElementById('report-state').textContent.includes('本席位已签署')",
-                    timeout=15_000,
-                )
-                assert await page.locator("#report-error").text_content() == ""
-                await page.locator("#report").screenshot(path=str(SCREENSHOT))
+            # the member signs with a dissent typed in Chinese
+            assert await page.locator("#report-sign-dissent").is_disabled()  # empty dissent
+            await page.locator("#report-dissent").fill(DISSENT)
+            await page.click("#report-sign-dissent")
+            await page.wait_for_function(
+                "document.getElementById('report-state').textContent.includes('本席位已签署')",
+                timeout=15_000,
+            )
+            assert await page.locator("#report-error").text_content() == ""
+            await page.locator("#report").screenshot(path=str(SCREENSHOT))
 
-                # the page after a reload: still signed, with the dissent
-                await page.reload()
-                await page.wait_for_function(
-                    "document.getElementById('report-check').className === 'match' && document"
-                    ".getElementById('report-state').textContent.includes('本席位已签署')",
-                    timeout=15_000,
-                )
-                assert await page.locator("#report-actions").is_hidden()
-                row = page.locator(f'#report-signatures tr[data-seat="{browser_seat}"]')
-                text = await row.text_content() or ""
-                assert "已签署（保留意见）Signed with dissent" in text
-                assert DISSENT in text
-                other = page.locator(f'#report-signatures tr[data-seat="{others[0].seat}"]')
-                assert "已签署 Signed" in (await other.text_content() or "")
-                last = page.locator(f'#report-signatures tr[data-seat="{others[-1].seat}"]')
-                assert "未签署 Not yet signed" in (await last.text_content() or "")
-            finally:
-                await browser.close()
+            # the page after a reload: still signed, with the dissent
+            await page.reload()
+            await page.wait_for_function(
+                "document.getElementById('report-check').className === 'match' && document"
+                ".getElementById('report-state').textContent.includes('本席位已签署')",
+                timeout=15_000,
+            )
+            assert await page.locator("#report-actions").is_hidden()
+            row = page.locator(f'#report-signatures tr[data-seat="{browser_seat}"]')
+            text = await row.text_content() or ""
+            assert "已签署（保留意见）Signed with dissent" in text
+            assert DISSENT in text
+            other = page.locator(f'#report-signatures tr[data-seat="{others[0].seat}"]')
+            assert "已签署 Signed" in (await other.text_content() or "")
+            last = page.locator(f'#report-signatures tr[data-seat="{others[-1].seat}"]')
+            assert "未签署 Not yet signed" in (await last.text_content() or "")
 
         # over the API: the seat's signature is recorded with that dissent
         report = (await _get_json(f"{api}/report", auditor))["report"]
@@ -297,30 +289,22 @@ async def _queue_offline(page: Page, digest: str, button: str) -> list[dict[str,
 async def test_seat_page_queues_a_signature_offline_and_resends_it_after_a_reload(
     server: str,
 ) -> None:
-    from playwright.async_api import async_playwright
-
     room, sup, others = await _room(server)
     errors: list[str] = []
     try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = await browser.new_page(viewport={"width": 1400, "height": 900})
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                browser_seat = await _seat_in_review(room, page, others)
-                ack = await sup.command({"id": "report-1", "type": "report.issue"})
-                queue = await _queue_offline(page, ack["report"], "#report-sign")
-                assert not [e for e in await _events(room) if e["type"] == "report.signed"]
-                # a reload reconnects and resends the stored command with the same id
-                await page.reload()
-                await page.wait_for_function(
-                    "document.getElementById('report-state').textContent.includes('本席位已签署')",
-                    timeout=15_000,
-                )
-                row = page.locator(f'#report-signatures tr[data-seat="{browser_seat}"]')
-                assert "已签署 Signed" in (await row.text_content() or "")
-            finally:
-                await browser.close()
+        async with chromium_page(errors) as page:
+            browser_seat = await _seat_in_review(room, page, others)
+            ack = await sup.command({"id": "report-1", "type": "report.issue"})
+            queue = await _queue_offline(page, ack["report"], "#report-sign")
+            assert not [e for e in await _events(room) if e["type"] == "report.signed"]
+            # a reload reconnects and resends the stored command with the same id
+            await page.reload()
+            await page.wait_for_function(
+                "document.getElementById('report-state').textContent.includes('本席位已签署')",
+                timeout=15_000,
+            )
+            row = page.locator(f'#report-signatures tr[data-seat="{browser_seat}"]')
+            assert "已签署 Signed" in (await row.text_content() or "")
         signed = [e for e in await _events(room) if e["type"] == "report.signed"]
         assert len(signed) == 1
         assert signed[0]["data"]["signed"] == queue[0]["envelope"]["signed"]
@@ -332,35 +316,27 @@ async def test_seat_page_queues_a_signature_offline_and_resends_it_after_a_reloa
 
 
 async def test_seat_page_shows_a_typed_refusal_in_both_languages(server: str) -> None:
-    from playwright.async_api import async_playwright
-
     room, sup, others = await _room(server)
     errors: list[str] = []
     try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = await browser.new_page(viewport={"width": 1400, "height": 900})
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                await _seat_in_review(room, page, others)
-                ack = await sup.command({"id": "report-1", "type": "report.issue"})
-                await page.locator("#report-dissent").fill(DISSENT)
-                await _queue_offline(page, ack["report"], "#report-sign-dissent")
-                # the session closes before the queued signature reaches the server
-                await advance(sup, "closed")
-                await page.evaluate("window.evalroomSeat.stream.socket.connect()")
-                await page.wait_for_function(
-                    "document.getElementById('report-error').textContent.includes('wrong_phase')",
-                    timeout=15_000,
-                )
-                error = await page.locator("#report-error").text_content() or ""
-                assert error.startswith("当前阶段不能签署报告")
-                assert "can only be signed in review" in error
-                assert await page.locator("#report-sign").is_disabled()
-                state = await page.locator("#report-state").text_content() or ""
-                assert "仅在复核阶段" in state
-            finally:
-                await browser.close()
+        async with chromium_page(errors) as page:
+            await _seat_in_review(room, page, others)
+            ack = await sup.command({"id": "report-1", "type": "report.issue"})
+            await page.locator("#report-dissent").fill(DISSENT)
+            await _queue_offline(page, ack["report"], "#report-sign-dissent")
+            # the session closes before the queued signature reaches the server
+            await advance(sup, "closed")
+            await page.evaluate("window.evalroomSeat.stream.socket.connect()")
+            await page.wait_for_function(
+                "document.getElementById('report-error').textContent.includes('wrong_phase')",
+                timeout=15_000,
+            )
+            error = await page.locator("#report-error").text_content() or ""
+            assert error.startswith("当前阶段不能签署报告")
+            assert "can only be signed in review" in error
+            assert await page.locator("#report-sign").is_disabled()
+            state = await page.locator("#report-state").text_content() or ""
+            assert "仅在复核阶段" in state
         assert not [e for e in await _events(room) if e["type"] == "report.signed"]
     finally:
         await room.close()

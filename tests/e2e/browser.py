@@ -1,0 +1,50 @@
+"""One headless Debian Chromium page for a browser test (playwright drives the system binary).
+
+Importing this module skips the importing test module when Chromium is missing (fails in CI).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI") == "true":
+        pytest.fail(
+            "/usr/bin/chromium is missing on CI: run scripts/install-chromium.sh",
+            pytrace=False,
+        )
+    pytest.skip("needs Debian chromium at /usr/bin/chromium", allow_module_level=True)
+
+
+@asynccontextmanager
+async def chromium_page(
+    errors: list[str] | None = None, width: int = 1400, height: int = 900
+) -> AsyncIterator[Any]:
+    """A fresh page; uncaught page errors go to ``errors``; the browser closes after."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": width, "height": height})
+            if errors is not None:
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield page
+        finally:
+            await browser.close()
