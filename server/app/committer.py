@@ -33,6 +33,7 @@ from server.domain.roles import Principal
 from server.domain.state import Phase, SessionState, apply_event
 from server.store import audit, log
 from server.store.audit import StoredCheckpoint
+from server.store.batch import BatchWrites
 from server.store.engine import is_sqlite
 
 logger = logging.getLogger(__name__)
@@ -70,30 +71,6 @@ class _Cached:
         if behind <= 0:
             return False
         return force or behind >= CHECKPOINT_EVERY or now - self.checkpoint_ms >= CHECKPOINT_MS
-
-
-@dataclass
-class _Writes:
-    """The rows one transaction writes, gathered over every session of the batch.
-
-    Why gathered: with many sessions in one batch, one statement per kind of row instead of one
-    per session keeps a busy node's commit cost flat (SQLite through aiosqlite pays a thread hop
-    per statement).
-    """
-
-    heads: list[tuple[str, int, int]] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    acks: list[dict[str, Any]] = field(default_factory=list)
-    nodes: list[tuple[str, int, int, bytes]] = field(default_factory=list)
-    checkpoints: list[StoredCheckpoint] = field(default_factory=list)
-    snapshots: list[SessionState] = field(default_factory=list)
-
-    async def write_txn(self, conn: AsyncConnection, locked: bool) -> None:
-        await log.append_txn(conn, self.heads, self.events, self.acks, locked)
-        await audit.append_nodes_txn(conn, self.nodes)
-        await audit.insert_checkpoint_txn(conn, *self.checkpoints)
-        for state in self.snapshots:
-            await log.save_snapshot_txn(conn, state)
 
 
 @dataclass
@@ -268,7 +245,7 @@ class Committer:
     async def _commit_once(self, by_session: dict[str, list[_Pending]], careful: bool) -> None:
         results: list[tuple[_Pending, dict[str, Any] | CommandError]] = []
         published: dict[str, list[Committed]] = {}
-        writes = _Writes()
+        writes = BatchWrites()
         now = self._clock()
         async with self._engine.begin() as conn:
             for session, pendings in by_session.items():
@@ -371,7 +348,7 @@ class Committer:
         pendings: list[_Pending],
         now: int,
         results: list[tuple[_Pending, dict[str, Any] | CommandError]],
-        writes: _Writes,
+        writes: BatchWrites,
         careful: bool,
     ) -> list[Committed]:
         cached = await self._load_txn(conn, session, careful)
