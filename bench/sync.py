@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import socket
 import sys
 import tempfile
@@ -294,12 +295,18 @@ async def bench_evalroom(args: argparse.Namespace) -> dict[str, Any]:
             env["EVALROOM_DATABASE_URL"] = args.database_url
         code = "from server.app.cli import main; main()"
         argv = [sys.executable, "-c", code, "--data-dir", data, "--port", str(port), "serve"]
+        if args.profile:  # cProfile the server; SIGINT lets it stop cleanly and write the file
+            argv[1:3] = ["-m", "cProfile", "-o", args.profile, "-m", "server.app.cli"]
         proc = await start(argv, port, env)
         try:
             return await drive("evalroom", f"http://127.0.0.1:{port}", proc.pid, args)
         finally:
-            proc.kill()
-            await proc.wait()
+            if args.profile:
+                proc.send_signal(signal.SIGINT)
+                await asyncio.wait_for(proc.wait(), 60)
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
 
 
 def main() -> None:
@@ -311,6 +318,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--workers", type=int, default=2, help="load-generating processes")
     parser.add_argument("--database-url", default="", help="default: SQLite in a temp dir")
+    parser.add_argument("--profile", help="write a cProfile of the evalroom server here")
     parser.add_argument("--worker", choices=["bare", "evalroom"], help=argparse.SUPPRESS)
     parser.add_argument("--base", help=argparse.SUPPRESS)
     parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)

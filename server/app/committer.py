@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.auditlog.merkle import CompactRange
 from server.domain.commands import Command, CreateSession, decide
@@ -32,9 +32,11 @@ from server.domain.events import Event, seal
 from server.domain.roles import Principal
 from server.domain.state import Phase, SessionState, apply_event
 from server.store import audit, log
+from server.store.append_scope import AppendScope, append_scope
 from server.store.audit import StoredCheckpoint
 from server.store.batch import BatchWrites
 from server.store.engine import is_sqlite
+from server.store.sqlite_writer import SqliteWriter, sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +109,8 @@ class Committer:
         self._cache: dict[str, _Cached] = {}  # the writer's own, always at the head it wrote
         self._read: dict[str, SessionState] = {}  # loaded for readers when the writer has none
         self._lock_rows = not is_sqlite(engine)
+        path = sqlite_file(engine)
+        self._writer = SqliteWriter(path) if path else None  # SQLite: a batch in one thread hop
         self._task: asyncio.Task[None] | None = None
         # Fan-out runs beside the writer, in commit order: the next batch's SQL overlaps the
         # previous batch's emits instead of waiting for them.
@@ -130,6 +134,8 @@ class Committer:
             pending = self._queue.get_nowait()
             if not pending.future.done():
                 pending.future.set_exception(CommandError(Code.INTERNAL, "server stopping"))
+        if self._writer is not None:
+            await self._writer.close()
 
     async def flush(self) -> None:
         """Wait until everything committed so far has been handed to the fan-out."""
@@ -247,10 +253,10 @@ class Committer:
         published: dict[str, list[Committed]] = {}
         writes = BatchWrites()
         now = self._clock()
-        async with self._engine.begin() as conn:
+        async with append_scope(self._engine, self._writer) as scope:
             for session, pendings in by_session.items():
                 committed = await self._append_session_txn(
-                    conn, session, pendings, now, results, writes, careful
+                    scope, session, pendings, now, results, writes, careful
                 )
                 if committed:
                     published[session] = committed
@@ -261,7 +267,7 @@ class Committer:
                     checkpoint = self._due_checkpoint(session, now, closed)
                     if checkpoint is not None:
                         writes.checkpoints.append(checkpoint)
-            await writes.write_txn(conn, self._lock_rows)
+            await scope.write(writes)
         signed = writes.checkpoints
         self.batches += 1
         for pending, result in results:
@@ -279,16 +285,16 @@ class Committer:
         due = [s for s, c in self._cache.items() if c.checkpoint_due(now, force=False)]
         if not due or self._sign is None:
             return
-        signed: list[StoredCheckpoint] = []
-        async with self._engine.begin() as conn:
+        writes = BatchWrites()
+        async with append_scope(self._engine, self._writer) as scope:
             for session in due:
-                if await self._load_txn(conn, session) is None:
+                if await self._load_txn(scope, session) is None:
                     continue
                 checkpoint = self._due_checkpoint(session, now, force=False)
                 if checkpoint is not None:
-                    signed.append(checkpoint)
-            await audit.insert_checkpoint_txn(conn, *signed)
-        self._deliver({}, signed)
+                    writes.checkpoints.append(checkpoint)
+            await scope.write(writes)
+        self._deliver({}, writes.checkpoints)
 
     async def _publish_checkpoints(self, signed: list[StoredCheckpoint]) -> None:
         if self._on_checkpoint is not None:
@@ -314,13 +320,14 @@ class Committer:
         return self._sign_head(session, cached, now)
 
     async def _load_txn(
-        self, conn: AsyncConnection, session: str, careful: bool = True
+        self, scope: AppendScope, session: str, careful: bool = True
     ) -> _Cached | None:
         cached = self._cache.get(session)
         if cached is not None and not careful and not self._lock_rows:
             # SQLite has one writer process: trust the cache; append_txn's head check still
             # catches a second writer (StaleHead) and the batch is decided again carefully.
             return cached
+        conn = await scope.conn()
         head = await log.lock_head_txn(conn, session, self._lock_rows)
         if head is None:
             return None
@@ -343,7 +350,7 @@ class Committer:
 
     async def _append_session_txn(
         self,
-        conn: AsyncConnection,
+        scope: AppendScope,
         session: str,
         pendings: list[_Pending],
         now: int,
@@ -351,7 +358,7 @@ class Committer:
         writes: BatchWrites,
         careful: bool,
     ) -> list[Committed]:
-        cached = await self._load_txn(conn, session, careful)
+        cached = await self._load_txn(scope, session, careful)
         if cached is None:
             error = CommandError(Code.UNKNOWN_SESSION, f"no session {session}")
             results.extend((p, error) for p in pendings)
@@ -360,7 +367,7 @@ class Committer:
         keys = [(p.principal.actor, p.command_id) for p in pendings]
         # Resends are rare: the fast path skips the lookup and lets the acks' primary key refuse
         # a duplicate (IntegrityError), after which the batch is decided again with it.
-        stored = await log.find_acks_txn(conn, session, keys) if careful else {}
+        stored = await log.find_acks_txn(await scope.conn(), session, keys) if careful else {}
         seen: dict[tuple[str, str], dict[str, Any] | CommandError] = dict(stored)
         committed: list[Committed] = []
         refused: dict[int, tuple[str, str]] = {}  # index in results -> key, for resends
@@ -402,7 +409,7 @@ class Committer:
         if refused and not careful:
             # A refusal may be a resend of a committed command (e.g. a second sign-in):
             # then the client gets the original ack, as on the careful path.
-            found = await log.find_acks_txn(conn, session, list(refused.values()))
+            found = await log.find_acks_txn(await scope.conn(), session, list(refused.values()))
             for index, key in refused.items():
                 if key in found:
                     results[index] = (results[index][0], found[key])

@@ -47,21 +47,18 @@ class StoredCheckpoint:
         )
 
 
-async def append_nodes_txn(
-    conn: AsyncConnection, nodes: Sequence[tuple[str, int, int, bytes]]
-) -> None:
-    """Store the perfect subtrees completed by appends: ``(session, level, index, hash)``.
+def node_rows(nodes: Sequence[tuple[str, int, int, bytes]]) -> list[dict[str, object]]:
+    """The ``tree_nodes`` rows of perfect subtrees completed by appends: ``(session, level, index,
+    hash)``.
 
     Only levels from ``MIN_STORED_LEVEL`` up are kept: a lower subtree is at most eight leaves,
     cheaper to rehash on the rare proof than to write on every append (a quarter of the rows).
     """
-    rows = [
+    return [
         {"session_id": s, "level": lvl, "idx": i, "hash": h}
         for s, lvl, i, h in nodes
         if lvl >= MIN_STORED_LEVEL
     ]
-    if rows:
-        await conn.execute(tree_nodes.insert(), rows)
 
 
 async def subtree_hashes_txn(
@@ -130,22 +127,22 @@ async def consistency_proof_txn(
     return await _proof_txn(conn, session, lambda h: consistency_proof_from(h, size1, size2))
 
 
+def checkpoint_row(checkpoint: StoredCheckpoint) -> dict[str, object]:
+    """The ``checkpoints`` row of a signed checkpoint."""
+    c = checkpoint
+    return {
+        "session_id": c.session,
+        "size": c.size,
+        "root": c.root,
+        "note": c.note,
+        "created_ms": c.created_ms,
+    }
+
+
 async def insert_checkpoint_txn(conn: AsyncConnection, *signed: StoredCheckpoint) -> None:
     """Store signed checkpoints (one statement for all of them)."""
     if signed:
-        await conn.execute(
-            checkpoints.insert(),
-            [
-                {
-                    "session_id": c.session,
-                    "size": c.size,
-                    "root": c.root,
-                    "note": c.note,
-                    "created_ms": c.created_ms,
-                }
-                for c in signed
-            ],
-        )
+        await conn.execute(checkpoints.insert(), [checkpoint_row(c) for c in signed])
 
 
 async def _with_cosignatures(

@@ -31,7 +31,7 @@ class Page:
     limited: bool
 
 
-def _event_row(event: Event) -> dict[str, Any]:
+def event_row(event: Event) -> dict[str, Any]:
     return {
         "session_id": event.session,
         "seq": event.seq,
@@ -56,7 +56,7 @@ async def create_session_txn(
     await conn.execute(
         sessions.insert().values(id=first.session, head_seq=first.seq, created_ms=first.time_ms)
     )
-    await conn.execute(events.insert().values(**_event_row(first)))
+    await conn.execute(events.insert().values(**event_row(first)))
     if code_hashes:
         await conn.execute(
             enrolment_codes.insert(),
@@ -97,21 +97,16 @@ class StaleHead(Exception):
     """The session's head moved under a writer that trusted its cache; reload and retry."""
 
 
-async def append_txn(
-    conn: AsyncConnection,
-    heads: Sequence[tuple[str, int, int]],
-    new: Sequence[Event],
-    acks: Sequence[dict[str, Any]],
-    locked: bool = False,
+async def move_heads_txn(
+    conn: AsyncConnection, heads: Sequence[tuple[str, int, int]], locked: bool = False
 ) -> None:
-    """Insert the events and command acks of a batch and move each session's head.
+    """Move each session's head from where its new events start to their last ``seq``.
 
     ``heads`` holds ``(session, old head, new head)`` per session that gained events. A head
-    moves only if it still is where that session's new events start (optimistic check): when
-    another writer appended meanwhile nothing matches and :class:`StaleHead` is raised, so the
-    transaction rolls back. ``locked``: the rows were locked first (PostgreSQL), and a driver
-    that cannot count the rows an executemany updated is then trusted.
-    Every kind of row goes in one statement for the whole batch, however many sessions it holds.
+    moves only if it still is at the old value (optimistic check): when another writer appended
+    meanwhile nothing matches and :class:`StaleHead` is raised, so the transaction rolls back.
+    ``locked``: the rows were locked first (PostgreSQL), and a driver that cannot count the rows
+    an executemany updated is then trusted. One statement for every session of the batch.
     """
     if not heads:
         return
@@ -123,9 +118,6 @@ async def append_txn(
     )
     if moved.rowcount != len(heads) and not (locked and moved.rowcount < 0):
         raise StaleHead(", ".join(sid for sid, _, _ in heads))
-    await conn.execute(events.insert(), [_event_row(e) for e in new])
-    if acks:
-        await conn.execute(command_acks.insert(), list(acks))
 
 
 async def find_acks_txn(
@@ -143,13 +135,13 @@ async def find_acks_txn(
     return {(actor, cid): json.loads(ack) for actor, cid, ack in rows}
 
 
-async def save_snapshot_txn(conn: AsyncConnection, state: SessionState) -> None:
-    """Store the projection at its current ``seq``."""
-    await conn.execute(
-        snapshots.insert().values(
-            session_id=state.session, seq=state.seq, state=json.dumps(state_to_json(state))
-        )
-    )
+def snapshot_row(state: SessionState) -> dict[str, Any]:
+    """The ``snapshots`` row of the projection at its current ``seq``."""
+    return {
+        "session_id": state.session,
+        "seq": state.seq,
+        "state": json.dumps(state_to_json(state)),
+    }
 
 
 async def load_state_txn(conn: AsyncConnection, session: str) -> SessionState | None:
