@@ -30,6 +30,18 @@ def room_for(principal: Principal) -> str:
     return f"{principal.session}/public"
 
 
+class JsonOnlyPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """A socket.io packet that never looks for binary attachments in what this server sends.
+
+    Why: the stock packet walks every nested value of every outgoing message to find ``bytes``
+    (a recursive call per value); evalroom only ever sends JSON (hashes and signatures are hex
+    or base64), and on a busy node that walk was a visible share of the fan-out's CPU.
+    Incoming packets still decode as usual.
+    """
+
+    uses_binary_events = False
+
+
 class Fanout(Protocol):
     """Where the committer hands committed events."""
 
@@ -73,6 +85,10 @@ class Dispatcher:
             viewer = Viewer(Role.EXPERT, seat)
             views = [event_view(c.event, viewer, c.revealed) for c in committed]
             add(f"{session}/seat/{seat}", views)
+        # This node's rooms only: every node emits to its own clients (see the module docstring).
+        present = self._sio.manager.rooms.get("/", {})
+        groups = [(views, [r for r in rooms if present.get(r)]) for views, rooms in groups]
+        groups = [(views, rooms) for views, rooms in groups if rooms]  # nobody there: no encode
         self.emitted += len(groups)
         await asyncio.gather(
             *(self._sio.emit("events", views, room=rooms) for views, rooms in groups)

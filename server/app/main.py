@@ -14,7 +14,7 @@ from server.app.audit_service import AuditService
 from server.app.audit_sio import register_audit
 from server.app.committer import Committer
 from server.app.config import Config
-from server.app.fanout import Dispatcher
+from server.app.fanout import Dispatcher, JsonOnlyPacket
 from server.app.http import SERVICE, add_routes, typed_errors
 from server.app.notary import Notary, load_or_create_key
 from server.app.report_desk import ReportDesk
@@ -50,6 +50,7 @@ def make_app(config: Config) -> web.Application:
         # answer (commands are capped far lower); beyond that the connection is closed.
         max_http_buffer_size=MAX_FRAME,
         transports=["websocket"],
+        serializer=JsonOnlyPacket,
     )
     sio.attach(app)
     dispatcher = Dispatcher(sio)
