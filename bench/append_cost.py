@@ -56,21 +56,21 @@ class _AuditOff:
     """Switch the audit trail off for the baseline (restored on exit)."""
 
     def __enter__(self) -> None:
-        self._nodes = audit.append_nodes_txn
+        self._nodes = audit.node_rows
         self._append = CompactRange.append_nodes
 
-        async def no_nodes(*_args: Any) -> None:
-            return None
+        def no_nodes(*_args: Any) -> list[Any]:
+            return []
 
         def cheap_append(tree: CompactRange, leaf: bytes) -> list[Any]:
             tree._size += 1
             return []
 
-        audit.append_nodes_txn = no_nodes  # type: ignore[assignment]
+        audit.node_rows = no_nodes  # type: ignore[assignment]
         CompactRange.append_nodes = cheap_append  # type: ignore[method-assign]
 
     def __exit__(self, *_exc: object) -> None:
-        audit.append_nodes_txn = self._nodes  # type: ignore[assignment]
+        audit.node_rows = self._nodes  # type: ignore[assignment]
         CompactRange.append_nodes = self._append  # type: ignore[method-assign]
 
 

@@ -9,10 +9,11 @@ correctness, only for liveness.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Protocol
 
+import engineio.packet
 import socketio
+from socketio.packet import EVENT
 
 from server.app.audit_service import checkpoint_json
 from server.app.committer import Committed
@@ -55,19 +56,17 @@ class Dispatcher:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self._sio = sio
         self._seats: dict[str, set[str]] = {}  # session -> seats with a connected client
-        self.emitted = 0
 
     def seat_joined(self, session: str, seat: str) -> None:
         """Remember that a seat of ``session`` has a client here."""
         self._seats.setdefault(session, set()).add(seat)
 
     async def publish(self, session: str, committed: list[Committed]) -> None:
-        """Emit one ``events`` message to every room: full, public, each connected seat.
+        """Send one ``events`` message to every room: full, public, each connected seat.
 
-        Rooms whose views are equal share one emit (an expert's stubs of another seat's scores
-        are the same for every other seat; after the reveal experts see what supervisors see),
-        and the emits run together: each one waits for its sends, so a busy node would
-        otherwise spend a batch's fan-out in sequence.
+        Rooms whose views are equal share one encoding (an expert's stubs of another seat's
+        scores are the same for every other seat; after the reveal experts see what supervisors
+        see).
         """
         groups: list[tuple[list[dict[str, Any]], list[str]]] = []
 
@@ -85,17 +84,26 @@ class Dispatcher:
             viewer = Viewer(Role.EXPERT, seat)
             views = [event_view(c.event, viewer, c.revealed) for c in committed]
             add(f"{session}/seat/{seat}", views)
-        # This node's rooms only: every node emits to its own clients (see the module docstring).
-        present = self._sio.manager.rooms.get("/", {})
-        groups = [(views, [r for r in rooms if present.get(r)]) for views, rooms in groups]
-        groups = [(views, rooms) for views, rooms in groups if rooms]  # nobody there: no encode
-        self.emitted += len(groups)
-        await asyncio.gather(
-            *(self._sio.emit("events", views, room=rooms) for views, rooms in groups)
-        )
+        for views, rooms in groups:
+            await self._send("events", views, rooms)
+
+    async def _send(self, event: str, data: Any, rooms: list[str]) -> None:
+        """Encode one socket.io event once and queue it for every member of ``rooms``.
+
+        Why not ``AsyncServer.emit``: it starts one task per recipient and waits for them all,
+        though each send only appends to the client's outgoing queue. On a busy node those
+        tasks were a large share of the fan-out's CPU; queueing in a plain loop is the same
+        delivery, in the same order, without them. Only this node's members are reached:
+        every node sends to its own clients (see the module docstring).
+        """
+        members = list(self._sio.manager.get_participants("/", rooms))
+        if not members:
+            return  # nobody there: nothing to encode
+        encoded = self._sio.packet_class(EVENT, namespace="/", data=[event, data]).encode()
+        message = engineio.packet.Packet(engineio.packet.MESSAGE, encoded)
+        for _sid, eio_sid in members:
+            await self._sio.eio.send_packet(eio_sid, message)
 
     async def publish_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         """Supervisors and auditors see every new (or newly co-signed) checkpoint live."""
-        await self._sio.emit(
-            "checkpoint", checkpoint_json(checkpoint), room=f"{checkpoint.session}/full"
-        )
+        await self._send("checkpoint", checkpoint_json(checkpoint), [f"{checkpoint.session}/full"])
