@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ from typing import Any
 from aiohttp import ClientSession, web
 
 from server.app.config import Config
+from server.app.gc_policy import GcPolicy
 from server.app.main import make_app
 from server.app.verify_cli import add_verify_parser
 
@@ -65,10 +65,9 @@ async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
     site = web.TCPSite(runner, config.host, config.port)
     await site.start()
     print(f"evalroom serving on {config.public_url} (data: {config.data_dir})", flush=True)
-    # Everything loaded so far lives as long as the process: keep it out of the collector's
-    # full passes, which otherwise pause the loop for tens of milliseconds on a busy node.
-    gc.collect()
-    gc.freeze()
+    policy = GcPolicy()  # full collections only when quiet: they pause the loop (gc_policy.py)
+    policy.install()
+    collector = asyncio.create_task(policy.run(), name="gc-policy")
     if seed_lot is not None:
         created = await _create_via_http(config, seed_lot)
         save_credentials(config, created)
@@ -77,6 +76,7 @@ async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
     try:
         await asyncio.Event().wait()
     finally:
+        collector.cancel()
         await runner.cleanup()
 
 

@@ -1,0 +1,71 @@
+"""When the garbage collector may pause the event loop of a serving node.
+
+Why: CPython's full (generation 2) collection walks every tracked object. On a node holding
+dozens of sessions and hundreds of sockets it stopped the loop for 30 to 100 ms, about every ten
+seconds under load, and those pauses were the node's slowest deliveries (``bench/sync.py``). The
+policy:
+
+- everything allocated at start-up (modules, the app) is frozen out of the collector;
+- young collections (generations 0 and 1) stay automatic: they are short and reclaim most cycles;
+- automatic full collections are off; this task runs one when the process has been quiet (under
+  ``QUIET_CPU`` of a core over the last check) and ``QUIET_EVERY_S`` passed since the last one,
+  and, however busy the node is, at least every ``FULL_EVERY_S``, so cyclic garbage that reached
+  the old generation is always reclaimed.
+
+Only ``evalroom serve`` and ``demo`` install it; the tests' in-process servers keep the defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+
+logger = logging.getLogger(__name__)
+
+CHECK_EVERY_S = 5.0
+QUIET_CPU = 0.2
+QUIET_EVERY_S = 30.0
+FULL_EVERY_S = 300.0
+NEVER = 10**9  # a generation-2 threshold no count reaches
+
+
+class GcPolicy:
+    """Young collections automatic, full collections when quiet (or every few minutes)."""
+
+    def __init__(self) -> None:
+        self.full_collections = 0
+        self._last_full = time.monotonic()
+
+    def install(self) -> None:
+        """Freeze the start-up heap and turn automatic full collections off."""
+        gc.collect()
+        gc.freeze()
+        young, middle, _ = gc.get_threshold()
+        gc.set_threshold(young, middle, NEVER)
+
+    def due(self, now: float, cpu_share: float) -> bool:
+        """Whether a full collection should run now, given the CPU share since the last check."""
+        since = now - self._last_full
+        return since >= FULL_EVERY_S or (cpu_share < QUIET_CPU and since >= QUIET_EVERY_S)
+
+    def collect(self, now: float) -> None:
+        """Run a full collection and remember when."""
+        started = time.perf_counter()
+        found = gc.collect()
+        self._last_full, self.full_collections = now, self.full_collections + 1
+        logger.debug(
+            "full collection: %d objects in %.1f ms", found, 1000 * (time.perf_counter() - started)
+        )
+
+    async def run(self) -> None:
+        """Check every few seconds whether a full collection is due."""
+        wall, cpu = time.monotonic(), time.process_time()
+        while True:
+            await asyncio.sleep(CHECK_EVERY_S)
+            now, used = time.monotonic(), time.process_time()
+            share = (used - cpu) / max(now - wall, 1e-6)
+            if self.due(now, share):
+                self.collect(now)
+            wall, cpu = now, time.process_time()
