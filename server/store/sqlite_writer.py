@@ -61,6 +61,8 @@ class SqliteWriter:
         """Commit every row of ``writes``; raise :class:`StaleHead` or ``IntegrityError``."""
         rows = writes.rows()  # built here, on the loop: the projection may change after return
         heads = [{"sid": sid, "old": old, "new": new} for sid, old, new in writes.heads]
+        if not heads and not rows:
+            return  # every command refused, or no checkpoint due: no transaction, no fsync
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._write, heads, rows)
 

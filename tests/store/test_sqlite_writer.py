@@ -107,3 +107,11 @@ def test_only_file_backed_sqlite_gets_a_writer_thread(tmp_path: Path) -> None:
     assert sqlite_file(open_engine("sqlite+aiosqlite://")) is None
     assert sqlite_file(open_engine("sqlite+aiosqlite:///:memory:")) is None
     assert sqlite_file(open_engine("postgresql://localhost/test")) is None
+
+
+async def test_an_empty_batch_opens_no_transaction(
+    writer: SqliteWriter, sqlite_engine: AsyncEngine
+) -> None:
+    await writer.write(BatchWrites())  # every command of a batch refused
+    assert writer._conn is None  # the writer never even connected
+    assert await _stored(sqlite_engine) == {"head": 1, "events": 1, "acks": 0}
