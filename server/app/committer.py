@@ -253,7 +253,7 @@ class Committer:
         published: dict[str, list[Committed]] = {}
         writes = BatchWrites()
         now = self._clock()
-        async with append_scope(self._engine, self._writer) as scope:
+        async with append_scope(self._engine, self._writer, list(by_session)) as scope:
             for session, pendings in by_session.items():
                 committed = await self._append_session_txn(
                     scope, session, pendings, now, results, writes, careful
@@ -286,7 +286,7 @@ class Committer:
         if not due or self._sign is None:
             return
         writes = BatchWrites()
-        async with append_scope(self._engine, self._writer) as scope:
+        async with append_scope(self._engine, self._writer, due) as scope:
             for session in due:
                 if await self._load_txn(scope, session) is None:
                     continue
@@ -327,10 +327,10 @@ class Committer:
             # SQLite has one writer process: trust the cache; append_txn's head check still
             # catches a second writer (StaleHead) and the batch is decided again carefully.
             return cached
-        conn = await scope.conn()
-        head = await log.lock_head_txn(conn, session, self._lock_rows)
+        head = await scope.head(session)
         if head is None:
             return None
+        conn = await scope.conn()
         cached = self._cache.get(session)
         if cached is None or cached.state.seq != head:
             # Another node appended (or nothing is cached yet): rebuild from the store.

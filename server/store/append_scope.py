@@ -13,13 +13,14 @@ Two shapes behind one interface:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.store.batch import BatchWrites
 from server.store.engine import is_sqlite
+from server.store.log import lock_heads_txn
 from server.store.sqlite_writer import SqliteWriter
 
 
@@ -27,13 +28,30 @@ class AppendScope:
     """Hand out the read connection on demand and write a batch once."""
 
     def __init__(
-        self, engine: AsyncEngine, writer: SqliteWriter | None, stack: AsyncExitStack
+        self,
+        engine: AsyncEngine,
+        writer: SqliteWriter | None,
+        stack: AsyncExitStack,
+        sessions: Sequence[str],
     ) -> None:
         self._engine = engine
         self._writer = writer
         self._stack = stack
+        self._sessions = sessions
         self._conn: AsyncConnection | None = None
+        self._heads: dict[str, int] | None = None
         self.locks_rows = not is_sqlite(engine)  # PostgreSQL: reads lock the head rows
+
+    async def head(self, session: str) -> int | None:
+        """The stored head of a session of this transaction (None: no such session).
+
+        The first call reads (and on PostgreSQL locks, in id order) every session the scope was
+        opened for, in one statement.
+        """
+        if self._heads is None:
+            conn = await self.conn()
+            self._heads = await lock_heads_txn(conn, self._sessions, self.locks_rows)
+        return self._heads.get(session)
 
     async def conn(self) -> AsyncConnection:
         """The connection for this transaction's reads (opened on first use)."""
@@ -52,8 +70,9 @@ class AppendScope:
 
 @asynccontextmanager
 async def append_scope(
-    engine: AsyncEngine, writer: SqliteWriter | None
+    engine: AsyncEngine, writer: SqliteWriter | None, sessions: Sequence[str]
 ) -> AsyncIterator[AppendScope]:
-    """An :class:`AppendScope`; leaving it commits (or, on an exception, rolls back)."""
+    """An :class:`AppendScope` for a batch over ``sessions``; leaving it commits (or, on an
+    exception, rolls back)."""
     async with AsyncExitStack() as stack:
-        yield AppendScope(engine, writer, stack)
+        yield AppendScope(engine, writer, stack, sessions)

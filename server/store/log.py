@@ -67,17 +67,29 @@ async def create_session_txn(
         )
 
 
-async def lock_head_txn(conn: AsyncConnection, session: str, for_update: bool) -> int | None:
-    """The session's head ``seq``, locking its row for the append when asked."""
-    query = select(sessions.c.head_seq).where(sessions.c.id == session)
+async def lock_heads_txn(
+    conn: AsyncConnection, ids: Sequence[str], for_update: bool
+) -> dict[str, int]:
+    """The head ``seq`` of each existing session in ``ids``, locking their rows when asked.
+
+    One statement, rows locked in ``id`` order: two nodes appending to overlapping sets of
+    sessions then always take the locks in the same order and never wait on each other in a
+    cycle (PostgreSQL would abort one of them as a deadlock).
+    """
+    query = (
+        select(sessions.c.id, sessions.c.head_seq)
+        .where(sessions.c.id.in_(sorted(set(ids))))
+        .order_by(sessions.c.id)
+    )
     if for_update:
         query = query.with_for_update()
-    return (await conn.execute(query)).scalar_one_or_none()
+    return {row.id: row.head_seq for row in await conn.execute(query)}
 
 
 async def head_txn(conn: AsyncConnection, session: str) -> int | None:
     """The session's head ``seq`` without locking (None when there is no such session)."""
-    return await lock_head_txn(conn, session, for_update=False)
+    query = select(sessions.c.head_seq).where(sessions.c.id == session)
+    return (await conn.execute(query)).scalar_one_or_none()
 
 
 async def read_after_txn(conn: AsyncConnection, session: str, after: int, limit: int) -> Page:

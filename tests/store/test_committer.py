@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app.committer import Committer
-from server.domain.errors import CommandError
+from server.domain.commands import AdvancePhase, CreateSession
+from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal, Role
 from server.domain.state import fold, state_to_json
 from server.store import log
@@ -220,3 +221,51 @@ async def test_two_writers_alternating_stay_gap_free(
             assert state.seq == seqs[-1]
     finally:
         await other.stop()
+
+
+@pytest.mark.postgres
+async def test_two_nodes_locking_the_same_sessions_in_opposite_order_never_deadlock(
+    pg_url: str, lot_json: Any
+) -> None:
+    """Each node's batch holds both sessions, arriving in opposite orders on the two nodes.
+
+    Locking heads in arrival order let node 1 hold A and wait for B while node 2 held B and
+    waited for A: PostgreSQL aborted one as a deadlock and its commands failed with ``internal``.
+    The heads of a batch are locked in one statement, in id order, so that cannot happen.
+    """
+    from server.store.engine import migrate, open_engine
+
+    engine = open_engine(pg_url)
+    await migrate(engine)
+    nodes = [Committer(engine, lambda: 1, _ignore) for _ in range(2)]
+    for node in nodes:
+        await node.start()
+    try:
+        for sid in ("s-a", "s-b"):
+            await nodes[0].create_session(
+                Principal(Role.ADMIN, sid, "admin"), CreateSession(lot_json), {}
+            )
+        answers: list[Any] = []
+        for n in range(25):
+            # Refused at once (wrong phase), but only after the heads were locked and read.
+            submits = [
+                node.submit(
+                    Principal(Role.SUPERVISOR, sid, "sup-1"), f"c{n}", AdvancePhase("review")
+                )
+                for node, order in zip(nodes, (("s-a", "s-b"), ("s-b", "s-a")), strict=True)
+                for sid in order
+            ]
+            answers += await asyncio.gather(*submits, return_exceptions=True)
+        codes = {a.code for a in answers if isinstance(a, CommandError)}
+        assert len(answers) == 100
+        assert all(isinstance(a, CommandError) for a in answers)
+        assert Code.INTERNAL not in codes
+        assert codes == {Code.WRONG_PHASE}
+    finally:
+        for node in nodes:
+            await node.stop()
+        await engine.dispose()
+
+
+async def _ignore(*_args: Any) -> None:
+    return None
