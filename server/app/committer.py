@@ -10,7 +10,8 @@ fails every command in it; clients resend with the same command id, which is ide
 The same transaction stores the Merkle subtrees the new events complete (the cached compact range
 makes that O(log n)) and, when one is due, a checkpoint signed by the node's key: every
 ``CHECKPOINT_EVERY`` events, at least every ``CHECKPOINT_MS`` while events flow (an idle tick
-covers a quiet second), and when the session closes.
+covers a quiet second), and when the session closes. The per-session cache and the checkpoint
+timing are in :mod:`server.app.writer_cache`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.app import writer_cache
+from server.app.writer_cache import SignCheckpoint, WriterCache
 from server.auditlog.merkle import CompactRange
 from server.domain.commands import Command, CreateSession, decide
 from server.domain.errors import Code, CommandError
@@ -41,8 +44,6 @@ from server.store.sqlite_writer import SqliteWriter, sqlite_file
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 512
-CHECKPOINT_EVERY = 100
-CHECKPOINT_MS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,24 +56,6 @@ class Committed:
 
 OnCommit = Callable[[str, list[Committed]], Awaitable[None]]
 OnCheckpoint = Callable[[StoredCheckpoint], Awaitable[None]]
-SignCheckpoint = Callable[[str, int, bytes], str]
-"""``sign(session, size, root) -> note``: the node's signed checkpoint note."""
-
-
-@dataclass
-class _Cached:
-    """What the writer keeps per session between transactions: projection, tree, checkpoint."""
-
-    state: SessionState
-    tree: CompactRange
-    checkpoint_size: int
-    checkpoint_ms: int
-
-    def checkpoint_due(self, now: int, force: bool) -> bool:
-        behind = self.tree.size - self.checkpoint_size
-        if behind <= 0:
-            return False
-        return force or behind >= CHECKPOINT_EVERY or now - self.checkpoint_ms >= CHECKPOINT_MS
 
 
 @dataclass
@@ -106,7 +89,7 @@ class Committer:
         self._sign = sign_checkpoint
         self._on_checkpoint = on_checkpoint
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._cache: dict[str, _Cached] = {}  # the writer's own, always at the head it wrote
+        self._cache = WriterCache(sign_checkpoint, locks_rows=not is_sqlite(engine))
         self._read: dict[str, SessionState] = {}  # loaded for readers when the writer has none
         self._lock_rows = not is_sqlite(engine)
         path = sqlite_file(engine)
@@ -208,7 +191,7 @@ class Committer:
     async def _run(self) -> None:
         while True:
             try:
-                first = await asyncio.wait_for(self._queue.get(), CHECKPOINT_MS / 1000)
+                first = await asyncio.wait_for(self._queue.get(), writer_cache.CHECKPOINT_MS / 1000)
             except TimeoutError:
                 await self._guarded(self._checkpoint_idle, [])
                 continue
@@ -264,7 +247,7 @@ class Committer:
                         c.event.type == "phase.changed" and c.event.data.get("to") == Phase.CLOSED
                         for c in committed
                     )
-                    checkpoint = self._due_checkpoint(session, now, closed)
+                    checkpoint = self._cache.due_checkpoint(session, now, closed)
                     if checkpoint is not None:
                         writes.checkpoints.append(checkpoint)
             await scope.write(writes)
@@ -288,9 +271,9 @@ class Committer:
         writes = BatchWrites()
         async with append_scope(self._engine, self._writer, due) as scope:
             for session in due:
-                if await self._load_txn(scope, session) is None:
+                if await self._cache.load_txn(scope, session) is None:
                     continue
-                checkpoint = self._due_checkpoint(session, now, force=False)
+                checkpoint = self._cache.due_checkpoint(session, now, force=False)
                 if checkpoint is not None:
                     writes.checkpoints.append(checkpoint)
             await scope.write(writes)
@@ -300,53 +283,6 @@ class Committer:
         if self._on_checkpoint is not None:
             for checkpoint in signed:
                 await self._on_checkpoint(checkpoint)
-
-    def _sign_head(self, session: str, cached: _Cached, now: int) -> StoredCheckpoint | None:
-        """A checkpoint of the cached tree as it is now (the caller stores it in its txn).
-
-        The cache moves on at once; if the transaction fails the writer drops the cache and
-        reloads the last stored checkpoint, so nothing is skipped.
-        """
-        if self._sign is None:
-            return None
-        size, root = cached.tree.size, cached.tree.root()
-        cached.checkpoint_size, cached.checkpoint_ms = size, now
-        return StoredCheckpoint(session, size, root, self._sign(session, size, root), now)
-
-    def _due_checkpoint(self, session: str, now: int, force: bool) -> StoredCheckpoint | None:
-        cached = self._cache.get(session)
-        if cached is None or not cached.checkpoint_due(now, force):
-            return None
-        return self._sign_head(session, cached, now)
-
-    async def _load_txn(
-        self, scope: AppendScope, session: str, careful: bool = True
-    ) -> _Cached | None:
-        cached = self._cache.get(session)
-        if cached is not None and not careful and not self._lock_rows:
-            # SQLite has one writer process: trust the cache; append_txn's head check still
-            # catches a second writer (StaleHead) and the batch is decided again carefully.
-            return cached
-        head = await scope.head(session)
-        if head is None:
-            return None
-        conn = await scope.conn()
-        cached = self._cache.get(session)
-        if cached is None or cached.state.seq != head:
-            # Another node appended (or nothing is cached yet): rebuild from the store.
-            state = await log.load_state_txn(conn, session)
-            if state is None:
-                return None
-            tree = await audit.load_tree_txn(conn, session, head)
-            latest = await audit.latest_checkpoint_txn(conn, session)
-            cached = _Cached(
-                state,
-                tree,
-                latest.size if latest is not None else 0,
-                latest.created_ms if latest is not None else 0,
-            )
-            self._cache[session] = cached
-        return cached
 
     async def _append_session_txn(
         self,
@@ -358,7 +294,7 @@ class Committer:
         writes: BatchWrites,
         careful: bool,
     ) -> list[Committed]:
-        cached = await self._load_txn(scope, session, careful)
+        cached = await self._cache.load_txn(scope, session, careful)
         if cached is None:
             error = CommandError(Code.UNKNOWN_SESSION, f"no session {session}")
             results.extend((p, error) for p in pendings)
@@ -388,8 +324,8 @@ class Committer:
                 apply_event(state, event)
                 for level, index, node in cached.tree.append_nodes(event.hash):
                     writes.nodes.append((session, level, index, node))
-                if cached.tree.size - cached.checkpoint_size >= CHECKPOINT_EVERY:
-                    inline = self._sign_head(session, cached, now)  # mid-batch: every 100
+                if cached.tree.size - cached.checkpoint_size >= writer_cache.CHECKPOINT_EVERY:
+                    inline = self._cache.sign_head(session, cached, now)  # mid-batch: every 100
                     if inline is not None:
                         writes.checkpoints.append(inline)
                 new.append(event)

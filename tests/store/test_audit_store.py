@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.app import committer as committer_module
+from server.app import writer_cache
 from server.app.notary import Notary
 from server.auditlog.merkle import (
     consistency_proof,
@@ -83,10 +83,10 @@ async def test_checkpoints_every_hundred_events(
         stored = await audit.checkpoints_txn(conn, SESSION)
     sizes = [c.size for c in stored]
     assert sizes[0] == 1  # signed at creation
-    assert len(leaves) - sizes[-1] < committer_module.CHECKPOINT_EVERY  # (close: tests/app)
+    assert len(leaves) - sizes[-1] < writer_cache.CHECKPOINT_EVERY  # (close: tests/app)
     # The test clock advances 1 ms per call, so only the 100-event rule fires here, mid-batch too.
     gaps = [b - a for a, b in itertools.pairwise(sizes)]
-    assert max(gaps) <= committer_module.CHECKPOINT_EVERY
+    assert max(gaps) <= writer_cache.CHECKPOINT_EVERY
     verifier = parse_verifier_key(NOTARY.verifier_key)
     for checkpoint in stored:
         parsed = parse_checkpoint(verify_note(checkpoint.note, verifier))
@@ -100,7 +100,7 @@ async def test_checkpoints_every_hundred_events(
 async def test_quiet_session_gets_a_checkpoint_within_a_second(
     engine: AsyncEngine, lot_json: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(committer_module, "CHECKPOINT_MS", 50)
+    monkeypatch.setattr(writer_cache, "CHECKPOINT_MS", 50)
     h = Harness(engine, NOTARY.sign_checkpoint)
     h.clock = itertools.count(1_700_000_000_000, 40)  # 40 ms per tick of the test clock
     await h.committer.start()
