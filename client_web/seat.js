@@ -4,9 +4,7 @@
 // Blind review (暗标错位评审): while the blind part is open, blind criteria are shown by this
 // seat's own codes, in this seat's own order, and signed with the code (never the bidder); the
 // reveal (blind.revealed) shows which bidder each code was and closes those cells.
-// The evaluation report (评标报告): the page downloads the issued PDF with the seat's token, hashes
-// it with WebCrypto and signs (report.sign, optionally with a dissent 保留意见) only the SHA-256 of
-// the bytes it downloaded, and only when it equals the issued report's hash.
+// The evaluation report panel is seat_report.js.
 "use strict";
 
 (function () {
@@ -29,12 +27,23 @@
   const pending = new Map(); // command id -> {envelope, cell}
   const cellStatus = {}; // "B1/T1" -> {state, error}
   const sending = new Set(); // ids with a request in flight on this connection
-  const REPORT_CELL = "report"; // the queue's tag of a report.sign command (cellStatus key)
-  const MAX_DISSENT_CHARS = 2000; // code points, as the server counts them
-  // the report PDF this page downloaded: {expected, computed, url, bytes} or {expected, error}
-  let reportPdf = null;
-  let reportLoading = null; // the promise of a download in progress
-  let reportLocalError = ""; // a refusal made here (hash mismatch, bad dissent), before any command
+  // The report panel (seat_report.js) sees the page through these.
+  const report = window.EvalroomSeatReport({
+    session: SESSION,
+    seat: SEAT,
+    $,
+    view: () => view,
+    streamView: () => stream.view,
+    enrolled: () => !!record,
+    connected: () => connected,
+    cellStatus,
+    pendingFor,
+    errorText,
+    freshToken,
+    render,
+    signedEnvelope,
+    enqueue,
+  });
 
   // ---- IndexedDB: db "evalroom", store "seats", key `${session}/${seat}` ----
   function openDb() {
@@ -219,28 +228,7 @@
     }
     $("submit-button").disabled = !connected || !!me.submitted || view.phase !== "scoring" || !me.signed_in;
     $("submit-state").textContent = me.submitted ? "已提交 Submitted" : "";
-    renderReport();
-  }
-
-  // ---- the evaluation report (评标报告) ----
-  const REPORT_ERRORS = {
-    stale_report: "报告已重新出具，您签署的不是当前版本；请阅读新版本后再签署。The report was reissued: that is not the current version; read the new one and sign it.",
-    already_signed: "本席位已签署此报告。This seat has already signed this report.",
-    wrong_phase: "当前阶段不能签署报告（仅在复核阶段）。The report can only be signed in review.",
-    no_report: "尚未出具评标报告。No report has been issued yet.",
-    malformed: `保留意见须为 1–${MAX_DISSENT_CHARS} 字。A dissent is 1–${MAX_DISSENT_CHARS} characters.`,
-    bad_signature: "签名无效，请重新登记本席位。The signature did not verify; re-enrol this seat.",
-    not_enrolled: "本席位尚未登记。This seat is not enrolled.",
-  };
-
-  function reportErrorText(error) {
-    if (!error) return "";
-    const known = REPORT_ERRORS[error.code];
-    return known ? `${known} (${error.code})` : errorText(error);
-  }
-
-  function hex(buffer) {
-    return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    report.render();
   }
 
   async function freshToken() {
@@ -249,172 +237,6 @@
       if (stream) stream.token = record.token;
     }
     return record.token;
-  }
-
-  // Download the issued PDF with the seat's token and hash the exact bytes with WebCrypto.
-  function loadReportPdf() {
-    const expected = view && view.report ? view.report.hash : null;
-    if (!expected) return Promise.resolve(null);
-    if (reportLoading && reportLoading.expected === expected) return reportLoading.promise;
-    const promise = (async () => {
-      let result;
-      try {
-        const token = await freshToken();
-        const response = await fetch(`/api/sessions/${encodeURIComponent(SESSION)}/report.pdf`, {
-          headers: { Authorization: `Bearer ${token}` },
-          cache: "no-store",
-        });
-        if (!response.ok) {
-          let error = { code: "HTTP_" + response.status, message: response.statusText };
-          try {
-            error = (await response.json()).error || error;
-          } catch (_e) {
-            /* not JSON */
-          }
-          throw error;
-        }
-        const bytes = await response.arrayBuffer();
-        const computed = hex(await crypto.subtle.digest("SHA-256", bytes));
-        const url = URL.createObjectURL(new Blob([bytes], { type: "application/pdf" }));
-        result = { expected, computed, url, bytes: bytes.byteLength };
-      } catch (e) {
-        result = { expected, error: e && e.code ? e : { code: "DOWNLOAD_FAILED", message: String(e) } };
-      }
-      if (reportPdf && reportPdf.url) URL.revokeObjectURL(reportPdf.url);
-      reportPdf = result;
-      if (reportLoading && reportLoading.promise === promise) reportLoading = null;
-      render();
-      return result;
-    })();
-    reportLoading = { expected, promise };
-    render();
-    return promise;
-  }
-
-  function renderReport() {
-    const report = view && view.report;
-    const section = $("report");
-    section.hidden = !record || !report;
-    if (!report) return;
-    if (!reportLoading && (!reportPdf || reportPdf.expected !== report.hash)) loadReportPdf();
-    $("report-hash").textContent = report.hash;
-    $("report-bytes").textContent = `${report.bytes} 字节 bytes`;
-    const pdf = reportPdf && reportPdf.expected === report.hash ? reportPdf : null;
-    const matches = !!(pdf && pdf.computed === report.hash);
-    $("report-computed").textContent = pdf && pdf.computed ? pdf.computed : "—";
-    const check = $("report-check");
-    check.textContent = !pdf || pdf.error
-      ? ""
-      : matches
-        ? "✓ 一致 matches"
-        : "✗ 不一致：下载的文件不是已出具的报告 mismatch: the downloaded file is not the issued report";
-    check.className = !pdf || pdf.error ? "" : matches ? "match" : "mismatch";
-    $("report-loading").textContent = reportLoading
-      ? "正在下载报告… Downloading the report…"
-      : pdf && pdf.error
-        ? "下载失败 Download failed: " + errorText(pdf.error)
-        : "";
-    $("report-loading").className = pdf && pdf.error ? "error" : "";
-    $("report-reload").hidden = !(pdf && (pdf.error || !matches)) || !!reportLoading;
-    for (const id of ["report-link", "report-download"]) {
-      const link = $(id);
-      link.hidden = !(pdf && pdf.url);
-      if (pdf && pdf.url && link.getAttribute("href") !== pdf.url) link.href = pdf.url;
-    }
-    $("report-download").download = `report-${SESSION}-${report.hash.slice(0, 12)}.pdf`;
-    const frame = $("report-frame");
-    if ($("report-embed").open && pdf && pdf.url && frame.getAttribute("src") !== pdf.url) frame.src = pdf.url;
-
-    // every member's signing status
-    const table = $("report-signatures");
-    const rows = [E.el("tr", {}, E.el("th", {}, "席位 Seat"), E.el("th", {}, "状态 Status"), E.el("th", {}, "保留意见 Dissent"))];
-    for (const seat of Object.keys(view.seats || {})) {
-      const sig = report.signatures[seat];
-      const status = !sig
-        ? E.el("span", { class: "sig-none" }, "未签署 Not yet signed")
-        : sig.dissent != null
-          ? E.el("span", { class: "sig-dissent" }, "已签署（保留意见）Signed with dissent")
-          : E.el("span", { class: "sig-signed" }, "已签署 Signed");
-      const name = seat === SEAT ? `${seat}（本席位 this seat）` : seat;
-      rows.push(E.el("tr", { "data-seat": seat }, E.el("th", {}, name), E.el("td", {}, status), E.el("td", { class: "dissent-text" }, sig && sig.dissent != null ? sig.dissent : "")));
-    }
-    table.replaceChildren(...rows);
-
-    // this seat's own signature
-    const mine = report.signatures[SEAT];
-    const queued = pendingFor(REPORT_CELL) !== null;
-    const status = cellStatus[REPORT_CELL];
-    $("report-actions").hidden = !!mine;
-    const canSign = !mine && !queued && !reportLoading && view.phase === "review";
-    $("report-sign").disabled = !canSign;
-    const dissent = $("report-dissent").value;
-    const count = [...dissent].length;
-    $("report-dissent-count").textContent = `${count} / ${MAX_DISSENT_CHARS}`;
-    $("report-dissent-count").className = "cell-state" + (count > MAX_DISSENT_CHARS ? " error" : "");
-    $("report-sign-dissent").disabled = !canSign || !dissent.trim() || count > MAX_DISSENT_CHARS;
-    const state = $("report-state");
-    if (mine) {
-      state.textContent = mine.dissent != null
-        ? `本席位已签署此报告并提出保留意见（第 ${mine.seq} 号事件）。This seat signed this report with a dissent (event ${mine.seq}).`
-        : `本席位已签署此报告（第 ${mine.seq} 号事件）。This seat signed this report (event ${mine.seq}).`;
-      state.className = "sig-signed";
-    } else if (queued) {
-      state.textContent = connected && status && status.state === "sending"
-        ? "签署中… Signing…"
-        : "离线：签署已排队，连接后将重新发送。Offline: the signature is queued and will be resent on reconnect.";
-      state.className = "cell-state sending";
-    } else if (view.phase !== "review") {
-      state.textContent = "仅在复核阶段可以签署报告。The report can only be signed in review.";
-      state.className = "";
-    } else {
-      state.textContent = "本席位尚未签署此报告。This seat has not signed this report yet.";
-      state.className = "";
-    }
-    $("report-error").textContent = mine
-      ? ""
-      : reportLocalError || (status && status.state === "error" ? reportErrorText(status.error) : "");
-  }
-
-  // Sign the report: only the SHA-256 of the bytes this page downloaded, only when it is the
-  // issued report's hash.
-  async function signReport(withDissent) {
-    reportLocalError = "";
-    delete cellStatus[REPORT_CELL];
-    const report = view && view.report;
-    if (!report) {
-      reportLocalError = reportErrorText({ code: "no_report" });
-      render();
-      return;
-    }
-    let dissent;
-    if (withDissent) {
-      dissent = $("report-dissent").value;
-      const count = [...dissent].length;
-      if (!dissent.trim() || count > MAX_DISSENT_CHARS) {
-        reportLocalError = reportErrorText({ code: "malformed" });
-        render();
-        return;
-      }
-    }
-    let pdf = reportPdf && reportPdf.expected === report.hash ? reportPdf : null;
-    if (!pdf || pdf.error) pdf = await loadReportPdf();
-    if (!pdf || pdf.error) {
-      reportLocalError = "无法下载报告，未签署。Could not download the report; nothing was signed. " + errorText(pdf && pdf.error);
-      render();
-      return;
-    }
-    const current = view.report ? view.report.hash : null;
-    if (pdf.computed !== current) {
-      reportLocalError =
-        `拒绝签署：下载的 PDF 的 SHA-256（${pdf.computed}）与已出具报告的哈希（${current}）不一致。` +
-        `Refused to sign: the downloaded PDF's SHA-256 (${pdf.computed}) is not the issued report's hash (${current}).`;
-      render();
-      return;
-    }
-    const fields = { report: pdf.computed };
-    if (dissent !== undefined) fields.dissent = dissent;
-    const envelope = await signedEnvelope("report.sign", fields);
-    await enqueue(envelope, REPORT_CELL);
   }
 
   // This seat's blind draw as it may see it: {revealed, pairs: [[code, bidder|null], ...]}.
@@ -591,20 +413,6 @@
     }
   }
 
-  // report.issued / report.signed into the view, as server/domain/report_signing.py apply_report_view.
-  function foldReport(ev) {
-    const v = stream.view;
-    const data = ev.data;
-    if (!data) return;
-    if (ev.type === "report.issued") {
-      v.report = { hash: data.report, content: data.content, bytes: data.bytes, signatures: {} };
-    } else if (ev.type === "report.signed" && v.report) {
-      // a signature of an older issue stays in the log but does not count for the current report
-      if (data.report === v.report.hash) v.report.signatures[data.seat] = { seq: ev.seq, dissent: data.dissent != null ? data.dissent : null };
-      if (data.seat === SEAT && pendingFor(REPORT_CELL) === null) delete cellStatus[REPORT_CELL];
-    }
-  }
-
   async function onCellChange(bidder, criterion, input) {
     const value = input.value.trim();
     const key = `${bidder}/${criterion}`;
@@ -633,7 +441,7 @@
       },
       onEvent: (ev) => {
         foldBlind(ev);
-        foldReport(ev);
+        report.fold(ev);
         // our own score arriving in the log marks that cell saved
         if (ev.type === "score.set" && ev.data && ev.data.seat === SEAT) {
           const key = `${ev.data.code || ev.data.bidder}/${ev.data.criterion}`;
@@ -703,14 +511,10 @@
     if (answer && !answer.ok) $("pledge-error").textContent = errorText(answer.error);
   });
 
-  $("report-sign").addEventListener("click", () => signReport(false));
-  $("report-sign-dissent").addEventListener("click", () => signReport(true));
+  $("report-sign").addEventListener("click", () => report.sign(false));
+  $("report-sign-dissent").addEventListener("click", () => report.sign(true));
   $("report-dissent").addEventListener("input", () => render());
-  $("report-reload").addEventListener("click", () => {
-    reportPdf = null;
-    reportLocalError = "";
-    loadReportPdf();
-  });
+  $("report-reload").addEventListener("click", () => report.reload());
   $("report-embed").addEventListener("toggle", () => render());
 
   $("submit-button").addEventListener("click", async () => {
