@@ -99,6 +99,8 @@ class Committer:
         # previous batch's emits instead of waiting for them.
         self._outbox: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
         self._fanout_task: asyncio.Task[None] | None = None
+        self._step: asyncio.Future[None] | None = None  # the transaction in progress, if any
+        self._step_batch: list[_Pending] = []
         self.batches = 0  # how many transactions; the benchmark reports commands per batch
         self.retries = 0  # batches decided again after a moved head or a resend
 
@@ -107,12 +109,24 @@ class Committer:
         self._task = asyncio.create_task(self._run(), name="committer")
         self._fanout_task = asyncio.create_task(self._fan_out(), name="committer-fanout")
 
-    async def stop(self) -> None:
-        """Stop the writer task; queued commands fail with ``internal``."""
-        for task in (self._task, self._fanout_task):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop the writer task; queued commands fail with ``internal``.
+
+        A transaction already in progress is let finish (up to ``grace_s``), so its commands
+        get their acks: on SQLite its rows may already be committing on the writer thread, and
+        abandoning it would leave callers waiting for an answer that never comes.
+        """
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._step is not None and not self._step.done():
+            await asyncio.wait([self._step], timeout=grace_s)
+        for pending in self._step_batch:  # only if the grace ran out: a resend gets the ack
+            if not pending.future.done():
+                pending.future.set_exception(CommandError(Code.INTERNAL, "server stopping"))
+        if self._fanout_task is not None:
+            self._fanout_task.cancel()
+            await asyncio.gather(self._fanout_task, return_exceptions=True)
         while not self._queue.empty():
             pending = self._queue.get_nowait()
             if not pending.future.done():
@@ -193,12 +207,21 @@ class Committer:
             try:
                 first = await asyncio.wait_for(self._queue.get(), writer_cache.CHECKPOINT_MS / 1000)
             except TimeoutError:
-                await self._guarded(self._checkpoint_idle, [])
+                await self._run_step(self._checkpoint_idle, [])
                 continue
             batch = [first]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            await self._guarded(self._commit, batch)
+            await self._run_step(self._commit, batch)
+
+    async def _run_step(
+        self, step: Callable[[list[_Pending]], Awaitable[None]], batch: list[_Pending]
+    ) -> None:
+        # A task of its own, awaited through a shield: stopping cancels the loop, not a
+        # transaction that is already on its way to the database (see stop()).
+        self._step_batch = batch
+        self._step = asyncio.ensure_future(self._guarded(step, batch))
+        await asyncio.shield(self._step)
 
     async def _guarded(
         self, step: Callable[[list[_Pending]], Awaitable[None]], batch: list[_Pending]

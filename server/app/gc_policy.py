@@ -12,6 +12,12 @@ policy:
   and, however busy the node is, at least every ``FULL_EVERY_S``, so cyclic garbage that reached
   the old generation is always reclaimed.
 
+The price, accepted: on a node that is never quiet, cyclic garbage that reached the old
+generation waits up to ``FULL_EVERY_S`` (the young collections still reclaim most cycles), and
+what was frozen at start-up (modules, the app) is never collected, which is what it is for. On
+Python 3.14 the collector is incremental and ignores the third threshold; the quiet and periodic
+full collections then only add to it.
+
 Only ``evalroom serve`` and ``demo`` install it; the tests' in-process servers keep the defaults.
 """
 

@@ -35,7 +35,7 @@ from server.domain.report_signing import report_state_view
 from server.domain.results_view import flags_view, results_view
 from server.domain.roles import Principal, Role
 from server.domain.signing import parse_signed, verify_signature
-from server.domain.state import SessionState
+from server.domain.state import SessionState, state_from_json, state_to_json
 from server.domain.views import Viewer, event_view, state_view
 from server.store import audit, log
 
@@ -185,7 +185,7 @@ class Service:
             raise CommandError(Code.FORBIDDEN, "only a supervisor or admin issues the report")
         if self.desk is None:
             raise CommandError(Code.REPORT_NOT_READY, "this node renders no reports")
-        state = await self._state(principal.session)
+        state = await self._frozen_state(principal.session)
         async with self.engine.connect() as conn:
             root = (await audit.load_tree_txn(conn, state.session, state.seq)).root()
         issue = await self.desk.render(state, self._wall_ms(), root)
@@ -195,7 +195,7 @@ class Service:
 
     async def _refresh_report(self, session: str) -> None:
         if self.desk is not None:
-            await self.desk.refresh_signed(await self._state(session))
+            await self.desk.refresh_signed(await self._frozen_state(session))
 
     async def report(self, principal: Principal) -> dict[str, Any]:
         """The issued report's hashes and who signed (members, staff; not the public screen)."""
@@ -208,6 +208,15 @@ class Service:
         if state is None:
             raise CommandError(Code.UNKNOWN_SESSION, f"no session {session}")
         return state
+
+    async def _frozen_state(self, session: str) -> SessionState:
+        """A private copy of the projection, for work that awaits while using it.
+
+        The committer moves its cached projection on in place (even for a batch whose commit
+        then fails), so a reader that awaits between uses (a report rendered against the tree
+        root read before) would otherwise mix two heads.
+        """
+        return state_from_json(state_to_json(await self._state(session)))
 
     async def catch_up(self, principal: Principal, after: Any) -> dict[str, Any]:
         """Events after ``after`` as this principal may see them, or a snapshot when far behind."""

@@ -63,6 +63,10 @@ class AppendScope:
     async def write(self, writes: BatchWrites) -> None:
         """Write the batch: in the transaction, or on SQLite's writer thread (then committed)."""
         if self._writer is not None:
+            # Give the read connection back first: it is not held through the fsync, and a
+            # failure to release it cannot turn a committed batch into a refused one.
+            await self._stack.aclose()
+            self._conn = None
             await self._writer.write(writes)
         else:
             await writes.write_txn(await self.conn(), self.locks_rows)

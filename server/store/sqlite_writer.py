@@ -59,6 +59,8 @@ class SqliteWriter:
 
     async def write(self, writes: BatchWrites) -> None:
         """Commit every row of ``writes``; raise :class:`StaleHead` or ``IntegrityError``."""
+        if self._closed:
+            raise RuntimeError("the SQLite writer is closed")
         rows = writes.rows()  # built here, on the loop: the projection may change after return
         heads = [{"sid": sid, "old": old, "new": new} for sid, old, new in writes.heads]
         if not heads and not rows:
@@ -92,7 +94,7 @@ class SqliteWriter:
 
     def _write(self, heads: list[dict[str, Any]], rows: list[tuple[Table, list[Any]]]) -> None:
         conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")  # busy: raises here, with no transaction open
         try:
             if conn.executemany(MOVE_HEAD, heads).rowcount != len(heads):
                 raise StaleHead(", ".join(head["sid"] for head in heads))
@@ -103,9 +105,17 @@ class SqliteWriter:
                 conn.executemany(sql, values)
             conn.execute("COMMIT")
         except sqlite3.IntegrityError as error:
-            conn.execute("ROLLBACK")
+            self._roll_back(conn)
             raise IntegrityError("batch insert", None, error) from error
         except BaseException:
+            self._roll_back(conn)
+            raise
+
+    def _roll_back(self, conn: sqlite3.Connection) -> None:
+        """Roll back; a connection that cannot is dropped (the next write opens a new one)."""
+        try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise
+        except sqlite3.Error:
+            conn.close()  # closing discards the open transaction
+            self._conn = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -115,3 +117,33 @@ async def test_an_empty_batch_opens_no_transaction(
     await writer.write(BatchWrites())  # every command of a batch refused
     assert writer._conn is None  # the writer never even connected
     assert await _stored(sqlite_engine) == {"head": 1, "events": 1, "acks": 0}
+
+
+async def test_stopping_lets_the_transaction_in_progress_finish_and_answer(
+    tmp_path: Path, lot_json: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch already on the writer thread commits: its caller gets the ack, not silence."""
+    from tests.store.harness import SESSION as HARNESS_SESSION
+    from tests.store.harness import Harness
+
+    engine = open_engine(f"sqlite+aiosqlite:///{tmp_path / 'stop.db'}")
+    await migrate(engine)
+    harness = Harness(engine)
+    await harness.committer.start()
+    seats = await harness.scoring_session(lot_json)
+    slow = SqliteWriter._write
+
+    def slow_write(self: SqliteWriter, *args: Any) -> None:
+        time.sleep(0.3)  # on the writer thread: the transaction is in progress meanwhile
+        slow(self, *args)
+
+    monkeypatch.setattr(SqliteWriter, "_write", slow_write)
+    score = asyncio.ensure_future(harness.score(seats[0], "during-stop"))
+    await asyncio.sleep(0.1)
+    await harness.committer.stop()
+    ack = await asyncio.wait_for(score, 1)
+    async with engine.connect() as conn:
+        head = await log.head_txn(conn, HARNESS_SESSION)
+    assert ack["ok"]
+    assert head == ack["seq"]
+    await engine.dispose()
