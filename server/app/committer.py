@@ -38,7 +38,6 @@ from server.store import audit, log
 from server.store.append_scope import AppendScope, append_scope
 from server.store.audit import StoredCheckpoint
 from server.store.batch import BatchWrites
-from server.store.engine import is_sqlite
 from server.store.sqlite_writer import SqliteWriter, sqlite_file
 
 logger = logging.getLogger(__name__)
@@ -89,9 +88,8 @@ class Committer:
         self._sign = sign_checkpoint
         self._on_checkpoint = on_checkpoint
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._cache = WriterCache(sign_checkpoint, locks_rows=not is_sqlite(engine))
+        self._cache = WriterCache(sign_checkpoint)
         self._read: dict[str, SessionState] = {}  # loaded for readers when the writer has none
-        self._lock_rows = not is_sqlite(engine)
         path = sqlite_file(engine)
         self._writer = SqliteWriter(path) if path else None  # SQLite: a batch in one thread hop
         self._task: asyncio.Task[None] | None = None

@@ -48,9 +48,8 @@ class Cached:
 class WriterCache:
     """The writer's sessions, loaded from the store when the cache cannot be trusted."""
 
-    def __init__(self, sign: SignCheckpoint | None, locks_rows: bool) -> None:
+    def __init__(self, sign: SignCheckpoint | None) -> None:
         self._sign = sign
-        self._locks_rows = locks_rows  # PostgreSQL: every append reads (and locks) the head
         self._sessions: dict[str, Cached] = {}
 
     def get(self, session: str) -> Cached | None:
@@ -74,9 +73,10 @@ class WriterCache:
     ) -> Cached | None:
         """The session at its stored head (None: no such session), rebuilt when needed."""
         cached = self._sessions.get(session)
-        if cached is not None and not careful and not self._locks_rows:
-            # SQLite has one writer process: trust the cache; the write's head check still
-            # catches a second writer (StaleHead) and the batch is decided again carefully.
+        if cached is not None and not careful and not scope.locks_rows:
+            # SQLite has one writer process: trust the cache (PostgreSQL always locks and reads
+            # the head). The write's head check still catches a second writer (StaleHead), and
+            # the batch is then decided again carefully.
             return cached
         head = await scope.head(session)
         if head is None:

@@ -32,6 +32,10 @@ class BatchWrites:
     checkpoints: list[StoredCheckpoint] = field(default_factory=list)
     snapshots: list[SessionState] = field(default_factory=list)
 
+    def head_moves(self) -> list[dict[str, Any]]:
+        """The head moves as ``{"sid", "old", "new"}`` parameters of the optimistic UPDATE."""
+        return [{"sid": sid, "old": old, "new": new} for sid, old, new in self.heads]
+
     def rows(self) -> list[tuple[Table, list[Any]]]:
         """Every row to insert, one list per table (empty tables left out), heads apart."""
         tables: list[tuple[Table, list[Any]]] = [
@@ -45,6 +49,6 @@ class BatchWrites:
 
     async def write_txn(self, conn: AsyncConnection, locked: bool) -> None:
         """Write everything gathered, in the caller's transaction (``locked``: move_heads_txn)."""
-        await log.move_heads_txn(conn, self.heads, locked)
+        await log.move_heads_txn(conn, self.head_moves(), locked)
         for table, values in self.rows():
             await conn.execute(table.insert(), values)

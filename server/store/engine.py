@@ -19,7 +19,8 @@ def default_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'evalroom.db'}"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
+    """Set WAL, full fsync and a busy timeout on a new SQLite connection (every connection)."""
     # WAL lets readers run beside the single writer; synchronous=FULL makes every commit
     # durable across power loss, and group commit keeps that affordable.
     cursor = dbapi_connection.cursor()
@@ -57,7 +58,7 @@ def open_engine(url: str, role: str | None = None) -> AsyncEngine:
         Path(url.removeprefix("sqlite+aiosqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, pool_pre_ping=False)
     if is_sqlite(engine):
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
     elif role is not None:
         event.listen(engine.sync_engine, "connect", _set_role(role))
     return engine

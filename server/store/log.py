@@ -110,11 +110,11 @@ class StaleHead(Exception):
 
 
 async def move_heads_txn(
-    conn: AsyncConnection, heads: Sequence[tuple[str, int, int]], locked: bool = False
+    conn: AsyncConnection, heads: Sequence[dict[str, Any]], locked: bool = False
 ) -> None:
     """Move each session's head from where its new events start to their last ``seq``.
 
-    ``heads`` holds ``(session, old head, new head)`` per session that gained events. A head
+    ``heads`` holds ``{"sid", "old", "new"}`` per session that gained events. A head
     moves only if it still is at the old value (optimistic check): when another writer appended
     meanwhile nothing matches and :class:`StaleHead` is raised, so the transaction rolls back.
     ``locked``: the rows were locked first (PostgreSQL), and a driver that cannot count the rows
@@ -126,10 +126,10 @@ async def move_heads_txn(
         update(sessions)
         .where(sessions.c.id == bindparam("sid"), sessions.c.head_seq == bindparam("old"))
         .values(head_seq=bindparam("new")),
-        [{"sid": sid, "old": old, "new": head} for sid, old, head in heads],
+        list(heads),
     )
     if moved.rowcount != len(heads) and not (locked and moved.rowcount < 0):
-        raise StaleHead(", ".join(sid for sid, _, _ in heads))
+        raise StaleHead(", ".join(head["sid"] for head in heads))
 
 
 async def find_acks_txn(

@@ -14,6 +14,7 @@ The SQL text is made from the SQLAlchemy tables, so the schema has one definitio
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,12 +24,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.store.batch import BatchWrites
+from server.store.engine import is_sqlite, sqlite_pragmas
 from server.store.log import StaleHead
 from server.store.tables import sessions
 
 MOVE_HEAD = f"UPDATE {sessions.name} SET head_seq = :new WHERE id = :sid AND head_seq = :old"  # noqa: S608
 
 
+@functools.cache
 def _insert_sql(table: Table) -> str:
     names = [column.name for column in table.columns]
     return (
@@ -39,7 +42,7 @@ def _insert_sql(table: Table) -> str:
 
 def sqlite_file(engine: AsyncEngine) -> str | None:
     """The database file of a file-backed SQLite engine (None: PostgreSQL or in-memory)."""
-    if engine.dialect.name != "sqlite":
+    if not is_sqlite(engine):
         return None
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
@@ -54,7 +57,6 @@ class SqliteWriter:
         self._path = path
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._conn: sqlite3.Connection | None = None  # opened on, and used only by, the thread
-        self._sql: dict[str, str] = {}
         self._closed = False
 
     async def write(self, writes: BatchWrites) -> None:
@@ -62,7 +64,7 @@ class SqliteWriter:
         if self._closed:
             raise RuntimeError("the SQLite writer is closed")
         rows = writes.rows()  # built here, on the loop: the projection may change after return
-        heads = [{"sid": sid, "old": old, "new": new} for sid, old, new in writes.heads]
+        heads = writes.head_moves()
         if not heads and not rows:
             return  # every command refused, or no checkpoint due: no transaction, no fsync
         loop = asyncio.get_running_loop()
@@ -86,9 +88,7 @@ class SqliteWriter:
         if self._conn is None:
             # isolation_level=None: this code issues BEGIN and COMMIT itself.
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=True)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=10000")
+            sqlite_pragmas(conn)  # the same settings as the async engine's connections
             self._conn = conn
         return self._conn
 
@@ -99,10 +99,7 @@ class SqliteWriter:
             if conn.executemany(MOVE_HEAD, heads).rowcount != len(heads):
                 raise StaleHead(", ".join(head["sid"] for head in heads))
             for table, values in rows:
-                sql = self._sql.get(table.name) or self._sql.setdefault(
-                    table.name, _insert_sql(table)
-                )
-                conn.executemany(sql, values)
+                conn.executemany(_insert_sql(table), values)
             conn.execute("COMMIT")
         except sqlite3.IntegrityError as error:
             self._roll_back(conn)
