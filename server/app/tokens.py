@@ -69,7 +69,10 @@ class TokenMinter:
         body = json.loads(payload)
         if body["exp"] <= now:
             raise CommandError(Code.TOKEN_EXPIRED, "token expired; sign in again")
-        return Principal(Role(body["r"]), body["s"], body["u"])
+        role = Role(body["r"])
+        if role is Role.MEDIA:  # an internal principal: never behind a token
+            raise CommandError(Code.UNAUTHENTICATED, "no token stands for the media service")
+        return Principal(role, body["s"], body["u"])
 
     def code_hash(self, session: str, seat: str, code: str) -> bytes:
         """The keyed hash stored for an enrolment code (digits only, separators ignored)."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from server.domain import committee, report_signing, scoring
+from server.domain import committee, media, report_signing, scoring
 from server.domain.blind import assigned_draft, blind_criteria, revealed_draft
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft
@@ -87,6 +87,7 @@ Command = (
     | ReviewRejection
     | CloseBlind
     | report_signing.IssueReport
+    | media.MediaRecord
 )
 
 
@@ -279,4 +280,6 @@ def decide(
         return check_close_blind(state, principal)
     if isinstance(command, report_signing.IssueReport):
         return report_signing.check_issue(state, principal, command)
+    if isinstance(command, media.MediaRecord):
+        return media.check_media(state, principal, command)
     return check_signed(state, principal, command_id, command)

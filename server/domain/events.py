@@ -46,6 +46,31 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     "flag.explained": frozenset({"seat", "bidder?", "code?", "criterion", "text", "signed", "sig"}),
     "report.issued": frozenset({"report", "content", "bytes", "font"}),
     "report.signed": frozenset({"seat", "report", "dissent?", "signed", "sig"}),
+    # Live media (server/domain/media.py), written by the node's media service.
+    "media.joined": frozenset({"member", "publishes"}),
+    "media.left": frozenset({"member", "reason"}),
+    "media.state": frozenset({"member", "conn", "state"}),
+    "media.muted": frozenset({"member", "kind", "muted"}),
+    "media.alert": frozenset({"member", "kind", "dark_ms"}),
+    "recording.closed": frozenset(
+        {
+            "seat",
+            "track",
+            "file",
+            "codec",
+            "sha256",
+            "size",
+            "packets",
+            "keyframes",
+            "start_ms",
+            "end_ms",
+            "clock_rate",
+            "first_pts",
+            "sender_reports",
+            "gaps",
+            "cut",
+        }
+    ),
 }
 
 

@@ -14,6 +14,9 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     PUBLIC = "public"
     ADMIN = "admin"
+    # The node's own media service: it logs media facts (joins, states, recordings). No token
+    # ever stands for it (``TokenMinter.check`` refuses it).
+    MEDIA = "media"
 
 
 # Roles that see every event in full, live.

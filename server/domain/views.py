@@ -30,6 +30,7 @@ from server.domain.committee_views import (
     resolve_code,
 )
 from server.domain.events import Event
+from server.domain.media import MEDIA_EVENTS, concerns_seat
 from server.domain.report_signing import apply_report_view, report_state_view
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
 from server.domain.state import REVEALED_PHASES, Phase, SessionState
@@ -74,6 +75,8 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
     if viewer.role is Role.EXPERT:
         own = data.get("seat") == viewer.seat
         if event.type in SEAT_EVENTS and not own and not revealed:
+            return {"seq": event.seq, "type": "hidden"}
+        if event.type in MEDIA_EVENTS and not concerns_seat(event.type, data, viewer.seat):
             return {"seq": event.seq, "type": "hidden"}
         full = event.to_json()
         if event.type == "blind.assigned":

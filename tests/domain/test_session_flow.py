@@ -29,6 +29,7 @@ from server.domain.roles import Principal, Role
 from server.domain.state import apply_event, fold, new_state, state_from_json, state_to_json
 from server.domain.views import Viewer, apply_view, event_view, state_view
 from tests.domain.driver import SUP, S, Session, sample_day
+from tests.domain.media_steps import MEDIA, media_day
 from tests.helpers import public_b64, signed
 
 VIEWERS = [
@@ -99,6 +100,8 @@ def full_day(lot: dict[str, Any]) -> Session:
         if step == ("staff", {"type": "phase.advance", "to": "closed"}):
             issue_and_sign_report(session)
         session.step(step)
+    for record in media_day():  # recordings close and members leave after the session closed
+        session.run(MEDIA, record)
     return session
 
 
