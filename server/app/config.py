@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.app.secrets import Secret, load_or_create
 from server.store.engine import default_url
+from signaling.ice import IceConfig, parse_ice_urls
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,13 @@ class Config:
     at that URL whose checkpoint key is the given verifier key (type 0x01).
     ``EVALROOM_DATABASE_ROLE``: PostgreSQL role the server switches to (``SET ROLE``) after
     migrating, e.g. ``evalroom_writer``, which may not UPDATE or DELETE the log.
+    ``EVALROOM_MEDIA_ADDRESSES``: space-separated host addresses the media worker announces as
+    ICE candidates (default: every non-loopback address; ``127.0.0.1`` for a one-machine demo).
+    ``EVALROOM_STUN_URLS`` / ``EVALROOM_TURN_URLS``: ICE servers handed to seats (none by
+    default: venues are often closed networks). ``EVALROOM_TURN_SECRET``: coturn's
+    ``static-auth-secret``; seats get time-limited credentials (``EVALROOM_TURN_TTL_S``, 3600).
+    ``EVALROOM_MEDIA_DARK_MS``: a published track with no media for this long raises an alert
+    event (default 10000).
     """
 
     data_dir: Path
@@ -43,6 +51,9 @@ class Config:
     witness_of: str | None = None
     witness_host_key: str | None = None
     database_role: str | None = None
+    media_addresses: tuple[str, ...] = ()
+    ice: IceConfig = field(default_factory=IceConfig)
+    media_dark_ms: int = 10_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str) -> Config:
@@ -66,4 +77,18 @@ class Config:
             witness_of=source.get("EVALROOM_WITNESS_OF") or None,
             witness_host_key=source.get("EVALROOM_WITNESS_HOST_KEY") or None,
             database_role=source.get("EVALROOM_DATABASE_ROLE") or None,
+            media_addresses=tuple(source.get("EVALROOM_MEDIA_ADDRESSES", "").split()),
+            ice=ice_from_env(source),
+            media_dark_ms=int(source.get("EVALROOM_MEDIA_DARK_MS", "10000")),
         )
+
+
+def ice_from_env(source: Mapping[str, str]) -> IceConfig:
+    """The ICE servers seats are given, from ``EVALROOM_STUN_URLS`` and ``EVALROOM_TURN_*``."""
+    secret = source.get("EVALROOM_TURN_SECRET")
+    return IceConfig(
+        stun_urls=parse_ice_urls(source.get("EVALROOM_STUN_URLS", "")),
+        turn_urls=parse_ice_urls(source.get("EVALROOM_TURN_URLS", "")),
+        turn_secret=secret.encode() if secret else None,
+        turn_ttl_s=int(source.get("EVALROOM_TURN_TTL_S", "3600")),
+    )

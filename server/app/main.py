@@ -16,6 +16,7 @@ from server.app.committer import Committer
 from server.app.config import Config
 from server.app.fanout import Dispatcher, JsonOnlyPacket
 from server.app.http import SERVICE, add_routes, typed_errors
+from server.app.media_service import MediaService
 from server.app.notary import Notary, load_or_create_key
 from server.app.report_desk import ReportDesk
 from server.app.report_http import add_report_routes
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 CONFIG = web.AppKey("config", Config)
 MAX_FRAME = 1024 * 1024
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+MEDIA = web.AppKey("media", MediaService)
 
 
 def wall_ms() -> int:
@@ -97,10 +99,23 @@ def make_app(config: Config) -> web.Application:
         service.desk = ReportDesk(config.data_dir)
         app[SERVICE] = service
         register(sio, service, dispatcher)
+        media = MediaService(
+            sio,
+            committer,
+            service.authenticate,
+            config.data_dir / "recordings",
+            config.ice,
+            wall_ms,
+            config.media_addresses,
+            config.media_dark_ms,
+        )
+        app[MEDIA] = media
+        await media.start()
         logger.info("evalroom ready on %s (%s)", config.public_url, engine.dialect.name)
         yield
         if witness is not None:
             await witness.stop()
+        await media.stop()
         await committer.stop()
         await engine.dispose()
 

@@ -1,0 +1,214 @@
+"""Forwarding one publisher's track: read its encoded packets once, record them, copy them on.
+
+An :class:`Upstream` owns the receiving side of one seat's audio or video track in the worker.
+Each subscriber gets a :class:`ForwardTrack`, a queue of the same ``av.Packet`` objects that an
+aiortc sender packetizes without encoding. A late subscriber starts at a keyframe: its track
+drops video until one comes, and asks the publisher for one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeAlias
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from recordings.manifest import vp8_is_keyframe
+from signaling.embedded.seam import ReceiverTap
+
+logger = logging.getLogger(__name__)
+
+MAX_QUEUED = 120  # packets a subscriber may lag behind before its queue restarts at a keyframe
+KEYFRAME_MIN_INTERVAL_S = 0.3  # at most this often a keyframe request goes upstream
+KEYFRAME_RETRY_S = 0.2  # while something waits for a keyframe, ask again this often
+
+
+EncodedPacket: TypeAlias = (
+    "av.Packet[Any]"  # what a pass-through receiver yields (see seam.PassthroughDecoder)
+)
+
+
+def is_keyframe(kind: str, data: bytes) -> bool:
+    """Whether an encoded frame starts a decodable sequence (every audio frame does)."""
+    return kind != "video" or vp8_is_keyframe(data)
+
+
+class ForwardTrack(MediaStreamTrack):
+    """One subscriber's copy of an upstream track."""
+
+    def __init__(self, upstream: Upstream) -> None:
+        super().__init__()
+        self.kind = upstream.kind
+        self._upstream = upstream
+        self._queue: deque[EncodedPacket] = deque()
+        self._ready = asyncio.Event()
+        self._started = upstream.kind != "video"  # video waits for a keyframe
+        self.sent = 0
+
+    def push(self, packet: EncodedPacket, keyframe: bool) -> None:
+        if not self._started:
+            if not keyframe:
+                return
+            self._started = True
+        if len(self._queue) >= MAX_QUEUED:  # a stalled subscriber: start again at a keyframe
+            self._queue.clear()
+            if self.kind == "video":
+                self._started = keyframe
+                if not keyframe:
+                    self._upstream.ask_keyframe()
+                    return
+        self._queue.append(packet)
+        self._ready.set()
+
+    @property
+    def waiting_for_keyframe(self) -> bool:
+        return not self._started
+
+    async def recv(self) -> Any:
+        while not self._queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        self.sent += 1
+        return self._queue.popleft()
+
+    def stop(self) -> None:
+        super().stop()
+        self._ready.set()
+        self._upstream.detach(self)
+
+
+@dataclass
+class TrackStats:
+    """What a supervisor sees of one upstream track (counters since it started)."""
+
+    packets: int = 0
+    bytes: int = 0
+    keyframes: int = 0
+    lost: int = 0
+    last_ms: int = 0  # wall time of the last packet, 0 before the first
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "packets": self.packets,
+            "bytes": self.bytes,
+            "keyframes": self.keyframes,
+            "lost": self.lost,
+            "last_ms": self.last_ms,
+        }
+
+
+class Sink(Protocol):
+    """Where an upstream's packets are recorded (the track writer, seen through what it needs)."""
+
+    def write(self, data: bytes, pts: int, keyframe: bool, arrival_ms: int) -> None: ...
+    def lost(self, count: int) -> None: ...
+
+
+class Upstream:
+    """One publisher track in the worker."""
+
+    def __init__(
+        self,
+        kind: str,
+        track: MediaStreamTrack,
+        tap: ReceiverTap,
+        sink: Sink | None,
+        wall_ms: Callable[[], int],
+    ) -> None:
+        self.kind = kind
+        self.track = track
+        self.tap = tap
+        self.sink = sink
+        self.stats = TrackStats()
+        self._wall_ms = wall_ms
+        self._subscribers: list[ForwardTrack] = []
+        self._last_ask = 0.0
+        self._keyframe_seen = kind != "video"
+        self.asked_at: float | None = None  # monotonic time of the first keyframe request
+        self.first_keyframe_at: float | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._asks: set[asyncio.Future[None]] = set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"upstream-{self.kind}")
+        if self.kind == "video":  # the recording starts at a keyframe asked for, not waited for
+            self.ask_keyframe()
+
+    def attach(self) -> ForwardTrack:
+        forward = ForwardTrack(self)
+        self._subscribers.append(forward)
+        if self.kind == "video":
+            self.ask_keyframe()
+        return forward
+
+    def detach(self, forward: ForwardTrack) -> None:
+        if forward in self._subscribers:
+            self._subscribers.remove(forward)
+
+    def ask_keyframe(self) -> None:
+        """Ask the publisher for a keyframe, at most every ``KEYFRAME_MIN_INTERVAL_S``."""
+        now = time.monotonic()
+        if self.kind != "video" or now - self._last_ask < KEYFRAME_MIN_INTERVAL_S:
+            return
+        self._last_ask = now
+        if self.asked_at is None:
+            self.asked_at = now
+        task = asyncio.ensure_future(self.tap.request_keyframe())
+        self._asks.add(task)
+        task.add_done_callback(self._asks.discard)
+
+    def on_gap(self, missing: int) -> None:
+        """Packets went missing: the pass-through never fails to decode, so ask here."""
+        self.stats.lost += missing
+        if self.sink is not None:
+            self.sink.lost(missing)
+        self.ask_keyframe()
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                packet = await self.track.recv()
+                if isinstance(packet, av.Packet):
+                    self._forward(packet)
+        except MediaStreamError:
+            pass
+        finally:
+            for forward in list(self._subscribers):
+                forward.stop()
+
+    def _forward(self, packet: EncodedPacket) -> None:
+        data = bytes(packet)
+        keyframe = is_keyframe(self.kind, data)
+        now = self._wall_ms()
+        stats = self.stats
+        stats.packets += 1
+        stats.bytes += len(data)
+        stats.last_ms = now
+        if keyframe and self.kind == "video":
+            stats.keyframes += 1
+            if self.first_keyframe_at is None:
+                self.first_keyframe_at = time.monotonic()
+        if not self._keyframe_seen:
+            if keyframe:
+                self._keyframe_seen = True
+            elif time.monotonic() - self._last_ask > KEYFRAME_RETRY_S:
+                self.ask_keyframe()
+        if self.sink is not None and packet.pts is not None:
+            self.sink.write(data, int(packet.pts), keyframe, now)
+        for forward in self._subscribers:
+            forward.push(packet, keyframe)
+        if any(f.waiting_for_keyframe for f in self._subscribers):
+            self.ask_keyframe()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

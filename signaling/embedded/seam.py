@@ -1,0 +1,209 @@
+"""aiortc's internals that pass-through forwarding needs, kept in this one module.
+
+aiortc's public API decodes every received stream (its receiver runs a decoder thread that turns
+encoded frames into pictures and samples). A media worker that only forwards and records needs
+the encoded frames instead, so this module:
+
+* replaces ``aiortc.rtcrtpreceiver.get_decoder`` (the decoder seam) with one whose "decode"
+  returns the encoded frame as an ``av.Packet``: the receiver's track then yields packets, which
+  aiortc's senders already know how to packetize without encoding (``Encoder.pack``);
+* hooks a receiver's private RTCP and RTP handlers to see sender reports (for A/V alignment)
+  and sequence gaps (a pass-through never fails to decode, so aiortc's own keyframe requests
+  never fire), and sends picture loss indications through its private ``_send_rtcp_pli``;
+* hooks a sender's private ``_send_keyframe`` so a subscriber's keyframe request travels
+  upstream to the publisher instead of being ignored (packets are never re-encoded);
+* restricts the host addresses aioice announces, because aioice skips 127.0.0.1 and a
+  multi-homed venue server must announce only its media address.
+
+aiortc is pinned to the minor version this was written against (pyproject.toml), and
+:func:`check_seam` runs at import: if any of these names moved, importing this module fails
+loudly instead of forwarding nothing.
+"""
+
+from __future__ import annotations
+
+import fractions
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import aioice.ice
+import aiortc
+import av
+from aiortc import rtcrtpreceiver
+from aiortc.codecs.base import Decoder
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RtcpSrPacket, RtpPacket
+
+logger = logging.getLogger(__name__)
+
+SEAM_VERSION = "1.16."  # the aiortc minor version the seam below was read from
+NTP_EPOCH_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (NTP) to 1970-01-01 (Unix)
+
+_MAPPER = "_RTCRtpReceiver__timestamp_mapper"  # the receiver's per-track timestamp origin
+_PRIVATE_METHODS = {
+    RTCRtpReceiver: ("_handle_rtcp_packet", "_handle_rtp_packet", "_send_rtcp_pli"),
+    RTCRtpSender: ("_send_keyframe", "_handle_rtcp_packet"),
+}
+
+
+class SeamMoved(RuntimeError):
+    """aiortc changed where pass-through hooks in; the media worker cannot run."""
+
+
+def check_seam() -> None:
+    """Fail loudly if any internal name this module relies on is not where it was."""
+    if not aiortc.__version__.startswith(SEAM_VERSION):
+        raise SeamMoved(f"written for aiortc {SEAM_VERSION}x, found {aiortc.__version__}")
+    if not callable(getattr(rtcrtpreceiver, "get_decoder", None)):
+        raise SeamMoved("aiortc.rtcrtpreceiver.get_decoder is gone")
+    if not callable(getattr(rtcrtpreceiver, "decoder_worker", None)):
+        raise SeamMoved("aiortc.rtcrtpreceiver.decoder_worker is gone")
+    for cls, names in _PRIVATE_METHODS.items():
+        for name in names:
+            if not callable(getattr(cls, name, None)):
+                raise SeamMoved(f"{cls.__name__}.{name} is gone")
+    if not callable(getattr(aioice.ice, "get_host_addresses", None)):
+        raise SeamMoved("aioice.ice.get_host_addresses is gone")
+    mapper = rtcrtpreceiver.TimestampMapper()
+    mapper.map(1000)
+    if getattr(mapper, "_origin", None) != 1000:
+        raise SeamMoved("aiortc's TimestampMapper no longer keeps _origin")
+
+
+check_seam()
+
+
+class PassthroughDecoder(Decoder):
+    """A "decoder" that hands the encoded frame on as an ``av.Packet``.
+
+    Its pts is the receiver's track timestamp (RTP units from the track's first frame) and its
+    time base 1/clock rate, which is what aiortc's ``Encoder.pack`` expects on the send side.
+    """
+
+    def __init__(self, clock_rate: int) -> None:
+        self._time_base = fractions.Fraction(1, clock_rate)
+
+    def decode(self, encoded_frame: JitterFrame) -> list[Any]:
+        packet = av.Packet(encoded_frame.data)
+        packet.pts = encoded_frame.timestamp
+        packet.dts = encoded_frame.timestamp
+        packet.time_base = self._time_base
+        return [packet]
+
+
+def _passthrough_decoder(codec: RTCRtpCodecParameters) -> Decoder:
+    return PassthroughDecoder(codec.clockRate)
+
+
+_original_get_decoder = rtcrtpreceiver.get_decoder  # type: ignore[attr-defined]
+_original_host_addresses = aioice.ice.get_host_addresses
+
+
+def install_passthrough() -> None:
+    """Every receiver created from now on in this process yields encoded packets."""
+    rtcrtpreceiver.get_decoder = _passthrough_decoder  # type: ignore[attr-defined]
+
+
+def uninstall_passthrough() -> None:
+    """Receivers decode again (tests that share a process with decoding peers)."""
+    rtcrtpreceiver.get_decoder = _original_get_decoder  # type: ignore[attr-defined]
+
+
+def announce_only(addresses: Sequence[str]) -> None:
+    """Gather host candidates on exactly ``addresses`` (empty: aioice's own choice)."""
+    if addresses:
+        chosen = list(addresses)
+
+        def host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+            return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+        aioice.ice.get_host_addresses = host_addresses
+    else:
+        aioice.ice.get_host_addresses = _original_host_addresses
+
+
+@contextmanager
+def announcing(addresses: Sequence[str]) -> Iterator[None]:
+    """:func:`announce_only` for the duration of a block (test peers on loopback)."""
+    before = aioice.ice.get_host_addresses
+    announce_only(addresses)
+    try:
+        yield
+    finally:
+        aioice.ice.get_host_addresses = before
+
+
+def ntp_to_unix_ms(ntp: int) -> int:
+    """A 64-bit NTP timestamp (RTCP sender report) as milliseconds since the Unix epoch."""
+    seconds, fraction = ntp >> 32, ntp & 0xFFFFFFFF
+    return (seconds - NTP_EPOCH_OFFSET_S) * 1000 + (fraction * 1000 >> 32)
+
+
+def track_timestamp(receiver: RTCRtpReceiver, rtp_timestamp: int) -> int | None:
+    """An RTP timestamp in the units of the receiver's track pts (None before the first frame).
+
+    aiortc rebases every track to start at 0; a sender report names the original RTP
+    timestamp, so it is rebased the same way (with 32-bit wraparound) to line up with the pts.
+    """
+    origin = getattr(getattr(receiver, _MAPPER, None), "_origin", None)
+    if not isinstance(origin, int):
+        return None
+    delta = (rtp_timestamp - origin) & 0xFFFFFFFF
+    return delta - (1 << 32) if delta >= 1 << 31 else delta
+
+
+OnSenderReport = Callable[[int, int], None]  # (track pts of the report, sender wall ms)
+OnGap = Callable[[int], None]  # how many packets are missing
+
+
+class ReceiverTap:
+    """What a hooked receiver has seen: its media SSRC; reports and gaps go to callbacks."""
+
+    def __init__(self, receiver: RTCRtpReceiver, on_report: OnSenderReport, on_gap: OnGap) -> None:
+        self.ssrc: int | None = None  # the media stream's SSRC, once a packet came
+        self._receiver = receiver
+        self._on_report = on_report
+        self._on_gap = on_gap
+        self._last_seq: int | None = None
+        self._handle_rtcp = receiver._handle_rtcp_packet
+        self._handle_rtp = receiver._handle_rtp_packet
+        receiver._handle_rtcp_packet = self._rtcp  # type: ignore[method-assign]
+        receiver._handle_rtp_packet = self._rtp  # type: ignore[method-assign]
+
+    async def _rtcp(self, packet: Any) -> None:
+        if isinstance(packet, RtcpSrPacket) and packet.ssrc == self.ssrc:
+            pts = track_timestamp(self._receiver, packet.sender_info.rtp_timestamp)
+            if pts is not None:
+                self._on_report(pts, ntp_to_unix_ms(packet.sender_info.ntp_timestamp))
+        await self._handle_rtcp(packet)
+
+    async def _rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        # The first SSRC seen is the media's: a retransmission (RTX) has its own SSRC and only
+        # answers NACKs for packets already sent.
+        if self.ssrc is None:
+            self.ssrc = packet.ssrc
+        if packet.ssrc == self.ssrc:
+            if self._last_seq is not None:
+                step = (packet.sequence_number - self._last_seq) & 0xFFFF
+                if 1 < step < 0x8000:
+                    self._on_gap(step - 1)
+                if step < 0x8000:
+                    self._last_seq = packet.sequence_number
+            else:
+                self._last_seq = packet.sequence_number
+        await self._handle_rtp(packet, arrival_time_ms)
+
+    async def request_keyframe(self) -> None:
+        """Send a picture loss indication to the publisher (nothing before its first packet)."""
+        if self.ssrc is not None:
+            await self._receiver._send_rtcp_pli(self.ssrc)
+
+
+def hook_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
+    """Route a subscriber's PLI/FIR to ``on_keyframe_request`` (packets are never re-encoded)."""
+    sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]

@@ -1,0 +1,120 @@
+"""The ``/media`` socket.io namespace: the edge where signaling messages arrive.
+
+A client connects with the same token as on the default namespace. ``join`` enters its
+session's media room and returns the ICE servers (with TURN credentials minted for this member,
+refreshed at every join, so a reconnect gets fresh ones); every other event is parsed by
+:func:`signaling.messages.parse_message` and handed to :class:`signaling.room.Rooms`. Answers
+are socket.io acknowledgements ``{"ok": true, ...}`` or ``{"ok": false, "error": {...}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+from server.domain.errors import CommandError
+from server.domain.roles import Principal
+from signaling import messages
+from signaling.ice import IceConfig, ice_servers
+from signaling.messages import SignalError
+from signaling.room import Rooms
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "/media"
+
+
+def _error(error: SignalError | CommandError) -> dict[str, Any]:
+    return {"ok": False, "error": error.to_json()}
+
+
+class MediaNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Signaling for every session's media room on this node."""
+
+    def __init__(
+        self,
+        rooms: Rooms,
+        authenticate: Callable[[Any], Principal],
+        ice: IceConfig,
+        now_ms: Callable[[], int],
+    ) -> None:
+        super().__init__(NAMESPACE)
+        self.rooms = rooms
+        self._authenticate = authenticate
+        self._ice = ice
+        self._now_ms = now_ms
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            principal = self._authenticate(token)
+        except CommandError as error:
+            raise socketio.exceptions.ConnectionRefusedError(error.to_json()) from error
+        await self.save_session(sid, {"principal": principal})
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        await self.rooms.leave(sid, "disconnected")
+
+    async def _principal(self, sid: str) -> Principal:
+        saved = await self.get_session(sid)
+        principal = saved.get("principal")
+        if not isinstance(principal, Principal):
+            raise SignalError("unauthenticated", "connect with a token first")
+        return principal
+
+    async def on_join(self, sid: str, data: Any = None) -> dict[str, Any]:
+        try:
+            principal = await self._principal(sid)
+            answer = await self.rooms.join(sid, principal)
+            user = f"{principal.session}.{principal.subject}"
+            servers = ice_servers(self._ice, user, self._now_ms() // 1000)
+        except (SignalError, CommandError) as error:
+            return _error(error)
+        return {"ok": True, "ice_servers": servers, **answer}
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect", "join"):
+            return await super().trigger_event(event, *args)
+        sid, data = args[0], (args[1] if len(args) > 1 else None)
+        try:
+            return {"ok": True, **(await self._dispatch(sid, event, data))}
+        except (SignalError, CommandError) as error:
+            return _error(error)
+        except Exception:  # a bug must not leave the client waiting for an answer
+            logger.exception("media %s failed", event)
+            return {"ok": False, "error": {"code": "internal", "message": "media server error"}}
+
+    async def _dispatch(self, sid: str, event: str, data: Any) -> dict[str, Any]:
+        await self._principal(sid)
+        message = messages.parse_message(event, data)
+        rooms = self.rooms
+        if isinstance(message, messages.Publish):
+            return await rooms.publish(sid, message.sdp)
+        if isinstance(message, messages.SubscribeAnswer):
+            await rooms.answer(sid, message.conn, message.sdp)
+        elif isinstance(message, messages.Candidate):
+            candidate = {
+                "candidate": message.candidate,
+                "sdpMid": message.sdp_mid,
+                "sdpMLineIndex": message.sdp_mline_index,
+            }
+            await rooms.candidate(sid, message.conn, candidate)
+        elif isinstance(message, messages.Restart):
+            return await rooms.restart(sid, message.conn)
+        elif isinstance(message, messages.Mute):
+            await rooms.mute(sid, message.kind, message.muted, self._now_ms())
+        elif isinstance(message, messages.Leave):
+            await rooms.leave(sid, "leave")
+        elif isinstance(message, messages.State):
+            rooms.observe_state(
+                _client_conn(rooms, sid, message.conn), message.state, self._now_ms()
+            )
+        return {}
+
+
+def _client_conn(rooms: Rooms, sid: str, conn: str) -> str:
+    member = rooms.member(sid)
+    return member.pub_conn or conn if conn == messages.PUB_CONN else conn

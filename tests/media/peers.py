@@ -1,0 +1,144 @@
+"""Media peers for the tests: real aiortc peer connections signaling over ``/media``.
+
+A :class:`MediaPeer` connects with a session token, joins the media room, publishes synthetic
+camera and microphone tracks (real VP8 and Opus from aiortc's encoders) and answers every offer
+the server makes, decoding what it receives and counting frames per source seat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import time
+from collections import defaultdict
+from typing import Any
+
+import av
+import socketio
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
+
+VIDEO_CLOCK = 90_000
+
+
+class MovingPicture(MediaStreamTrack):
+    """A camera: a small moving picture at ``fps`` (it changes, so frames are not trivial)."""
+
+    kind = "video"
+
+    def __init__(self, width: int = 320, height: int = 240, fps: int = 15) -> None:
+        super().__init__()
+        self._size = (width, height)
+        self._fps = fps
+        self._n = 0
+        self._start: float | None = None
+        self.sent = 0
+
+    async def recv(self) -> av.VideoFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._n / self._fps
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        width, height = self._size
+        frame = av.VideoFrame(width, height, "yuv420p")
+        x = (self._n * 4) % (width - 16)
+        row = bytes(x) + b"\xf0" * 16 + bytes(width - x - 16)
+        luma = row * height
+        line = (self._n * 2) % height
+        luma = luma[: line * width] + b"\x80" * width + luma[(line + 1) * width :]
+        frame.planes[0].update(luma)
+        for plane in frame.planes[1:]:
+            plane.update(b"\x80" * plane.buffer_size)
+        frame.pts = self._n * VIDEO_CLOCK // self._fps
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self._n += 1
+        self.sent += 1
+        return frame
+
+
+class MediaPeer:
+    """One member's media: a socket on ``/media`` and its peer connections."""
+
+    def __init__(self, base: str, token: str, *, decode: bool = True) -> None:
+        self.base = base
+        self.token = token
+        self.decode = decode
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.pub: RTCPeerConnection | None = None
+        self.subs: dict[str, RTCPeerConnection] = {}
+        self.frames: dict[tuple[str, str], int] = defaultdict(int)  # (source, kind) -> decoded
+        self.first_frame_at: dict[tuple[str, str], float] = {}
+        self.offers: list[dict[str, Any]] = []
+        self.status: list[dict[str, Any]] = []
+        self.camera: MovingPicture | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.sio.on("offer", self._on_offer, namespace="/media")
+        self.sio.on("status", self.status.append, namespace="/media")
+
+    async def connect(self) -> None:
+        await self.sio.connect(
+            self.base, auth={"token": self.token}, namespaces=["/media"], transports=["websocket"]
+        )
+
+    async def call(self, event: str, data: Any = None) -> dict[str, Any]:
+        answer: dict[str, Any] = await self.sio.call(
+            event, data or {}, namespace="/media", timeout=30
+        )
+        return answer
+
+    async def join(self) -> dict[str, Any]:
+        return await self.call("join")
+
+    async def publish(self, fps: int = 15) -> dict[str, Any]:
+        self.pub = RTCPeerConnection()
+        self.camera = MovingPicture(fps=fps)
+        self.pub.addTransceiver(AudioStreamTrack(), direction="sendonly")
+        self.pub.addTransceiver(self.camera, direction="sendonly")
+        await self.pub.setLocalDescription(await self.pub.createOffer())
+        answer = await self.call("publish", {"sdp": self.pub.localDescription.sdp})
+        assert answer["ok"], answer
+        await self.pub.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        return answer
+
+    async def _on_offer(self, data: dict[str, Any]) -> None:
+        self.offers.append(data)
+        if not self.decode:
+            return
+        pc = RTCPeerConnection()
+        old = self.subs.pop(data["source"], None)
+        if old is not None:
+            await old.close()
+        self.subs[data["source"]] = pc
+        pc.on("track", lambda track: self._count(data["source"], track))
+        await pc.setRemoteDescription(RTCSessionDescription(data["sdp"], "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        answer = {"conn": data["conn"], "sdp": pc.localDescription.sdp}
+        result = await self.call("subscribe_answer", answer)
+        assert result["ok"], result
+
+    def _count(self, source: str, track: MediaStreamTrack) -> None:
+        async def read() -> None:
+            with contextlib.suppress(MediaStreamError):
+                while True:
+                    await track.recv()
+                    key = (source, track.kind)
+                    self.frames[key] += 1
+                    self.first_frame_at.setdefault(key, time.monotonic())
+
+        task = asyncio.create_task(read())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop_publishing(self) -> None:
+        if self.pub is not None:
+            await self.pub.close()
+
+    async def close(self) -> None:
+        await self.stop_publishing()
+        for pc in self.subs.values():
+            await pc.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self.sio.connected:
+            await self.sio.disconnect()
