@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from pathlib import Path
@@ -83,5 +82,5 @@ async def test_sigkill_of_the_worker_loses_little_and_the_session_goes_on(
         assert len(packets) == manifest["packets"]
         if manifest["track"] == "video":
             lost_s = (sent[manifest["seat"]] - manifest["packets"]) / FPS
-            print(f"SIGKILL lost {lost_s:.3f} s of {manifest['seat']} video")  # noqa: T201
+            print(f"SIGKILL lost {lost_s:.3f} s of {manifest['seat']} video")
             assert lost_s <= 0.35 + 0.2  # 0.2 s: frames the sender encoded but had not sent yet
