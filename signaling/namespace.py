@@ -73,6 +73,9 @@ class MediaNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             servers = ice_servers(self._ice, user, self._now_ms() // 1000)
         except (SignalError, CommandError) as error:
             return _error(error)
+        except Exception:  # e.g. the media backend failed: answer rather than leave it waiting
+            logger.exception("media join failed")
+            return {"ok": False, "error": {"code": "internal", "message": "media server error"}}
         return {"ok": True, "ice_servers": servers, **answer}
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
@@ -109,12 +112,5 @@ class MediaNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         elif isinstance(message, messages.Leave):
             await rooms.leave(sid, "leave")
         elif isinstance(message, messages.State):
-            rooms.observe_state(
-                _client_conn(rooms, sid, message.conn), message.state, self._now_ms()
-            )
+            rooms.observe_client_state(sid, message.conn, message.state, self._now_ms())
         return {}
-
-
-def _client_conn(rooms: Rooms, sid: str, conn: str) -> str:
-    member = rooms.member(sid)
-    return member.pub_conn or conn if conn == messages.PUB_CONN else conn

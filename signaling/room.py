@@ -87,6 +87,7 @@ class Rooms:
         self.debouncer = StateDebouncer(hold_ms)
         self.silence = SilenceWatch()
         self._last_seen: dict[str, int] = {}
+        self._muted: set[str] = set()  # session|seat|kind keys muted by their member
 
     def _in_session(self, session: str) -> list[Member]:
         return [m for m in self.members.values() if m.principal.session == session]
@@ -189,10 +190,14 @@ class Rooms:
             return
         member.muted[kind] = muted
         seat = member.principal.seat
-        if muted and seat is not None:  # a muted track is silent on purpose: no alert
+        if seat is not None:  # a muted track is silent on purpose: no alert until unmuted
             key = f"{member.principal.session}|{seat}|{kind}"
-            self.silence.forget(key)
-            self._last_seen.pop(key, 0)
+            if muted:
+                self._muted.add(key)
+                self.silence.forget(key)
+                self._last_seen.pop(key, 0)
+            else:
+                self._muted.discard(key)
         data = {"member": member.actor, "kind": kind, "muted": muted}
         await self._log.record(member.principal.session, "media.muted", data)
 
@@ -226,7 +231,7 @@ class Rooms:
     def saw_media(self, session: str, seat: str, kind: str, last_ms: int) -> None:
         """The backend's last packet time of a track; only a newer one re-arms its alert."""
         key = f"{session}|{seat}|{kind}"
-        if last_ms > self._last_seen.get(key, 0):
+        if key not in self._muted and last_ms > self._last_seen.get(key, 0):
             self._last_seen[key] = last_ms
             self.silence.seen(key, last_ms)
 
@@ -245,8 +250,10 @@ class Rooms:
             await self.backend.close(member.pub_conn)
             self.published.get(session, {}).pop(seat, None)
             for kind in KINDS:
-                self.silence.forget(f"{session}|{seat}|{kind}")
-                self._last_seen.pop(f"{session}|{seat}|{kind}", 0)
+                key = f"{session}|{seat}|{kind}"
+                self.silence.forget(key)
+                self._last_seen.pop(key, 0)
+                self._muted.discard(key)
             for other in self._in_session(session):
                 down = other.subs.pop(seat, None)
                 if down is not None:

@@ -27,8 +27,12 @@ class MovingPicture(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, width: int = 320, height: int = 240, fps: int = 15) -> None:
+    def __init__(
+        self, width: int = 320, height: int = 240, fps: int = 15, delay_s: float = 0.0
+    ) -> None:
         super().__init__()
+        self._delay_s = delay_s
+        self.paused = asyncio.Event()  # set: the camera stops giving frames (a dark seat)
         self._size = (width, height)
         self._fps = fps
         self._n = 0
@@ -37,7 +41,10 @@ class MovingPicture(MediaStreamTrack):
 
     async def recv(self) -> av.VideoFrame:
         if self._start is None:
+            await asyncio.sleep(self._delay_s)  # a camera that starts late (A/V offset)
             self._start = time.monotonic()
+        while self.paused.is_set():
+            await asyncio.sleep(0.05)
         due = self._start + self._n / self._fps
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         width, height = self._size
@@ -57,6 +64,19 @@ class MovingPicture(MediaStreamTrack):
         return frame
 
 
+class Microphone(AudioStreamTrack):
+    """aiortc's silent microphone that can go quiet altogether (no packets at all)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paused = asyncio.Event()
+
+    async def recv(self) -> Any:
+        while self.paused.is_set():
+            await asyncio.sleep(0.05)
+        return await super().recv()
+
+
 class MediaPeer:
     """One member's media: a socket on ``/media`` and its peer connections."""
 
@@ -72,6 +92,7 @@ class MediaPeer:
         self.offers: list[dict[str, Any]] = []
         self.status: list[dict[str, Any]] = []
         self.camera: MovingPicture | None = None
+        self.microphone: Microphone | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.sio.on("offer", self._on_offer, namespace="/media")
         self.sio.on("status", self.status.append, namespace="/media")
@@ -90,10 +111,11 @@ class MediaPeer:
     async def join(self) -> dict[str, Any]:
         return await self.call("join")
 
-    async def publish(self, fps: int = 15) -> dict[str, Any]:
+    async def publish(self, fps: int = 15, video_delay_s: float = 0.0) -> dict[str, Any]:
         self.pub = RTCPeerConnection()
-        self.camera = MovingPicture(fps=fps)
-        self.pub.addTransceiver(AudioStreamTrack(), direction="sendonly")
+        self.camera = MovingPicture(fps=fps, delay_s=video_delay_s)
+        self.microphone = Microphone()
+        self.pub.addTransceiver(self.microphone, direction="sendonly")
         self.pub.addTransceiver(self.camera, direction="sendonly")
         await self.pub.setLocalDescription(await self.pub.createOffer())
         answer = await self.call("publish", {"sdp": self.pub.localDescription.sdp})

@@ -1,0 +1,88 @@
+"""What the recordings and the log say about time: A/V alignment, dark seats, mutes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from recordings.manifest import SenderReport, wall_ms_of
+from server.client.seat import Client
+from tests.app.conftest import create_session, load_lot
+from tests.media.peers import MediaPeer
+from tests.media.test_embedded_room import enrolled_tokens, until
+
+pytestmark = pytest.mark.slow
+
+
+def of_type(watcher: Client, kind: str) -> list[dict[str, Any]]:
+    return [e["data"] for e in watcher.events.values() if e["type"] == kind]
+
+
+async def test_audio_and_video_align_through_sender_reports(media_server: str) -> None:
+    """Video starts 0.5 s after audio; both files start at pts 0, the manifests say when."""
+    created = await create_session(media_server, load_lot())
+    tokens = await enrolled_tokens(media_server, created)
+    seat = sorted(tokens)[0]
+    watcher = Client(media_server, created["session"], created["supervisor"][1])
+    await watcher.connect()
+    publisher = MediaPeer(media_server, tokens[seat], decode=False)
+    try:
+        await publisher.connect()
+        assert (await publisher.join())["ok"]
+        await publisher.publish(video_delay_s=0.5)
+        await asyncio.sleep(4)  # a few sender reports on each track (aiortc sends about 1/s)
+        await publisher.close()
+        await until(lambda: len(of_type(watcher, "recording.closed")) == 2, 20, "manifests")
+    finally:
+        await publisher.close()
+        await watcher.disconnect()
+    by_track = {m["track"]: m for m in of_type(watcher, "recording.closed")}
+    for manifest in by_track.values():
+        assert manifest["sender_reports"], "aligned from sender reports, not arrival"
+        reports = [SenderReport(**r) for r in manifest["sender_reports"]]
+        mapped = wall_ms_of(manifest["first_pts"], manifest["clock_rate"], reports)
+        assert mapped == manifest["start_ms"]
+    offset = by_track["video"]["start_ms"] - by_track["audio"]["start_ms"]
+    assert abs(offset - 500) <= 40, offset
+
+
+async def test_a_dark_camera_alerts_once_and_a_muted_microphone_never(media_server: str) -> None:
+    created = await create_session(media_server, load_lot())
+    tokens = await enrolled_tokens(media_server, created)
+    seat = sorted(tokens)[0]
+    watcher = Client(media_server, created["session"], created["supervisor"][1])
+    await watcher.connect()
+    supervisor = MediaPeer(media_server, created["supervisor"][0], decode=False)
+    publisher = MediaPeer(media_server, tokens[seat], decode=False)
+    try:
+        for peer in (supervisor, publisher):  # a supervisor in the room gets the status
+            await peer.connect()
+            assert (await peer.join())["ok"]
+        await publisher.publish()
+        await until(lambda: len(supervisor.status) >= 2, 20, "status")
+        assert (await publisher.call("mute", {"kind": "audio", "muted": True}))["ok"]
+        assert publisher.camera is not None
+        assert publisher.microphone is not None
+        publisher.microphone.paused.set()  # muted and silent: on purpose, so no alert
+        publisher.camera.paused.set()
+        await until(lambda: of_type(watcher, "media.alert"), 20, "alert")
+        await asyncio.sleep(4)  # still dark: no second alert
+        alerts = of_type(watcher, "media.alert")
+        assert alerts == [{"member": f"expert:{seat}", "kind": "video", "dark_ms": 3000}]
+        muted = of_type(watcher, "media.muted")
+        assert muted == [{"member": f"expert:{seat}", "kind": "audio", "muted": True}]
+        publisher.camera.paused.clear()
+        await asyncio.sleep(2)
+        assert len(of_type(watcher, "media.alert")) == 1
+        states = of_type(watcher, "media.state")
+        assert {
+            "member": f"expert:{seat}",
+            "conn": f"p.{created['session']}.{seat}",
+            "state": "connected",
+        } in states
+    finally:
+        await publisher.close()
+        await supervisor.close()
+        await watcher.disconnect()
