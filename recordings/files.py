@@ -86,23 +86,23 @@ class FdWriter:
     """
 
     def __init__(self, fd: int) -> None:
-        self._fd = fd
+        self.fd = fd
         self.closed = False
 
     def write(self, data: bytes) -> int:
         """Write all of ``data``; return its length."""
         view = memoryview(data)
         while view:
-            view = view[os.write(self._fd, view) :]
+            view = view[os.write(self.fd, view) :]
         return len(data)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         """Move the write position (the muxer seeks back only in its trailer)."""
-        return os.lseek(self._fd, offset, whence)
+        return os.lseek(self.fd, offset, whence)
 
     def tell(self) -> int:
         """The current write position."""
-        return os.lseek(self._fd, 0, os.SEEK_CUR)
+        return os.lseek(self.fd, 0, os.SEEK_CUR)
 
     def seekable(self) -> bool:
         """Regular files are seekable: the trailer can fill in duration and cues."""
@@ -114,3 +114,9 @@ class FdWriter:
 
     def flush(self) -> None:
         """Nothing is buffered here."""
+
+    def close(self) -> None:
+        """Close the fd (and so release its lock); PyAV never calls this, the writer does."""
+        if not self.closed:
+            self.closed = True
+            os.close(self.fd)

@@ -23,9 +23,9 @@ CODEC_OF_TRACK: Mapping[str, str] = {"video": "VP8", "audio": "opus"}
 MAX_SENDER_REPORTS = 8
 
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-# A name that can be used as (part of) a file name: no separators, no control characters, no
-# leading dot (so neither hidden files nor ".." can come out of a seat id).
-_SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f\x7f.][^/\\\x00-\x1f\x7f]{0,99}$")
+# Seat ids, session ids and file names as the log accepts them (server/domain/media.py): ASCII
+# letters, digits, "_", "-", "."; no leading dot, so neither hidden files nor ".." come out of it.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$")
 _VP8_START_CODE = b"\x9d\x01\x2a"
 
 
@@ -184,6 +184,26 @@ def wall_ms_of(pts: int, clock_rate: int, reports: Sequence[SenderReport]) -> in
     # Integer rounding to the nearest millisecond: the log holds no floats.
     delta = (pts - nearest.rtp) * 1000
     return nearest.ntp_ms + (2 * delta + clock_rate) // (2 * clock_rate)
+
+
+def span_ms(
+    first_pts: int,
+    last_pts: int,
+    clock_rate: int,
+    reports: Sequence[SenderReport],
+    first_arrival_ms: int,
+    last_arrival_ms: int,
+) -> tuple[int, int]:
+    """``(start_ms, end_ms)`` of the frames ``first_pts``..``last_pts``.
+
+    Through the sender reports when there is one (the sender's clock lines tracks up); else the
+    receiver's arrival times. The end is never before the start, even if the arrival clock stepped.
+    """
+    start = wall_ms_of(first_pts, clock_rate, reports)
+    end = wall_ms_of(last_pts, clock_rate, reports)
+    start_ms = first_arrival_ms if start is None else start
+    end_ms = last_arrival_ms if end is None else end
+    return start_ms, max(start_ms, end_ms)
 
 
 def vp8_is_keyframe(data: bytes) -> bool:

@@ -30,7 +30,7 @@ from recordings.files import (
     sha256_file,
     write_atomic,
 )
-from recordings.manifest import Manifest, manifest_from_json, wall_ms_of
+from recordings.manifest import Manifest, manifest_from_json, span_ms
 from recordings.part import Part, part_from_json
 from recordings.track_writer import SUFFIX
 
@@ -106,7 +106,11 @@ def _remove_orphans(directory: Path) -> None:
         described = (media.name + PART_SUFFIX, media.name + MANIFEST_SUFFIX)
         if any((directory / name).exists() for name in described):
             continue
-        fd = os.open(media, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            fd = os.open(media, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:  # a symlink, or gone meanwhile: not a file a writer made
+            logger.error("recording %s cannot be opened, left alone: %s", media, exc)
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if os.fstat(fd).st_size == 0:
@@ -149,11 +153,8 @@ def _cut_manifest(part: Part, media: Path, sha256: str, size: int) -> Manifest:
     else:
         # File timestamps start at 0 at first_pts (see TrackWriter.write).
         last_pts = first_pts + last_ms * rate // 1000
-        start = wall_ms_of(first_pts, rate, reports)
-        end = wall_ms_of(last_pts, rate, reports)
         arrival = part.first_arrival_ms if part.first_arrival_ms is not None else part.created_ms
-        start_ms = arrival if start is None else start
-        end_ms = arrival + last_ms if end is None else end
+        start_ms, end_ms = span_ms(first_pts, last_pts, rate, reports, arrival, arrival + last_ms)
     return Manifest(
         session=part.session,
         seat=part.seat,

@@ -16,7 +16,7 @@ import fcntl
 import logging
 import os
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
@@ -41,9 +41,9 @@ from recordings.manifest import (
     Manifest,
     SenderReport,
     check_name,
+    span_ms,
     vp8_is_keyframe,
     vp8_size,
-    wall_ms_of,
 )
 from recordings.part import Part
 
@@ -62,28 +62,37 @@ _MS = Fraction(1, 1000)
 _REPORTS_KEPT_FIRST = 1
 
 
-class TrackWriter:
-    """Writes one track to ``<seat>-<track>-<created ms>.webm``; see :meth:`create`."""
+@dataclass(slots=True)
+class Counts:
+    """What a writer did with the frames it was given."""
 
-    def __init__(self, directory: Path, part: Part, fd: int, container: OutputContainer) -> None:
+    packets: int = 0
+    keyframes: int = 0  # every Opus packet counts as one
+    gaps: int = 0  # calls to TrackWriter.lost
+    lost_frames: int = 0  # the frames they reported lost
+    skipped_before_keyframe: int = 0
+    dropped_out_of_order: int = 0
+
+
+class TrackWriter:
+    """Writes one track to ``<seat>-<track>-<created ms>.webm``; see :meth:`create`.
+
+    Not thread-safe: one task or thread feeds it. :meth:`close` hashes the whole file, so a
+    caller on an event loop runs it in a thread.
+    """
+
+    def __init__(
+        self, directory: Path, part: Part, sink: FdWriter, container: OutputContainer
+    ) -> None:
         self._directory = directory
         self._part = part
-        self._fd = fd
-        self._sink: FdWriter | None = None
+        self._sink = sink
         self._container = container
         self._stream: Stream | None = None
         self._manifest: Manifest | None = None
         self._first_pts: int | None = None
-        self._first_arrival_ms = 0
-        self._last_pts = 0
-        self._last_arrival_ms = 0
-        self._last_ts = 0
-        self._packets = 0
-        self._keyframes = 0
-        self._gaps = 0
-        self._lost_frames = 0
-        self._skipped_before_keyframe = 0
-        self._dropped_out_of_order = 0
+        self._first_arrival_ms = self._last_arrival_ms = self._last_pts = self._last_ts = 0
+        self._counts = Counts()
         self._first_reports: list[SenderReport] = []
         self._last_reports: deque[SenderReport] = deque(
             maxlen=MAX_SENDER_REPORTS - _REPORTS_KEPT_FIRST
@@ -112,19 +121,24 @@ class TrackWriter:
         if clock_rate <= 0 or (track == "audio" and clock_rate != OPUS_CLOCK_RATE):
             raise ValueError(f"clock rate {clock_rate} for {codec}")
         name = f"{seat}-{track}-{now_ms}{SUFFIX}"
-        fd = create_exclusive(directory / name)
+        sink = FdWriter(create_exclusive(directory / name))
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            sink = FdWriter(fd)
+            fcntl.flock(sink.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             container = av.open(sink, "w", format=CONTAINER_FORMAT, options=MUXER_OPTIONS)
-            part = Part(session, seat, track, codec, clock_rate, name, now_ms)
-            writer = cls(directory, part, fd, container)
-            writer._sink = sink
+            writer = cls(
+                directory,
+                Part(session, seat, track, codec, clock_rate, name, now_ms),
+                sink,
+                container,
+            )
             if track == "audio":
                 writer._stream = _opus_stream(container)
             writer._write_part()
         except BaseException:
-            os.close(fd)
+            sink.close()
+            # Nothing was recorded yet: the empty file is ours to take back.
+            (directory / name).unlink(missing_ok=True)
+            (directory / (name + PART_SUFFIX)).unlink(missing_ok=True)
             raise
         logger.info("recording %s/%s: created", session, name)
         return writer
@@ -142,37 +156,12 @@ class TrackWriter:
     @property
     def packets(self) -> int:
         """Packets written to the file so far."""
-        return self._packets
+        return self._counts.packets
 
     @property
-    def keyframes(self) -> int:
-        """Keyframes among them (every Opus packet counts as one)."""
-        return self._keyframes
-
-    @property
-    def gaps(self) -> int:
-        """How many times :meth:`lost` reported a loss."""
-        return self._gaps
-
-    @property
-    def lost_frames(self) -> int:
-        """Frames the network lost, as reported to :meth:`lost`."""
-        return self._lost_frames
-
-    @property
-    def skipped_before_keyframe(self) -> int:
-        """Video frames dropped because no keyframe had arrived yet."""
-        return self._skipped_before_keyframe
-
-    @property
-    def dropped_out_of_order(self) -> int:
-        """Frames dropped because their timestamp went backwards."""
-        return self._dropped_out_of_order
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` has finished."""
-        return self._manifest is not None
+    def counts(self) -> Counts:
+        """A copy of every counter."""
+        return replace(self._counts)
 
     def write(self, data: bytes, pts: int, keyframe: bool, arrival_ms: int) -> None:
         """Mux one encoded frame; ``pts`` in the track's clock units, from any starting value.
@@ -181,6 +170,7 @@ class TrackWriter:
         every Opus packet is independently decodable and is marked as one.
         """
         self._check_open()
+        counts = self._counts
         if self._part.track == "video":
             keyframe = vp8_is_keyframe(data)
             if self._stream is None and not self._start_video(data, keyframe):
@@ -196,7 +186,7 @@ class TrackWriter:
         # Floor division keeps non-decreasing pts non-decreasing in milliseconds.
         ts = (pts - self._first_pts) * 1000 // self._part.clock_rate
         if ts < self._last_ts:
-            self._dropped_out_of_order += 1
+            counts.dropped_out_of_order += 1
             return
         packet = av.Packet(data)
         packet.stream = self._stream_or_fail()
@@ -205,15 +195,15 @@ class TrackWriter:
         packet.is_keyframe = keyframe
         self._container.mux_one(packet)
         self._last_ts, self._last_pts, self._last_arrival_ms = ts, pts, arrival_ms
-        self._packets += 1
-        self._keyframes += int(keyframe)
+        counts.packets += 1
+        counts.keyframes += int(keyframe)
 
     def lost(self, count: int) -> None:
         """Record that the network lost ``count`` frames (one gap)."""
         if count < 1:
             raise ValueError("a loss is at least one frame")
-        self._gaps += 1
-        self._lost_frames += count
+        self._counts.gaps += 1
+        self._counts.lost_frames += count
 
     def sender_report(self, report: SenderReport) -> None:
         """Keep an RTCP sender report: the first one and the last few (at most 8 in all)."""
@@ -234,35 +224,25 @@ class TrackWriter:
         """
         if self._manifest is not None:
             return self._manifest
-        if self._fd < 0:
+        if self._sink.closed:
             raise RuntimeError(f"recording {self.file} failed to close; recover() will close it")
         try:
             self._container.close()  # the trailer: last cluster, cues, duration
-            os.fsync(self._fd)
-            os.fchmod(self._fd, CLOSED_MODE)
+            os.fsync(self._sink.fd)
+            os.fchmod(self._sink.fd, CLOSED_MODE)
             sha256, size = sha256_file(self.path)
             manifest = self._build_manifest(sha256, size, now_ms)
             manifest_path = self._directory / (self.file + MANIFEST_SUFFIX)
             write_atomic(manifest_path, json_bytes(manifest.to_json()), CLOSED_MODE, durable=True)
             (self._directory / (self.file + PART_SUFFIX)).unlink()
         finally:
-            if self._sink is not None:
-                self._sink.closed = True
-            os.close(self._fd)
-            self._fd = -1
+            self._sink.close()
         self._manifest = manifest
-        logger.info(
-            "recording %s/%s: closed, %d packets, %d skipped before a keyframe, %d out of order",
-            self._part.session,
-            self.file,
-            self._packets,
-            self._skipped_before_keyframe,
-            self._dropped_out_of_order,
-        )
+        logger.info("recording %s/%s: closed, %s", self._part.session, self.file, self._counts)
         return manifest
 
     def _check_open(self) -> None:
-        if self._manifest is not None or self._fd < 0:
+        if self._sink.closed:
             raise RuntimeError(f"recording {self.file} is closed")
 
     def _stream_or_fail(self) -> Stream:
@@ -275,17 +255,14 @@ class TrackWriter:
         # gives the picture size the track header needs (the muxer has no decoder to ask).
         size = vp8_size(data) if keyframe else None
         if size is None:
-            self._skipped_before_keyframe += 1
+            self._counts.skipped_before_keyframe += 1
             return False
         stream = self._container.add_mux_stream("vp8", width=size[0], height=size[1])
         stream.time_base = _MS
         self._stream = stream
-        if self._skipped_before_keyframe:
-            logger.info(
-                "recording %s: %d frames skipped before the first keyframe",
-                self.file,
-                self._skipped_before_keyframe,
-            )
+        skipped = self._counts.skipped_before_keyframe
+        if skipped:
+            logger.info("recording %s: %d frames skipped before a keyframe", self.file, skipped)
         return True
 
     def _write_part(self) -> None:
@@ -296,14 +273,17 @@ class TrackWriter:
         reports = (*self._first_reports, *self._last_reports)
         if self._first_pts is None:
             # Nothing was recorded: the span the recorder was open is all there is to say.
-            first_pts, start_ms, end_ms = 0, self._part.created_ms, now_ms
+            first_pts, (start_ms, end_ms) = 0, (self._part.created_ms, now_ms)
         else:
             first_pts = self._first_pts
-            rate = self._part.clock_rate
-            start = wall_ms_of(first_pts, rate, reports)
-            end = wall_ms_of(self._last_pts, rate, reports)
-            start_ms = self._first_arrival_ms if start is None else start
-            end_ms = self._last_arrival_ms if end is None else end
+            start_ms, end_ms = span_ms(
+                first_pts,
+                self._last_pts,
+                self._part.clock_rate,
+                reports,
+                self._first_arrival_ms,
+                self._last_arrival_ms,
+            )
         return Manifest(
             session=self._part.session,
             seat=self._part.seat,
@@ -312,14 +292,14 @@ class TrackWriter:
             codec=self._part.codec,
             sha256=sha256,
             size=size,
-            packets=self._packets,
-            keyframes=self._keyframes,
+            packets=self._counts.packets,
+            keyframes=self._counts.keyframes,
             start_ms=start_ms,
-            end_ms=max(start_ms, end_ms),  # an arrival clock stepped back must not invert them
+            end_ms=max(start_ms, end_ms),
             clock_rate=self._part.clock_rate,
             first_pts=first_pts,
             sender_reports=reports,
-            gaps=self._gaps,
+            gaps=self._counts.gaps,
             cut=False,
         )
 

@@ -43,7 +43,7 @@ class MovingPicture(MediaStreamTrack):
         if self._start is None:
             await asyncio.sleep(self._delay_s)  # a camera that starts late (A/V offset)
             self._start = time.monotonic()
-        while self.paused.is_set():
+        while self.paused.is_set():  # noqa: ASYNC110 - a test switch, polled
             await asyncio.sleep(0.05)
         due = self._start + self._n / self._fps
         await asyncio.sleep(max(0.0, due - time.monotonic()))
@@ -72,7 +72,7 @@ class Microphone(AudioStreamTrack):
         self.paused = asyncio.Event()
 
     async def recv(self) -> Any:
-        while self.paused.is_set():
+        while self.paused.is_set():  # noqa: ASYNC110 - a test switch, polled
             await asyncio.sleep(0.05)
         return await super().recv()
 

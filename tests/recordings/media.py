@@ -10,6 +10,7 @@ import functools
 import math
 import struct
 from fractions import Fraction
+from typing import Any
 
 import av
 
@@ -62,7 +63,9 @@ def opus_frames(count: int = 100) -> tuple[Encoded, ...]:
         frame = av.AudioFrame(format="s16", layout="stereo", samples=OPUS_FRAME)
         start = index * OPUS_FRAME
         tone = (math.sin(2 * math.pi * 440 * (start + i) / AUDIO_RATE) for i in range(OPUS_FRAME))
-        frame.planes[0].update(b"".join(struct.pack("<hh", int(8000 * v), int(8000 * v)) for v in tone))
+        frame.planes[0].update(
+            b"".join(struct.pack("<hh", int(8000 * v), int(8000 * v)) for v in tone)
+        )
         frame.sample_rate = AUDIO_RATE
         frame.pts = start
         packets += [bytes(p) for p in codec.encode(frame)]
@@ -71,6 +74,6 @@ def opus_frames(count: int = 100) -> tuple[Encoded, ...]:
     return tuple((data, i * OPUS_FRAME, True) for i, data in enumerate(packets[:count]))
 
 
-def _pts(packet: av.Packet) -> int:
+def _pts(packet: av.Packet[Any]) -> int:
     assert packet.pts is not None
     return packet.pts

@@ -6,6 +6,7 @@ import hashlib
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
@@ -24,16 +25,17 @@ def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def decode_all(path: Path) -> tuple[list[av.Packet], list[av.VideoFrame | av.AudioFrame]]:
+def decode_all(path: Path) -> tuple[list[av.Packet[Any]], list[av.VideoFrame | av.AudioFrame]]:
     """Every packet of the file's only stream, and every frame they decode to."""
-    packets, frames = [], []
+    packets: list[av.Packet[Any]] = []
+    frames: list[av.VideoFrame | av.AudioFrame] = []
     with av.open(str(path)) as container:
         stream = container.streams[0]
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
             packets.append(packet)
-            frames += packet.decode()
+            frames += [f for f in packet.decode() if isinstance(f, av.VideoFrame | av.AudioFrame)]
     return packets, frames
 
 
@@ -58,8 +60,8 @@ def test_video_is_muxed_without_re_encoding_and_decodes(tmp_path: Path) -> None:
     assert [p.pts for p in packets] == [pts // 90 for _, pts, _ in frames]  # ms, from 0
     assert packets[0].is_keyframe
     assert len(decoded) == len(frames)
-    assert all((f.width, f.height) == (640, 480) for f in decoded)
-    assert manifest.keyframes == sum(key for _, _, key in frames) == 2
+    assert all(isinstance(f, av.VideoFrame) and (f.width, f.height) == (640, 480) for f in decoded)
+    assert manifest.keyframes == sum(int(key) for _, _, key in frames) == 2
 
     data = writer.path.read_bytes()
     assert manifest.sha256 == hashlib.sha256(data).hexdigest()
@@ -93,14 +95,14 @@ def test_inter_frames_before_the_first_keyframe_are_skipped(tmp_path: Path) -> N
     for data, pts, key in frames[1:3]:
         assert not key
         writer.write(data, pts, True, T0)  # a wrong flag: the frame tag decides
-    assert (writer.packets, writer.skipped_before_keyframe) == (0, 2)
+    assert (writer.packets, writer.counts.skipped_before_keyframe) == (0, 2)
     for data, pts, key in frames[3:]:
         writer.write(data, 90_000 + pts, key, T0)
     manifest = writer.close(T0)
     packets, decoded = decode_all(writer.path)
     assert packets[0].is_keyframe
     assert len(packets) == manifest.packets == len(frames) - 30  # up to the next keyframe
-    assert writer.skipped_before_keyframe == 2 + 27
+    assert writer.counts.skipped_before_keyframe == 2 + 27
     assert manifest.first_pts == 90_000 + frames[30][1]
     assert len(decoded) == len(packets)
 
@@ -113,7 +115,7 @@ def test_frames_going_backwards_are_dropped(tmp_path: Path) -> None:
     writer.write(frames[10][0], BASE + frames[5][1], False, T0)  # late, out of order
     writer.write(frames[10][0], BASE - 3000, False, T0)  # before the first frame
     manifest = writer.close(T0)
-    assert (manifest.packets, writer.dropped_out_of_order) == (10, 2)
+    assert (manifest.packets, writer.counts.dropped_out_of_order) == (10, 2)
     assert len(decode_all(writer.path)[0]) == 10
 
 
@@ -131,7 +133,7 @@ def test_audio_is_muxed_with_an_opus_header_and_decodes(tmp_path: Path) -> None:
         stream = container.streams.audio[0]
         assert stream.codec_context.extradata is not None
         assert stream.codec_context.extradata[:8] == b"OpusHead"
-    samples = sum(f.samples for f in decoded)
+    samples = sum(f.samples for f in decoded if isinstance(f, av.AudioFrame))
     assert samples == len(frames) * OPUS_FRAME - 312  # the header's pre-skip, nothing else
     assert (manifest.codec, manifest.clock_rate, manifest.gaps) == ("opus", AUDIO_RATE, 1)
     assert manifest.sha256 == hashlib.sha256(writer.path.read_bytes()).hexdigest()
@@ -178,4 +180,16 @@ def test_create_refuses_bad_arguments(tmp_path: Path) -> None:
         TrackWriter.create(tmp_path, "s-1", "v1-1", "video", "opus", VIDEO_RATE, T0)
     with pytest.raises(ValueError, match="clock rate"):
         TrackWriter.create(tmp_path, "s-1", "v1-1", "audio", "opus", 16000, T0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_create_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OSError("no muxer today")
+
+    monkeypatch.setattr(av, "open", refuse)
+    with pytest.raises(OSError, match="no muxer"):
+        _video(tmp_path)
     assert list(tmp_path.iterdir()) == []
