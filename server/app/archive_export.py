@@ -27,6 +27,7 @@ from server.auditlog.archive import ArchiveInfo, Recording, write_archive
 from server.store import audit, log
 
 PAGE = 10_000
+RECORDING_SUFFIXES = (".webm", ".mkv", ".opus", ".manifest.json")
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
 
@@ -92,10 +93,12 @@ def _recordings(data_dir: Path, session: str) -> list[Recording]:
     folder = data_dir / "recordings" / session
     if not folder.is_dir():
         return []
+    # The recordings and their manifests; not the writer's bookkeeping (``.part.json`` of a
+    # file still being written, ``.logged`` markers) nor Janus's raw ``.mjr`` captures.
     return [
-        Recording(path.relative_to(folder).as_posix(), path)
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
+        Recording(path.name, path)
+        for path in sorted(folder.iterdir())
+        if path.is_file() and path.name.endswith(RECORDING_SUFFIXES)
     ]
 
 

@@ -37,6 +37,7 @@ from server.auditlog.verify_files import (
     check_checkpoint,
     check_files,
     check_keys,
+    check_logged_recordings,
     check_recordings,
     check_tree,
     node_verifier,
@@ -340,6 +341,8 @@ def _verify_open(
     recordings = reader.read(RECORDINGS_MANIFEST)
     if recordings is not None:
         check_recordings(recordings, reader.digests, reader.sizes, report)
+    if walk is not None:
+        check_logged_recordings(walk.recordings, reader.digests, reader.sizes, report)
     if manifest:
         reader.digests.pop(MANIFEST, None)
         check_files(manifest["files"], reader.digests, report)

@@ -243,6 +243,7 @@ class LogWalk:
         self.last_time: Any = None
         self.enrolments: list[dict[str, Any]] = []
         self.reports: list[tuple[int, Any, Any]] = []  # report.issued: seq, PDF hash, content hash
+        self.recordings: list[tuple[int, dict[str, Any]]] = []  # recording.closed: seq, data
         self.keys: dict[str, Ed25519PublicKey] = {}
         self.events_digest, self.leaves_digest = hashlib.sha256(), hashlib.sha256()
 
@@ -335,6 +336,8 @@ class LogWalk:
             self._enrolled(item, seq, data, leaf)
         elif body["type"] == "report.issued":
             self.reports.append((seq, data.get("report"), data.get("content")))
+        elif body["type"] == "recording.closed":
+            self.recordings.append((seq, data))
         elif "signed" in data or "sig" in data:
             self.report.count("expert signatures")
             problem = check_signed(self.session, body["type"], data, self.keys)

@@ -216,6 +216,31 @@ def check_recordings(
             report.add("recording", path, "present but not listed in recordings/manifest.json")
 
 
+MEDIA_SUFFIXES = (".webm", ".mkv", ".opus")  # recording files; manifests beside them are data
+
+
+def check_logged_recordings(
+    logged: list[tuple[int, dict[str, Any]]],
+    digests: dict[str, str],
+    sizes: dict[str, int],
+    report: Report,
+) -> None:
+    """Each ``recording.closed`` names an archived file with its SHA-256 and size, and every
+    recording file in the archive is named by one: the signed log binds the recordings."""
+    named: set[str] = set()
+    for seq, data in logged:
+        report.count("logged recordings")
+        path = f"recordings/{data.get('file')}"
+        named.add(path)
+        if path not in digests:
+            report.add("recording", path, f"logged at seq {seq} but not in the archive")
+        elif digests[path] != data.get("sha256") or sizes.get(path) != data.get("size"):
+            report.add("recording", path, f"differs from its recording.closed at seq {seq}")
+    for path in digests:
+        if path.startswith("recordings/") and path.endswith(MEDIA_SUFFIXES) and path not in named:
+            report.add("recording", path, "a recording the log does not name (no recording.closed)")
+
+
 def check_files(listed: dict[str, Any], digests: dict[str, str], report: Report) -> None:
     """Every member's SHA-256 against the manifest; missing and extra files."""
     for path in sorted(listed.keys() | digests.keys()):

@@ -222,14 +222,14 @@ class Worker:
                 del self._upstreams[key]
         await conn.pc.close()
         for writer in conn.writers.values():
-            self._close_writer(conn, writer)
+            await self._close_writer(conn, writer)
         if final:  # what was received, once nothing more can arrive
             self._emit({"event": "status", "tracks": final, "at_ms": wall_ms()})
         self._emit({"event": "closed", "conn": conn_id})
 
-    def _close_writer(self, conn: Connection, writer: TrackWriter) -> None:
-        try:
-            manifest = writer.close(wall_ms())
+    async def _close_writer(self, conn: Connection, writer: TrackWriter) -> None:
+        try:  # fsync and hashing an hour of video take a while: not on the loop
+            manifest = await asyncio.to_thread(writer.close, wall_ms())
         except Exception:  # one broken file must not keep the others open
             logger.exception("closing a recording of %s failed", conn.seat)
             return

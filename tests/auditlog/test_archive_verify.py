@@ -61,6 +61,16 @@ class Built:
         return self.node.verifier_key()
 
 
+RECORDING_BYTES = b"\x1aE\xdf\xa3 pretend webm" * 20
+RECORDING_CLOSED = {
+    "seat": "s1",
+    "track": "video",
+    "file": "seat-s1.webm",
+    "sha256": hashlib.sha256(RECORDING_BYTES).hexdigest(),
+    "size": len(RECORDING_BYTES),
+}
+
+
 class SessionLog:
     """Appends sealed events and signs checkpoints like the server and a witness would."""
 
@@ -125,6 +135,7 @@ def session_log(scores_per_seat: int = 4, every: int = 4) -> SessionLog:
         proof = signed(seat, key, "sheet.submit", 99)
         steps.append(("sheet.submitted", f"expert:{seat}", {"seat": seat, "cells": 4, **proof}))
     steps.append(("phase.changed", "supervisor", {"from": "scoring", "to": "review"}))
+    steps.append(("recording.closed", "media:node", RECORDING_CLOSED))
     for index, (kind, actor, data) in enumerate(steps, start=1):
         log.append(kind, actor, data)
         if index % every == 0 and index != len(steps):
@@ -134,7 +145,10 @@ def session_log(scores_per_seat: int = 4, every: int = 4) -> SessionLog:
 
 
 def build_session(
-    report: tuple[bytes, bytes] | None = None, scores_per_seat: int = 4, every: int = 4
+    report: tuple[bytes, bytes] | None = None,
+    scores_per_seat: int = 4,
+    every: int = 4,
+    recordings: list[Recording] | None = None,
 ) -> Built:
     """Write the archive of :func:`session_log` to memory and return it with its parts."""
     log = session_log(scores_per_seat, every)
@@ -148,7 +162,9 @@ def build_session(
         events=iter(log.events),
         leaves=(hashlib.sha256(b"\x00" + e).digest() for e in log.events),
         notes=log.notes,
-        recordings=[Recording("seat-s1.webm", b"\x1aE\xdf\xa3 pretend webm" * 20)],
+        recordings=[Recording("seat-s1.webm", RECORDING_BYTES)]
+        if recordings is None
+        else recordings,
         report=report,
         created_ms=T0 + 10_000_000,
     )
@@ -182,6 +198,29 @@ def test_clean_archive_verifies(tmp_path: Path) -> None:
     assert result.counts["recordings"] == 1
     assert seen[-1] == (n, n)
     assert "report/report.pdf" in built.members
+
+
+@pytest.mark.parametrize(
+    ("recordings", "problem"),
+    [
+        ([Recording("seat-s1.webm", b"another file")], "differs from its recording.closed"),
+        ([], "logged at seq"),
+        (
+            [Recording("seat-s1.webm", RECORDING_BYTES), Recording("seat-s9.webm", b"x")],
+            "the log does not name",
+        ),
+    ],
+    ids=["swapped", "missing", "unlogged"],
+)
+def test_recordings_are_bound_by_the_log(
+    tmp_path: Path, recordings: list[Recording], problem: str
+) -> None:
+    """The archive's own recordings list agrees with whatever files it holds; the signed
+    ``recording.closed`` events are what a swapped, dropped or slipped-in file cannot match."""
+    built = build_session(recordings=recordings)
+    result = verify_archive(write(tmp_path, built.data), built.node_key)
+    assert [p.kind for p in result.problems] == ["recording"]
+    assert problem in result.problems[0].message
 
 
 def test_layout_matches_the_format(tmp_path: Path) -> None:

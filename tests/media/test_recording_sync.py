@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import zipfile
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from recordings.manifest import SenderReport, wall_ms_of
+from server.auditlog.archive import verify_archive
 from server.client.seat import Client
 from tests.app.conftest import create_session, load_lot
 from tests.media.peers import MediaPeer
@@ -20,7 +24,9 @@ def of_type(watcher: Client, kind: str) -> list[dict[str, Any]]:
     return [e["data"] for e in watcher.events.values() if e["type"] == kind]
 
 
-async def test_audio_and_video_align_through_sender_reports(media_server: str) -> None:
+async def test_audio_and_video_align_through_sender_reports(
+    media_server: str, tmp_path: Path
+) -> None:
     """Video starts 0.5 s after audio; both files start at pts 0, the manifests say when."""
     created = await create_session(media_server, load_lot())
     tokens = await enrolled_tokens(media_server, created)
@@ -46,6 +52,21 @@ async def test_audio_and_video_align_through_sender_reports(media_server: str) -
         assert mapped == manifest["start_ms"]
     offset = by_track["video"]["start_ms"] - by_track["audio"]["start_ms"]
     assert abs(offset - 500) <= 40, offset
+
+    # The archive carries both files, and the verifier binds them to the signed log.
+    await asyncio.sleep(1.5)  # the next checkpoint covers the recording.closed events
+    url = f"{media_server}/api/sessions/{created['session']}/archive"
+    auditor = {"Authorization": f"Bearer {created['auditor']}"}
+    async with aiohttp.ClientSession() as http, http.get(url, headers=auditor) as response:
+        assert response.status == 200
+        (tmp_path / "archive.zip").write_bytes(await response.read())
+    report = verify_archive(tmp_path / "archive.zip")
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.counts["logged recordings"] == 2
+    with zipfile.ZipFile(tmp_path / "archive.zip") as zf:
+        names = set(zf.namelist())
+    assert {f"recordings/{m['file']}" for m in by_track.values()} <= names
+    assert not any(n.endswith((".logged", ".part.json")) for n in names)
 
 
 async def test_a_dark_camera_alerts_once_and_a_muted_microphone_never(media_server: str) -> None:
