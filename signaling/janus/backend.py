@@ -8,9 +8,9 @@ on publisher handles, the same fixed directions as the embedded worker.
 
 Events (the embedded worker's shapes): ``state`` from Janus's ``webrtcup`` (connected) and
 ``hangup`` (closed, or failed when ICE failed); ``recording`` once a publisher's ``.mjr`` files
-are closed and converted (:mod:`signaling.janus.recording`); ``status`` every second with what
-Janus tells without its admin API (see :meth:`JanusBackend.status`), and a final one per closed
-publisher with the counts read from its recordings; ``closed``; ``worker_lost`` when Janus or
+are closed and converted (:mod:`signaling.janus.recording`); ``status`` every second, counted
+from the recordings as Janus writes them (see :meth:`JanusBackend.status`), and a final one per
+closed publisher with the exact counts; ``closed``; ``worker_lost`` when Janus or
 its session is gone.
 
 One event the embedded worker has no need for: ``published`` (session, seat, kinds) once a
@@ -35,6 +35,7 @@ from signaling.janus import videoroom as vr
 from signaling.janus.api import JanusClient, JanusError
 from signaling.janus.recording import JANUS_DIR, OPEN_SUFFIX, convert, leftovers, mark_converted
 from signaling.janus.recording import seat_of as recorded_seat
+from signaling.janus.tail import Counters, MjrTail, tails_for
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Conn:
     last_ms: dict[str, int] = field(default_factory=dict)
     lost: dict[str, int] = field(default_factory=dict)
     up: asyncio.Event = field(default_factory=asyncio.Event)  # Janus said webrtcup
+    tails: dict[str, MjrTail] = field(default_factory=dict)  # kind -> its recording, live
 
 
 class JanusBackend:
@@ -169,37 +171,45 @@ class JanusBackend:
         await self._drop(conn)
 
     async def status(self) -> dict[str, Any]:
-        """Every publisher's tracks and every connection's last state.
+        """Every publisher's tracks and every connection's direction.
 
         Janus's HTTP API gives no packet counters (only its admin API and event handlers do,
-        both off): ``packets``, ``bytes`` and ``keyframes`` are 0 until the connection closes
-        and its recordings are read (then a ``final`` status has the real counts); ``lost`` is
-        what ``slowlink`` events reported; ``last_ms`` is now while Janus says the track is
-        being received (it says so again within a second of media stopping).
+        both off), so ``packets``, ``bytes``, ``keyframes`` and ``lost`` are read from the
+        ``.mjr`` each track is recorded to (:mod:`signaling.janus.tail`; it lags by Janus's
+        write buffer, and the ``final`` status after a close is exact). ``last_ms`` is also
+        "now" while Janus's ``media`` events say the track is being received: they say so
+        again within a second of media stopping, sooner than the buffered file shows it.
         """
+        publishers = [c for c in self._conns.values() if c.direction == "pub"]
+        await asyncio.to_thread(self._poll_tails, publishers)
         now = wall_ms()
         tracks = []
-        for c in self._conns.values():
-            if c.direction != "pub":
-                continue
+        for c in publishers:
             for kind in c.kinds:
                 if c.receiving.get(kind):
                     c.last_ms[kind] = now
+                tail = c.tails.get(kind)
+                seen = tail.counters if tail is not None else Counters()
                 track: dict[str, Any] = {"session": c.session, "seat": c.seat, "kind": kind}
-                counters = {"packets": 0, "bytes": 0, "keyframes": 0}
-                tracks.append(
-                    {
-                        **track,
-                        **counters,
-                        "lost": c.lost.get(kind, 0),
-                        "last_ms": c.last_ms.get(kind, 0),
-                    }
+                track.update(
+                    packets=seen.packets, bytes=seen.payload_bytes, keyframes=seen.keyframes
                 )
-        return {
-            "tracks": tracks,
-            "conns": {c.id: c.direction for c in self._conns.values()},
-            "at_ms": now,
-        }
+                track["lost"] = max(seen.lost, c.lost.get(kind, 0))
+                track["last_ms"] = max(seen.last_ms, c.last_ms.get(kind, 0))
+                tracks.append(track)
+        conns = {c.id: c.direction for c in self._conns.values()}
+        return {"tracks": tracks, "conns": conns, "at_ms": now}
+
+    def _poll_tails(self, publishers: list[Conn]) -> None:
+        for c in publishers:
+            if c.base is None:
+                continue
+            tails_for(self._recordings / c.session / JANUS_DIR, c.base, c.tails)
+            for tail in c.tails.values():
+                try:
+                    tail.poll()
+                except (OSError, ValueError) as exc:  # live counters are best effort
+                    logger.debug("reading %s: %s", tail.path, exc)
 
     async def stop(self) -> None:
         """Close every connection (converting recordings), destroy the rooms and the session."""
@@ -329,7 +339,7 @@ class JanusBackend:
             )
             track: dict[str, Any] = {"session": c.session, "seat": c.seat, "kind": info.kind}
             track["final"] = True
-            counts = {"packets": info.packets, "bytes": info.bytes, "keyframes": manifest.keyframes}
+            counts = {"packets": info.frames, "bytes": info.bytes, "keyframes": info.keyframes}
             last = (info.first_us // 1000) + info.last_offset_ms
             final.append({**track, **counts, "lost": info.lost, "last_ms": last})
         if final:  # what was received, once nothing more can arrive

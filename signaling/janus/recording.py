@@ -52,6 +52,8 @@ class MjrInfo:
     created_us: int  # when Janus opened the recorder (wall clock, µs)
     first_us: int  # when the first packet was written (wall clock, µs)
     packets: int  # RTP packets (a retransmission counts once)
+    frames: int  # encoded frames: a VP8 frame spans packets, an Opus frame is one
+    keyframes: int  # VP8 keyframes (every Opus frame)
     bytes: int  # RTP payload bytes of those packets
     lost: int  # sequence numbers that never came
     gaps: int  # runs of lost sequence numbers
@@ -93,6 +95,42 @@ def rtp_payload_size(packet: bytes) -> int:
     return max(0, len(packet) - size - padding)
 
 
+def rtp_payload(packet: bytes) -> bytes:
+    """An RTP packet's payload (:func:`rtp_payload_size` bytes after its headers)."""
+    if len(packet) < 12:
+        return b""
+    start = 12 + 4 * (packet[0] & 0x0F)
+    if packet[0] & 0x10 and len(packet) >= start + 4:
+        start += 4 + 4 * int.from_bytes(packet[start + 2 : start + 4], "big")
+    return packet[start : start + rtp_payload_size(packet)]
+
+
+def vp8_frame_start(payload: bytes) -> tuple[bool, bool]:
+    """Whether an RTP VP8 payload starts a frame, and whether that frame is a keyframe.
+
+    RFC 7741 §4.2: the descriptor's S bit with partition id 0 starts a frame; after the
+    descriptor, the frame's first byte has P = 0 for a keyframe (RFC 6386 §9.1).
+    """
+    if not payload:
+        return False, False
+    first = payload[0]
+    if not first & 0x10 or first & 0x07:
+        return False, False
+    at = 1
+    if first & 0x80:  # X: an extension byte follows
+        if len(payload) < 2:
+            return True, False
+        ext = payload[1]
+        at = 2
+        if ext & 0x80:  # I: picture id, 7 or 15 bits
+            at += 2 if len(payload) > at and payload[at] & 0x80 else 1
+        if ext & 0x40:  # L: TL0PICIDX
+            at += 1
+        if ext & 0x30:  # T or K: TID/KEYIDX
+            at += 1
+    return True, len(payload) > at and payload[at] & 0x01 == 0
+
+
 def read_mjr(data: bytes) -> MjrInfo:
     """Header and RTP counts of an ``.mjr`` file's bytes (PURE)."""
     header, offset = parse_header(data)
@@ -100,7 +138,7 @@ def read_mjr(data: bytes) -> MjrInfo:
     if kind is None:
         raise ValueError(f".mjr of type {header.get('t')!r}: only audio and video are recorded")
     seen: set[int] = set()
-    packets = payload = 0
+    packets = payload = frames = keyframes = 0
     last_ms = 0
     highest: int | None = None  # extended (unwrapped) highest sequence number
     lowest: int | None = None
@@ -116,7 +154,11 @@ def read_mjr(data: bytes) -> MjrInfo:
         highest = ext if highest is None else max(highest, ext)
         lowest = ext if lowest is None else min(lowest, ext)
         packets += 1
-        payload += rtp_payload_size(packet)
+        body = rtp_payload(packet)
+        payload += len(body)
+        starts, key = (True, True) if kind == "audio" else vp8_frame_start(body)
+        frames += int(starts)
+        keyframes += int(key)
         last_ms = max(last_ms, when)
     lost = gaps = 0
     if lowest is not None and highest is not None:
@@ -132,6 +174,8 @@ def read_mjr(data: bytes) -> MjrInfo:
         created_us=int(header.get("s", 0)),
         first_us=int(header.get("u", header.get("s", 0))),
         packets=packets,
+        frames=frames,
+        keyframes=keyframes,
         bytes=payload,
         lost=lost,
         gaps=gaps,

@@ -176,6 +176,7 @@ async def record(recordings: Path, seconds: float) -> dict[str, Any]:
             "audio": subscriber.frames("audio"),
             "size": list(sink.size or ()),
         }
+        await asyncio.sleep(1.5)  # let Janus's write buffer fill a few times
         result["status_live"] = (await backend.status())["tracks"]
         await subscriber.close()
         await backend.close(subscriber.conn)

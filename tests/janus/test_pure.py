@@ -17,7 +17,9 @@ from signaling.janus.recording import (
     read_mjr,
     rtp_payload_size,
     seat_of,
+    vp8_frame_start,
 )
+from signaling.janus.tail import MjrTail
 
 OFFER = """v=0
 o=- 1 1 IN IP4 0.0.0.0
@@ -133,7 +135,7 @@ def test_rtp_payload_size() -> None:
 def test_read_mjr_counts_losses_wraps_and_retransmissions() -> None:
     header = {"t": "v", "c": "vp8", "s": 1_000_000_000, "u": 1_000_050_000}
     seqs = [65533, 65534, 65535, 0, 3, 3, 4, 2]  # wrap, a gap of 1 and 2 (2 arrives late), a dup
-    data = mjr(header, [(i * 10, rtp(s, b"xy")) for i, s in enumerate(seqs)])
+    data = mjr(header, [(i * 10, rtp(s, bytes([0x10, 0x01]))) for i, s in enumerate(seqs)])
     info = read_mjr(data + FRAME_MAGIC + bytes(3))  # and a torn last frame
     assert (info.kind, info.codec, info.created_us, info.first_us) == (
         "video",
@@ -142,6 +144,7 @@ def test_read_mjr_counts_losses_wraps_and_retransmissions() -> None:
         1_000_050_000,
     )
     assert info.packets == 7
+    assert (info.frames, info.keyframes) == (7, 0)  # each packet starts an inter frame
     assert info.bytes == 14
     assert (info.lost, info.gaps) == (1, 1)  # only 1 never came
     assert info.last_offset_ms == 70
@@ -189,3 +192,34 @@ def test_generated_configuration(tmp_path: Path) -> None:
     assert 'ip = "127.0.0.1"' in http
     assert "admin_http = false" in http
     assert "https = false" in http
+
+
+def test_vp8_frame_starts() -> None:
+    assert vp8_frame_start(bytes([0x10, 0x00])) == (True, True)  # S, PID 0, a frame with P=0
+    assert vp8_frame_start(bytes([0x10, 0x01])) == (True, False)  # an inter frame
+    assert vp8_frame_start(bytes([0x00, 0x00])) == (False, False)  # the middle of a frame
+    # X with I (15-bit picture id), L and T: the frame header comes after 6 descriptor bytes.
+    assert vp8_frame_start(bytes([0x90, 0xE0, 0x81, 0x02, 0x03, 0x20, 0x00])) == (True, True)
+    assert vp8_frame_start(bytes([0x90, 0xE0, 0x81, 0x02, 0x03, 0x20, 0x01])) == (True, False)
+    assert vp8_frame_start(b"") == (False, False)
+
+
+def test_tail_reads_only_what_was_appended(tmp_path: Path) -> None:
+    header = {"t": "v", "c": "vp8", "s": 5_000_000, "u": 6_000_000}
+    frames = [
+        (0, rtp(1, bytes([0x10, 0x00, 9]))),  # a keyframe starts
+        (1, rtp(2, bytes([0x00, 9, 9]))),  # and goes on
+        (40, rtp(3, bytes([0x10, 0x01, 9]))),  # an inter frame
+    ]
+    data = mjr(header, frames)
+    part = tmp_path / "seat~1-video-1.mjr.part"
+    part.write_bytes(data[:-3])  # Janus's buffer cut the second frame
+    tail = MjrTail(part)
+    first = tail.poll()
+    assert (first.kind, first.packets, first.keyframes, first.last_ms) == ("video", 1, 1, 6001)
+    assert first.rtp_packets == 2
+    part.write_bytes(data + data[-len(frames[2][1]) - 10 :])  # the rest, and a retransmission
+    part.rename(tmp_path / "seat~1-video-1.mjr")  # Janus closed it
+    done = tail.poll()
+    assert (done.packets, done.keyframes, done.lost, done.last_ms) == (2, 1, 0, 6040)
+    assert (done.rtp_packets, done.payload_bytes) == (3, 9)
