@@ -429,6 +429,15 @@
     render();
   }
 
+  // ---- live media (media.js), once the seat has its token ----
+  let media = null;
+  function startMedia() {
+    if (media || !window.EvalroomMedia) return;
+    $("media").hidden = false;
+    media = window.EvalroomMedia({ token: () => freshToken(), role: "expert", seat: SEAT, container: $("media-panel") });
+    window.evalroomMedia = media; // for the browser tests
+  }
+
   // ---- start ----
   async function connect() {
     if (!tokenFresh(record.token)) await login();
@@ -464,6 +473,7 @@
       },
     });
     window.evalroomSeat = { stream, pending }; // for debugging and the browser tests
+    startMedia();
   }
 
   async function start() {

@@ -13,6 +13,7 @@
   let connected = false;
   let stream = null;
   let counter = 0;
+  let wall = null; // supervisors only: the video wall (wall.js)
 
   function yesNo(flag) {
     if (flag === null || flag === undefined) return "?";
@@ -136,6 +137,7 @@
       onView: (v) => {
         view = v;
         render();
+        if (wall) wall.setSeats(view.seats);
         scheduleResults();
       },
       onConnected: async () => {
@@ -152,6 +154,11 @@
       },
     });
     stream.socket.on("checkpoint", showCheckpoint);
+    if (ROLE === "supervisor" && window.EvalroomWall) {
+      $("wall-section").hidden = false;
+      wall = window.EvalroomWall({ token, container: $("wall") });
+      window.evalroomWall = wall; // for the browser tests
+    }
   }
 
   $("advance-button").addEventListener("click", async () => {
