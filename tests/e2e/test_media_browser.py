@@ -149,7 +149,19 @@ async def test_supervisor_wall_shows_the_seats_live(media_server: str) -> None:
                 " && /^\\d+$/.test(t.querySelector(VIDEO_RATE).textContent); })()",
                 timeout=30_000,
             )
+            # an ICE restart of the connection sent down: a fresh offer, a new connection
+            await wall.evaluate(
+                f"window.oldPc = window.evalroomWall.media.subs.get('{browser_seat}').pc;"
+                f" window.evalroomWall.media.restartSub('{browser_seat}')"
+            )
+            await wall.wait_for_function(
+                f"(() => {{ const s = window.evalroomWall.media.subs.get('{browser_seat}');"
+                " return s && s.pc !== window.oldPc && s.pc.connectionState === 'connected'; })()",
+                timeout=20_000,
+            )
             await asyncio.sleep(2)  # let every tile show a bitrate
+            state = await wall.locator(tile).get_attribute("data-state")
+            assert state == "connected"
             assert await wall.locator("#wall .tile").count() == len(seats)
             live = await wall.locator('#wall .tile[data-media="live"]').count()
             assert live == 3
@@ -188,4 +200,65 @@ async def test_refused_camera_shows_the_reason_in_both_languages(media_server: s
             "data-state"
         )
         assert state == "failed"
+    assert not errors, errors
+
+
+async def test_seat_page_mutes_restarts_and_comes_back_after_a_drop(media_server: str) -> None:
+    created = await create_session(media_server, load_lot())
+    session, seat = created["session"], created["seats"][0]
+    supervisor = MediaPeer(media_server, created["supervisor"][0])
+    await supervisor.connect()
+    assert (await supervisor.join())["ok"]
+    watcher = Client(media_server, session, created["supervisor"][0])
+    await watcher.connect()
+    errors: list[str] = []
+
+    async def more_frames(n: int, what: str) -> None:
+        start = supervisor.frames[(seat, "video")]
+        await until(lambda: supervisor.frames[(seat, "video")] >= start + n, 30, what)
+
+    try:
+        async with chromium_media() as browser:
+            page = await new_page(browser, errors)
+            await enrol_seat(page, media_server, session, seat, created["codes"][seat])
+            await page.wait_for_function(PUBLISHER_CONNECTED, timeout=20_000)
+            await more_frames(30, "first frames")
+
+            mute = page.locator("#media-panel .media-mute")
+            assert (await mute.text_content() or "").startswith("静音")
+            await mute.click()
+            assert await mute.get_attribute("aria-pressed") == "true"
+            assert (await mute.text_content() or "").startswith("取消静音")
+            await until(
+                lambda: any(
+                    e["type"] == "media.muted" and e["data"]["muted"] is True
+                    for e in watcher.events.values()
+                ),
+                10,
+                "media.muted",
+            )
+            assert await page.evaluate(
+                "window.evalroomMedia.local.getAudioTracks().every((t) => !t.enabled)"
+            )
+
+            # an ICE restart of the publisher: a new connection, the supervisor gets a new offer
+            await page.evaluate("window.evalroomMedia.restartPub()")
+            await until(lambda: len(supervisor.offers) >= 2, 15, "offer after the restart")
+            await page.wait_for_function(PUBLISHER_CONNECTED, timeout=20_000)
+            await more_frames(30, "frames after the restart")
+
+            # the socket drops: the page joins again, publishes again, and stays muted
+            await page.evaluate("window.evalroomMedia.socket.io.engine.close()")
+            await until(lambda: len(supervisor.offers) >= 3, 20, "offer after the reconnect")
+            await page.wait_for_function(PUBLISHER_CONNECTED, timeout=20_000)
+            await more_frames(30, "frames after the reconnect")
+            mutes = [
+                e["data"]
+                for e in watcher.events.values()
+                if e["type"] == "media.muted" and e["data"]["member"] == f"expert:{seat}"
+            ]
+            assert [m["muted"] for m in mutes] == [True, True]  # told again after rejoining
+    finally:
+        await supervisor.close()
+        await watcher.disconnect()
     assert not errors, errors
