@@ -130,8 +130,9 @@
     }
 
     // Report a connection's state to the server, restart it when it failed or stayed disconnected.
-    function watch(pc, conn, restart, show) {
+    function watch(pc, conn, restartNow, show) {
       let timer = null;
+      const restart = () => Promise.resolve(restartNow()).catch((e) => showError(`媒体错误 Media error: ${e.message || e}`, e));
       pc.addEventListener("connectionstatechange", () => {
         const state = pc.connectionState;
         show(state);
@@ -374,7 +375,7 @@
     socket.on("restart", () => {
       // The media backend restarted: every connection is gone; publish again, offers follow.
       dropAll("restarting");
-      if (publishes) publish(true);
+      if (publishes) publish(true).catch((e) => showError(`媒体错误 Media error: ${e.message || e}`, e));
     });
     socket.on("status", (message) => {
       if (onStatus) onStatus(message);
