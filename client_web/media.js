@@ -204,13 +204,10 @@
     }
 
     function preferVp8(transceiver) {
-      // The embedded backend forwards and records VP8 only. No RTX: Chromium's first video
-      // packets are bandwidth probes on the RTX SSRC, which the worker (signaling/embedded/seam.py
-      // ReceiverTap) takes for the media SSRC, and its keyframe requests then go unanswered.
-      // Without RTX, probes and retransmissions use the media SSRC (NACK still works).
+      // The embedded backend forwards and records VP8 only (and its retransmissions, RTX).
       const caps = window.RTCRtpSender && RTCRtpSender.getCapabilities && RTCRtpSender.getCapabilities("video");
       if (!caps || !transceiver.setCodecPreferences) return;
-      const wanted = caps.codecs.filter((c) => /^video\/vp8$/i.test(c.mimeType));
+      const wanted = caps.codecs.filter((c) => /^video\/(vp8|rtx)$/i.test(c.mimeType));
       if (wanted.length) transceiver.setCodecPreferences(wanted);
     }
 

@@ -45,6 +45,7 @@ SEAM_VERSION = "1.16."  # the aiortc minor version the seam below was read from
 NTP_EPOCH_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (NTP) to 1970-01-01 (Unix)
 
 _MAPPER = "_RTCRtpReceiver__timestamp_mapper"  # the receiver's per-track timestamp origin
+_CODECS = "_RTCRtpReceiver__codecs"  # payload type -> codec, set when the receiver starts
 _PRIVATE_METHODS = {
     RTCRtpReceiver: ("_handle_rtcp_packet", "_handle_rtp_packet", "_send_rtcp_pli"),
     RTCRtpSender: ("_send_keyframe", "_handle_rtcp_packet"),
@@ -69,6 +70,10 @@ def check_seam() -> None:
                 raise SeamMoved(f"{cls.__name__}.{name} is gone")
     if not callable(getattr(aioice.ice, "get_host_addresses", None)):
         raise SeamMoved("aioice.ice.get_host_addresses is gone")
+    kept = RTCRtpReceiver.__init__.__code__.co_names
+    for private in (_CODECS, _MAPPER):
+        if private not in kept:
+            raise SeamMoved(f"RTCRtpReceiver no longer sets {private}")
     mapper = rtcrtpreceiver.TimestampMapper()
     mapper.map(1000)
     if getattr(mapper, "_origin", None) != 1000:
@@ -182,10 +187,18 @@ class ReceiverTap:
                 self._on_report(pts, ntp_to_unix_ms(packet.sender_info.ntp_timestamp))
         await self._handle_rtcp(packet)
 
+    def _is_media(self, packet: RtpPacket) -> bool:
+        """Whether the packet is of a media codec, not a retransmission (RTX) or a probe.
+
+        Chromium opens with RTX padding probes on the RTX SSRC: taking the first SSRC seen
+        sent every keyframe request to the RTX stream, which the sender ignores.
+        """
+        codecs = getattr(self._receiver, _CODECS, {})
+        codec = codecs.get(packet.payload_type)
+        return codec is not None and not codec.mimeType.lower().endswith("/rtx")
+
     async def _rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        # The first SSRC seen is the media's: a retransmission (RTX) has its own SSRC and only
-        # answers NACKs for packets already sent.
-        if self.ssrc is None:
+        if self.ssrc is None and self._is_media(packet):
             self.ssrc = packet.ssrc
         if packet.ssrc == self.ssrc:
             if self._last_seq is not None:
