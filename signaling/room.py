@@ -132,6 +132,14 @@ class Rooms:
                 await self._subscribe(other, seat)
         return {"sdp": answer["sdp"], "kinds": kinds}
 
+    async def seat_up(self, session: str, seat: str, kinds: Sequence[str]) -> None:
+        """The backend says a seat's connection is up. Janus refuses subscribers before that,
+        so members that could not subscribe when the seat published do it now."""
+        self.published.setdefault(session, {})[seat] = [k for k in KINDS if k in kinds]
+        for other in self._in_session(session):
+            if other.principal.seat != seat and seat not in other.subs:
+                await self._subscribe(other, seat)
+
     async def _subscribe(self, member: Member, seat: str) -> None:
         session = member.principal.session
         kinds = self.published.get(session, {}).get(seat, [])

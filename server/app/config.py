@@ -30,8 +30,13 @@ class Config:
     at that URL whose checkpoint key is the given verifier key (type 0x01).
     ``EVALROOM_DATABASE_ROLE``: PostgreSQL role the server switches to (``SET ROLE``) after
     migrating, e.g. ``evalroom_writer``, which may not UPDATE or DELETE the log.
+    ``EVALROOM_MEDIA_BACKEND``: ``embedded`` (default: an aiortc pass-through worker process,
+    nothing to install) or ``janus`` (Debian's Janus VideoRoom; ``scripts/install-media.sh``).
     ``EVALROOM_MEDIA_ADDRESSES``: space-separated host addresses the media worker announces as
-    ICE candidates (default: every non-loopback address; ``127.0.0.1`` for a one-machine demo).
+    ICE candidates (default: every non-loopback address; ``127.0.0.1`` for a one-machine demo);
+    for Janus, its ``ice_enforce_list`` (addresses or interface names).
+    ``EVALROOM_JANUS_URL``: a Janus already running (e.g. ``http://127.0.0.1:8088/janus``);
+    without it the node starts its own Janus on 127.0.0.1:``EVALROOM_JANUS_PORT`` (8088).
     ``EVALROOM_STUN_URLS`` / ``EVALROOM_TURN_URLS``: ICE servers handed to seats (none by
     default: venues are often closed networks). ``EVALROOM_TURN_SECRET``: coturn's
     ``static-auth-secret``; seats get time-limited credentials (``EVALROOM_TURN_TTL_S``, 3600).
@@ -51,7 +56,10 @@ class Config:
     witness_of: str | None = None
     witness_host_key: str | None = None
     database_role: str | None = None
+    media_backend: str = "embedded"
     media_addresses: tuple[str, ...] = ()
+    janus_url: str | None = None
+    janus_port: int = 8088
     ice: IceConfig = field(default_factory=IceConfig)
     media_dark_ms: int = 10_000
 
@@ -77,7 +85,10 @@ class Config:
             witness_of=source.get("EVALROOM_WITNESS_OF") or None,
             witness_host_key=source.get("EVALROOM_WITNESS_HOST_KEY") or None,
             database_role=source.get("EVALROOM_DATABASE_ROLE") or None,
+            media_backend=media_backend(source.get("EVALROOM_MEDIA_BACKEND", "embedded")),
             media_addresses=tuple(source.get("EVALROOM_MEDIA_ADDRESSES", "").split()),
+            janus_url=source.get("EVALROOM_JANUS_URL") or None,
+            janus_port=int(source.get("EVALROOM_JANUS_PORT", "8088")),
             ice=ice_from_env(source),
             media_dark_ms=int(source.get("EVALROOM_MEDIA_DARK_MS", "10000")),
         )
@@ -92,3 +103,13 @@ def ice_from_env(source: Mapping[str, str]) -> IceConfig:
         turn_secret=secret.encode() if secret else None,
         turn_ttl_s=int(source.get("EVALROOM_TURN_TTL_S", "3600")),
     )
+
+
+MEDIA_BACKENDS = ("embedded", "janus")
+
+
+def media_backend(name: str) -> str:
+    """A known media backend name, or a clear error at start."""
+    if name not in MEDIA_BACKENDS:
+        raise ValueError(f"EVALROOM_MEDIA_BACKEND must be one of {', '.join(MEDIA_BACKENDS)}")
+    return name

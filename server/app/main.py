@@ -99,16 +99,7 @@ def make_app(config: Config) -> web.Application:
         service.desk = ReportDesk(config.data_dir)
         app[SERVICE] = service
         register(sio, service, dispatcher)
-        media = MediaService(
-            sio,
-            committer,
-            service.authenticate,
-            config.data_dir / "recordings",
-            config.ice,
-            wall_ms,
-            config.media_addresses,
-            config.media_dark_ms,
-        )
+        media = MediaService(sio, committer, service.authenticate, config, wall_ms)
         app[MEDIA] = media
         await media.start()
         logger.info("evalroom ready on %s (%s)", config.public_url, engine.dialect.name)

@@ -19,11 +19,13 @@ import socketio
 from recordings.manifest import manifest_from_json
 from recordings.recovery import mark_logged, recover, unlogged
 from server.app.committer import Committer
+from server.app.config import Config
 from server.domain.errors import CommandError
 from server.domain.media import MediaRecord
 from server.domain.roles import Principal, Role
 from signaling.embedded.backend import EmbeddedBackend
-from signaling.ice import IceConfig
+from signaling.janus.backend import JanusBackend
+from signaling.janus.process import JanusProcess
 from signaling.namespace import NAMESPACE, MediaNamespace
 from signaling.policy import MediaPolicy
 from signaling.room import Rooms
@@ -62,28 +64,39 @@ class MediaService:
         sio: socketio.AsyncServer,
         committer: Committer,
         authenticate: Callable[[Any], Principal],
-        recordings: Path,
-        ice: IceConfig,
+        config: Config,
         now_ms: Callable[[], int],
-        announce: tuple[str, ...] = (),
-        dark_ms: int = 10_000,
     ) -> None:
         self._sio = sio
         self._committer = committer
-        self._recordings = recordings
+        self._recordings = config.data_dir / "recordings"
         self._now_ms = now_ms
-        self._dark_ms = dark_ms
+        self._dark_ms = config.media_dark_ms
         self.log = CommitterMediaLog(committer, now_ms)
-        self.backend = EmbeddedBackend(recordings, self._on_worker_event, announce)
+        self.janus: JanusProcess | None = None
+        self.backend: EmbeddedBackend | JanusBackend
+        if config.media_backend == "janus":
+            url = config.janus_url
+            if url is None:  # the node runs its own Janus, on loopback only
+                self.janus = JanusProcess(config.janus_port, config.media_addresses)
+                url = self.janus.url
+            secret = self.janus.api_secret if self.janus is not None else None
+            self.backend = JanusBackend(self._recordings, self._on_worker_event, url, secret)
+        else:
+            self.backend = EmbeddedBackend(
+                self._recordings, self._on_worker_event, config.media_addresses
+            )
         self.rooms = Rooms(self.backend, self._send, self.log, self._policy)
-        self.namespace = MediaNamespace(self.rooms, authenticate, ice, now_ms)
+        self.namespace = MediaNamespace(self.rooms, authenticate, config.ice, now_ms)
         sio.register_namespace(self.namespace)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Log what an earlier run left unlogged; start the tick."""
+        """Log what an earlier run left unlogged; start Janus if this node runs its own."""
         await self.catch_up_recordings()
+        if self.janus is not None:
+            await self.janus.start()
         self._ticker = asyncio.create_task(self._tick(), name="media-tick")
 
     async def stop(self) -> None:
@@ -92,6 +105,8 @@ class MediaService:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
         await self.backend.stop()
+        if self.janus is not None:
+            await self.janus.stop()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.catch_up_recordings()
@@ -132,6 +147,9 @@ class MediaService:
             self._spawn(self._log_recording(self._recordings / session, event["manifest"]))
         elif kind == "status":
             self._spawn(self._status(event))
+        elif kind == "published":  # Janus: the seat's connection is up, subscribe to it now
+            seat_up = self.rooms.seat_up(str(event["session"]), str(event["seat"]), event["kinds"])
+            self._spawn(seat_up)
         elif kind == "worker_lost":
             self._spawn(self._worker_lost())
 
@@ -147,6 +165,9 @@ class MediaService:
     async def _worker_lost(self) -> None:
         logger.error("media worker died; recordings it held are closed as cut, restarting it")
         await self.catch_up_recordings()
+        if self.janus is not None and not self.janus.alive:  # our own Janus died: a new one
+            await self.janus.stop()
+            await self.janus.start()
         await self.backend.restart()
         await self.rooms.backend_lost()
 

@@ -55,6 +55,39 @@ def _prefer(transceiver: RTCRtpTransceiver, kind: str) -> None:
     transceiver.setCodecPreferences(wanted)
 
 
+class LoopLag:
+    """How late the worker's event loop wakes up: a loaded worker delays every packet."""
+
+    PROBE_S = 0.01
+
+    def __init__(self) -> None:
+        self._samples: list[float] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(self.PROBE_S)
+            self._samples.append((loop.time() - start - self.PROBE_S) * 1000)
+
+    def take(self) -> dict[str, float]:
+        """p50, p99 and max lag in ms since the last take."""
+        samples, self._samples = sorted(self._samples), []
+        if not samples:
+            return {"p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0, "n": 0}
+
+        def pick(q: float) -> float:
+            return round(samples[min(len(samples) - 1, int(q * len(samples)))], 2)
+
+        return {
+            "p50_ms": pick(0.5),
+            "p99_ms": pick(0.99),
+            "max_ms": round(samples[-1], 2),
+            "n": len(samples),
+        }
+
+
 @dataclass
 class Connection:
     """One peer connection of the worker, publishing (``pub``) or sending down (``sub``)."""
@@ -77,6 +110,7 @@ class Worker:
         self._emit = emit
         self._conns: dict[str, Connection] = {}
         self._upstreams: dict[tuple[str, str, str], Upstream] = {}  # (session, seat, kind)
+        self.lag = LoopLag()
 
     async def handle(self, message: dict[str, Any]) -> dict[str, Any]:
         """Answer one request from the server."""
@@ -196,7 +230,8 @@ class Worker:
             for (s, seat, kind), u in self._upstreams.items()
         ]
         conns = {c.id: c.pc.connectionState for c in self._conns.values()}
-        return {"tracks": tracks, "conns": conns, "at_ms": wall_ms()}
+        lag = self.lag.take()
+        return {"tracks": tracks, "conns": conns, "at_ms": wall_ms(), "loop": lag}
 
     def _watch(self, conn: Connection) -> None:
         @conn.pc.on("connectionstatechange")
@@ -270,11 +305,14 @@ async def serve(socket_path: Path, recordings: Path) -> None:
     server = await asyncio.start_unix_server(client, str(socket_path), limit=ipc.MAX_LINE)
     os.chmod(socket_path, 0o600)
     ticker = asyncio.create_task(status_loop())
+    worker.lag.task = asyncio.create_task(worker.lag.run())
     print("ready", flush=True)  # the server waits for this line before it connects
     try:
         await _stdin_closed()
     finally:
         ticker.cancel()
+        if worker.lag.task is not None:
+            worker.lag.task.cancel()
         await worker.shutdown()
         server.close()
 

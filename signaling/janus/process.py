@@ -170,6 +170,11 @@ class JanusProcess:
         return self._proc.pid if self._proc is not None else None
 
     @property
+    def alive(self) -> bool:
+        """Whether the Janus this object started is still running."""
+        return self._proc is not None and self._proc.returncode is None
+
+    @property
     def log_file(self) -> Path:
         return self._folder() / "janus.log"
 
