@@ -15,7 +15,7 @@ from server.auditlog.archive import verify_archive
 from server.client.seat import Client
 from tests.app.conftest import create_session, load_lot
 from tests.media.peers import MediaPeer
-from tests.media.test_embedded_room import enrolled_tokens, until
+from tests.media.room_scenario import enrolled_tokens, until
 
 pytestmark = pytest.mark.slow
 

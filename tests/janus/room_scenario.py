@@ -1,0 +1,66 @@
+"""The seven-seat room through a whole evalroom server whose media backend is Janus.
+
+Run by ``tests/janus/test_janus_server.py`` as ``unshare -n python -m tests.janus.room_scenario
+--out FILE``: inside its own network namespace it brings up ``lo`` and the veth ``v0``
+(127.0.0.2), starts the server (which starts its own Janus, ICE on ``v0`` only), runs
+:func:`tests.media.room_scenario.seven_seats` with aiortc peers announcing 127.0.0.2, and writes
+the result as JSON. Nothing leaves the namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from server.app.config import Config
+from server.app.main import make_app
+from signaling.embedded import seam
+from tests.app.conftest import ADMIN, TOKEN_KEY, free_port
+from tests.janus.scenario import ADDRESS, INTERFACE, make_network
+from tests.media.room_scenario import seven_seats
+
+TIMEOUT_S = 150.0
+
+
+async def run(data: Path) -> dict[str, Any]:
+    port = free_port()
+    config = Config.from_env(
+        {},
+        EVALROOM_DATA_DIR=str(data),
+        EVALROOM_PORT=str(port),
+        EVALROOM_ADMIN_TOKEN=ADMIN,
+        EVALROOM_TOKEN_KEY=TOKEN_KEY,
+        EVALROOM_MEDIA_BACKEND="janus",
+        EVALROOM_MEDIA_ADDRESSES=INTERFACE,
+        EVALROOM_JANUS_PORT=str(free_port()),
+    )
+    runner = web.AppRunner(make_app(config))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        return await seven_seats(f"http://127.0.0.1:{port}", data / "recordings")
+    finally:
+        await runner.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="tests.janus.room_scenario")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    make_network()
+    with tempfile.TemporaryDirectory() as data, seam.announcing([ADDRESS]):
+        result = asyncio.run(asyncio.wait_for(run(Path(data)), TIMEOUT_S))
+    args.out.write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
