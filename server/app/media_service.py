@@ -160,7 +160,10 @@ class MediaService:
             by_session.setdefault(track["session"], []).append(track)
         for session, tracks in by_session.items():
             for sid in self.rooms.supervisors(session):
-                await self._send(sid, "status", {"at_ms": event.get("at_ms"), "tracks": tracks})
+                status = {"at_ms": event.get("at_ms"), "tracks": tracks}
+                if "loop" in event:  # how late the media backend's loop runs (embedded)
+                    status["loop"] = event["loop"]
+                await self._send(sid, "status", status)
 
     async def _worker_lost(self) -> None:
         logger.error("media worker died; recordings it held are closed as cut, restarting it")

@@ -184,9 +184,7 @@ class Upstream:
             for forward in list(self._subscribers):
                 forward.stop()
 
-    def _forward(self, packet: EncodedPacket) -> None:
-        data = bytes(packet)
-        keyframe = is_keyframe(self.kind, data)
+    def _count(self, data: bytes, keyframe: bool) -> int:
         now = self._wall_ms()
         stats = self.stats
         stats.packets += 1
@@ -196,6 +194,12 @@ class Upstream:
             stats.keyframes += 1
             if self.first_keyframe_at is None:
                 self.first_keyframe_at = time.monotonic()
+        return now
+
+    def _forward(self, packet: EncodedPacket) -> None:
+        data = bytes(packet)
+        keyframe = is_keyframe(self.kind, data)
+        now = self._count(data, keyframe)
         if not self._keyframe_seen:
             if keyframe:
                 self._keyframe_seen = True
@@ -209,6 +213,15 @@ class Upstream:
             self.ask_keyframe()
 
     async def stop(self) -> None:
+        """Stop reading; what already arrived is recorded first, the jitter buffer's tail too."""
+        for _ in range(50):  # frames already past the jitter buffer reach the reader
+            if not self.tap.pending():
+                break
+            await asyncio.sleep(0.01)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        for data, pts in self.tap.drain(self.kind):
+            self._count(data, is_keyframe(self.kind, data))
+            if self.sink is not None:
+                self.sink.write(data, pts, is_keyframe(self.kind, data), self._wall_ms())

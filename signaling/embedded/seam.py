@@ -46,6 +46,8 @@ NTP_EPOCH_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (NTP) to 1970-01-0
 
 _MAPPER = "_RTCRtpReceiver__timestamp_mapper"  # the receiver's per-track timestamp origin
 _CODECS = "_RTCRtpReceiver__codecs"  # payload type -> codec, set when the receiver starts
+_JITTER = "_RTCRtpReceiver__jitter_buffer"  # where packets wait until their frame is complete
+_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"  # frames on their way to the decoder thread
 _PRIVATE_METHODS = {
     RTCRtpReceiver: ("_handle_rtcp_packet", "_handle_rtp_packet", "_send_rtcp_pli"),
     RTCRtpSender: ("_send_keyframe", "_handle_rtcp_packet"),
@@ -71,7 +73,7 @@ def check_seam() -> None:
     if not callable(getattr(aioice.ice, "get_host_addresses", None)):
         raise SeamMoved("aioice.ice.get_host_addresses is gone")
     kept = RTCRtpReceiver.__init__.__code__.co_names
-    for private in (_CODECS, _MAPPER):
+    for private in (_CODECS, _MAPPER, _JITTER, _DECODER_QUEUE):
         if private not in kept:
             raise SeamMoved(f"RTCRtpReceiver no longer sets {private}")
     mapper = rtcrtpreceiver.TimestampMapper()
@@ -210,6 +212,43 @@ class ReceiverTap:
             else:
                 self._last_seq = packet.sequence_number
         await self._handle_rtp(packet, arrival_time_ms)
+
+    def pending(self) -> bool:
+        """Whether frames are still on their way from the receiver to its track's reader."""
+        decoder = getattr(self._receiver, _DECODER_QUEUE, None)
+        track = getattr(self._receiver.track, "_queue", None)
+        return any(q is not None and not q.empty() for q in (decoder, track))
+
+    def drain(self, kind: str) -> list[tuple[bytes, int]]:
+        """The complete frames aiortc's jitter buffer still holds, as (data, track pts).
+
+        It releases a frame only once a later one arrived (audio: four later ones), so the end
+        of every stream would otherwise stay in it: the last 80 ms of audio and the last video
+        frame of each connection. A video frame is complete when its last packet has the RTP
+        marker bit; a packet missing in between ends the drain.
+        """
+        buffer = getattr(self._receiver, _JITTER, None)
+        origin = getattr(buffer, "_origin", None)
+        slots = getattr(buffer, "_packets", None)
+        if buffer is None or origin is None or slots is None:
+            return []
+        groups: list[list[Any]] = []
+        for count in range(len(slots)):
+            packet = slots[(origin + count) % len(slots)]
+            if packet is None:
+                break
+            if groups and groups[-1][0].timestamp == packet.timestamp:
+                groups[-1].append(packet)
+            else:
+                groups.append([packet])
+        frames = []
+        for group in groups:
+            complete = kind == "audio" or bool(group[-1].marker)
+            pts = track_timestamp(self._receiver, group[0].timestamp)
+            if not complete or pts is None:
+                break
+            frames.append((b"".join(getattr(p, "_data", b"") for p in group), pts))
+        return frames
 
     async def request_keyframe(self) -> None:
         """Send a picture loss indication to the publisher (nothing before its first packet)."""

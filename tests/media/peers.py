@@ -70,11 +70,14 @@ class Microphone(AudioStreamTrack):
     def __init__(self) -> None:
         super().__init__()
         self.paused = asyncio.Event()
+        self.sent = 0
 
     async def recv(self) -> Any:
         while self.paused.is_set():  # noqa: ASYNC110 - a test switch, polled
             await asyncio.sleep(0.05)
-        return await super().recv()
+        frame = await super().recv()
+        self.sent += 1
+        return frame
 
 
 class MediaPeer:

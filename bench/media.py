@@ -1,0 +1,405 @@
+"""Media benchmark: first remote frame, recording cost against aiortc's MediaRecorder, relay cost
+per subscriber, and how many seats one embedded worker carries.
+
+Everything runs on loopback: a real evalroom server (in this process), its embedded media worker
+(its own process, measured with psutil), and aiortc peers in this process announcing 127.0.0.1.
+Publishers replay pre-encoded VP8 (640x480) and Opus packets, so this process spends no CPU
+encoding and the worker sees what a browser would send. Figures are CPU of the worker process
+over a steady window; the machine is shared, so compare ratios measured in the same run.
+
+    .venv/bin/python bench/media.py [--quick]
+
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fractions
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import av
+import psutil
+from aiohttp import web
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRecorder
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from recordings.track_writer import TrackWriter  # noqa: E402
+from server.app.config import Config  # noqa: E402
+from server.app.main import MEDIA, make_app  # noqa: E402
+from server.client.seat import SeatClient  # noqa: E402
+from signaling.embedded import seam  # noqa: E402
+from tests.app.conftest import ADMIN, TOKEN_KEY, create_session, free_port, load_lot  # noqa: E402
+from tests.media.peers import MediaPeer  # noqa: E402
+from tests.recordings.media import VIDEO_RATE, opus_frames, vp8_frames  # noqa: E402
+
+Encoded = tuple[bytes, int, bool]
+
+
+class Replay(MediaStreamTrack):
+    """A camera or microphone that sends pre-encoded packets in real time, looping."""
+
+    def __init__(self, kind: str, packets: Sequence[Encoded], step: int, rate: int, fps: float):
+        super().__init__()
+        self.kind = kind
+        self._packets = packets
+        self._step, self._rate, self._fps = step, rate, fps
+        self._n = 0
+        self._start: float | None = None
+        self.sent = 0
+        self.paused = False  # a paused source sends nothing more (what was sent can land)
+
+    async def recv(self) -> Any:
+        while self.paused:  # noqa: ASYNC110 - a benchmark switch, polled
+            await asyncio.sleep(0.05)
+        if self._start is None:
+            self._start = time.monotonic()
+        await asyncio.sleep(max(0.0, self._start + self._n / self._fps - time.monotonic()))
+        data = self._packets[self._n % len(self._packets)][0]
+        packet = av.Packet(data)
+        packet.pts = self._n * self._step
+        packet.time_base = fractions.Fraction(1, self._rate)
+        self._n += 1
+        self.sent += 1
+        return packet
+
+
+def video_replay(fps: int) -> Replay:
+    return Replay("video", vp8_frames(60), VIDEO_RATE // fps, VIDEO_RATE, fps)
+
+
+def audio_replay() -> Replay:
+    return Replay("audio", opus_frames(100), 960, 48_000, 50)
+
+
+class Publisher:
+    """A seat publishing replayed camera and microphone through the /media namespace."""
+
+    def __init__(self, peer: MediaPeer, fps: int) -> None:
+        self.peer = peer
+        self.video = video_replay(fps)
+        self.audio = audio_replay()
+        self.pc = RTCPeerConnection()
+
+    async def start(self) -> None:
+        await self.peer.connect()
+        assert (await self.peer.join())["ok"]
+        self.pc.addTransceiver(self.audio, direction="sendonly")
+        self.pc.addTransceiver(self.video, direction="sendonly")
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        answer = await self.peer.call("publish", {"sdp": self.pc.localDescription.sdp})
+        assert answer["ok"], answer
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+
+    async def stop(self) -> None:
+        await self.pc.close()
+        await self.peer.close()
+
+
+@contextlib.asynccontextmanager
+async def server() -> AsyncIterator[tuple[str, web.Application]]:
+    with tempfile.TemporaryDirectory() as data:
+        port = free_port()
+        config = Config.from_env(
+            {},
+            EVALROOM_DATA_DIR=data,
+            EVALROOM_PORT=str(port),
+            EVALROOM_ADMIN_TOKEN=ADMIN,
+            EVALROOM_TOKEN_KEY=TOKEN_KEY,
+            EVALROOM_MEDIA_ADDRESSES="127.0.0.1",
+        )
+        app = make_app(config)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            yield f"http://127.0.0.1:{port}", app
+        finally:
+            await runner.cleanup()
+
+
+async def session_with_seats(base: str, seats: int) -> tuple[dict[str, Any], list[str]]:
+    """A session of ``seats`` seats, each enrolled: its credentials and the seat tokens."""
+    size = max(5, seats | 1)  # a committee is an odd number of at least 5 (条例 Art. 46)
+    lot = load_lot()
+    lot["venues"] = [{"id": "host", "name": "主场", "seats": size}]
+    lot["committee"] = {**lot["committee"], "size": size}
+    created = await create_session(base, lot)
+    tokens = []
+    for seat, code in sorted(created["codes"].items())[:seats]:
+        client = SeatClient(base, created["session"], seat)
+        await client.enrol(code)
+        tokens.append(client.token)
+    return created, tokens
+
+
+def worker_cpu(app: web.Application) -> float:
+    pid = app[MEDIA].backend.worker.pid
+    assert pid is not None
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+async def cpu_pct(app: web.Application, seconds: float) -> float:
+    """The worker's CPU over ``seconds``, in % of one core."""
+    before, start = worker_cpu(app), time.monotonic()
+    await asyncio.sleep(seconds)
+    return 100 * (worker_cpu(app) - before) / (time.monotonic() - start)
+
+
+# ---- recording: pass-through against MediaRecorder, same stream, same run -----------------
+
+
+class Decoded(MediaStreamTrack):
+    """The stream decoded, as MediaRecorder needs it (a decoding receiver would hand it over)."""
+
+    kind = "video"
+
+    def __init__(self, frames: Sequence[Encoded]) -> None:
+        super().__init__()
+        self._codec = av.CodecContext.create("vp8", "r")
+        self._frames = iter(frames)
+
+    async def recv(self) -> Any:
+        for data, pts, _ in self._frames:
+            packet = av.Packet(data)
+            for frame in self._codec.decode(packet):  # type: ignore[attr-defined]
+                frame.pts = pts
+                frame.time_base = fractions.Fraction(1, VIDEO_RATE)
+                return frame
+        self.stop()  # readyState ends: the benchmark waits for that
+        raise MediaStreamError
+
+
+async def recording_cost(frames: int) -> dict[str, float]:
+    stream = vp8_frames(frames)
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.process_time()
+        writer = TrackWriter.create(Path(folder), "bench", "s1", "video", "VP8", VIDEO_RATE, 0)
+        for n, (data, pts, key) in enumerate(stream):
+            writer.write(data, pts, key, n)
+        writer.close(frames)
+        passthrough = (time.process_time() - start) * 1000 / frames
+
+        start = time.process_time()
+        recorder = MediaRecorder(str(Path(folder) / "mr.webm"))
+        track = Decoded(stream)
+        recorder.addTrack(track)
+        await recorder.start()
+        while track.readyState == "live":  # noqa: ASYNC110 - ends when the track does
+            await asyncio.sleep(0.01)
+        await recorder.stop()
+        mediarecorder = (time.process_time() - start) * 1000 / frames
+    return {
+        "record_ms_per_frame": round(passthrough, 4),
+        "mediarecorder_ms_per_frame": round(mediarecorder, 3),
+        "record_cpu_ratio": round(mediarecorder / passthrough, 1),
+        "record_pct_core_per_track_30fps": round(passthrough * 30 / 10, 3),
+    }
+
+
+# ---- first remote frame -------------------------------------------------------------------
+
+
+async def first_frame(base: str, trials: int) -> dict[str, float]:
+    created, tokens = await session_with_seats(base, 1)
+    publisher = Publisher(MediaPeer(base, tokens[0], decode=False), 15)
+    await publisher.start()
+    times = []
+    try:
+        for _ in range(trials):
+            viewer = MediaPeer(base, created["supervisor"][0])
+            await viewer.connect()
+            start = time.monotonic()
+            await viewer.join()
+            async with asyncio.timeout(10):
+                while not any(k[1] == "video" for k in viewer.first_frame_at):  # noqa: ASYNC110
+                    await asyncio.sleep(0.005)
+            times.append((min(viewer.first_frame_at.values()) - start) * 1000)
+            await viewer.close()
+    finally:
+        await publisher.stop()
+    times.sort()
+    return {
+        "first_frame_p50_ms": round(statistics.median(times), 1),
+        "first_frame_p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1),
+    }
+
+
+# ---- relay cost per subscriber ------------------------------------------------------------
+
+
+async def relay_cost(base: str, app: web.Application, seconds: float) -> dict[str, float]:
+    created, tokens = await session_with_seats(base, 1)
+    publisher = Publisher(MediaPeer(base, tokens[0], decode=False), 30)
+    await publisher.start()
+    await asyncio.sleep(2)
+    figures: dict[int, float] = {0: await cpu_pct(app, seconds)}
+    viewers: list[MediaPeer] = []
+    try:
+        for k in (1, 4):
+            while len(viewers) < k:
+                token = created["supervisor"][len(viewers) % 2]
+                viewer = MediaPeer(base, token)
+                await viewer.connect()
+                await viewer.join()
+                viewers.append(viewer)
+            await asyncio.sleep(2)
+            figures[k] = await cpu_pct(app, seconds)
+    finally:
+        for viewer in viewers:
+            await viewer.close()
+        await publisher.stop()
+    return {
+        "record_and_receive_cpu_pct_per_seat": round(figures[0], 2),
+        "relay_k1_cpu_pct": round(figures[1], 2),
+        "relay_k4_cpu_pct": round(figures[4], 2),
+        "relay_cpu_pct_per_subscriber": round((figures[4] - figures[1]) / 3, 2),
+    }
+
+
+# ---- capacity: seats one worker carries ---------------------------------------------------
+
+
+async def room_cost(base: str, app: web.Application, seconds: float) -> float:
+    """A 7-seat room with 2 supervisors receiving every seat: the worker's CPU."""
+    created, tokens = await session_with_seats(base, 7)
+    publishers = [Publisher(MediaPeer(base, t, decode=False), 15) for t in tokens]
+    for p in publishers:
+        await p.start()
+    viewers = [MediaPeer(base, token, decode=False) for token in created["supervisor"]]
+    pcs: list[RTCPeerConnection] = []
+
+    async def accept(viewer: MediaPeer, offer: dict[str, Any]) -> None:
+        pc = RTCPeerConnection()
+        pcs.append(pc)
+        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await viewer.call(
+            "subscribe_answer", {"conn": offer["conn"], "sdp": pc.localDescription.sdp}
+        )
+
+    try:
+        for viewer in viewers:
+            await viewer.connect()
+            await viewer.join()
+        await asyncio.sleep(1)
+        for viewer in viewers:
+            for offer in viewer.offers:
+                await accept(viewer, offer)
+        await asyncio.sleep(3)
+        return round(await cpu_pct(app, seconds), 1)
+    finally:
+        for pc in pcs:
+            await pc.close()
+        for viewer in viewers:
+            await viewer.close()
+        for p in publishers:
+            await p.stop()
+
+
+async def capacity(base: str, app: web.Application, steps: Sequence[int], seconds: float) -> Any:
+    results = []
+    for seats in steps:
+        created, tokens = await session_with_seats(base, seats)
+        watcher = MediaPeer(base, created["supervisor"][0], decode=False)
+        await watcher.connect()
+        await watcher.join()
+        publishers = [Publisher(MediaPeer(base, t, decode=False), 15) for t in tokens]
+        for p in publishers:
+            await p.start()
+        await asyncio.sleep(3)
+        mark = len(watcher.status)
+        cpu = await cpu_pct(app, seconds)
+        lags = [s["loop"]["p99_ms"] for s in watcher.status[mark:] if "loop" in s]
+        sent = {}
+        for p in publishers:
+            p.video.paused = p.audio.paused = True
+        await asyncio.sleep(1)  # what was sent lands before the count
+        for p, seat in zip(publishers, sorted(created["codes"])[:seats], strict=True):
+            sent[(seat, "video")] = p.video.sent
+            sent[(seat, "audio")] = p.audio.sent
+            await p.pc.close()
+        async with asyncio.timeout(30):
+            while True:
+                finals = {
+                    (t["seat"], t["kind"]): t["packets"]
+                    for s in watcher.status
+                    for t in s["tracks"]
+                    if t.get("final")
+                }
+                if len(finals) >= len(sent):
+                    break
+                await asyncio.sleep(0.2)
+        lost = sum(max(0, sent[k] - finals.get(k, 0)) for k in sent)
+        for p in publishers:
+            await p.peer.close()
+        await watcher.close()
+        row = {
+            "seats": seats,
+            "worker_cpu_pct": round(cpu, 1),
+            "loop_lag_p99_ms": max(lags) if lags else None,
+            "frames_lost": lost,
+            "packets": sum(sent.values()),
+        }
+        print(json.dumps(row), flush=True)
+        results.append(row)
+        await asyncio.sleep(2)
+    return results
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    figures.update(await recording_cost(120 if args.quick else 300))
+    print(json.dumps(figures), flush=True)
+    with seam.announcing(["127.0.0.1"]):
+        async with server() as (base, app):
+            figures.update(await first_frame(base, 5 if args.quick else 20))
+            print(json.dumps(figures), flush=True)
+            relay = await relay_cost(base, app, 4 if args.quick else 10)
+            print(json.dumps(relay), flush=True)
+            figures["relay"] = relay
+            figures["room_7_seats_2_supervisors_cpu_pct"] = await room_cost(
+                base, app, 4 if args.quick else 10
+            )
+            print(json.dumps(figures), flush=True)
+            steps = (8, 16) if args.quick else (8, 16, 24, 32)
+            rows = await capacity(base, app, steps, 4 if args.quick else 8)
+    ok = [r["seats"] for r in rows if r["frames_lost"] == 0 and (r["loop_lag_p99_ms"] or 0) <= 20]
+    return {
+        "first_frame_p50_ms": figures["first_frame_p50_ms"],
+        "first_frame_p95_ms": figures["first_frame_p95_ms"],
+        "record_ms_per_frame": figures["record_ms_per_frame"],
+        "mediarecorder_ms_per_frame": figures["mediarecorder_ms_per_frame"],
+        "record_cpu_ratio": figures["record_cpu_ratio"],
+        "record_pct_core_per_track_30fps": figures["record_pct_core_per_track_30fps"],
+        "frames_lost": sum(r["frames_lost"] for r in rows),
+        "relay_cpu_pct_per_subscriber": {
+            "embedded": figures["relay"]["relay_cpu_pct_per_subscriber"],
+            "janus": None,  # measured by tests/janus (see the README's media figures)
+        },
+        "relay": figures["relay"],
+        "room_7_seats_2_supervisors_cpu_pct": figures["room_7_seats_2_supervisors_cpu_pct"],
+        "capacity": rows,
+        "seats_per_worker": max(ok) if ok else 0,
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer trials and steps (smoke run)")
+    result = asyncio.run(main(parser.parse_args()))
+    print(json.dumps(result))
