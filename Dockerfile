@@ -1,8 +1,11 @@
 # evalroom server image: SQLite in /data by default, PostgreSQL via EVALROOM_DATABASE_URL.
 FROM python:3.11-slim
 WORKDIR /app
-# The evaluation report (PDF) embeds this CJK TrueType font (scripts/install-fonts.sh).
+# The evaluation report (PDF) embeds this CJK TrueType font (scripts/install-fonts.sh); Janus
+# and janus-pp-rec serve EVALROOM_MEDIA_BACKEND=janus (scripts/install-media.sh). The embedded
+# media backend (the default) needs nothing more than the Python packages.
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    janus janus-tools \
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY server ./server

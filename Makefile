@@ -26,4 +26,5 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	bash scripts/install-chromium.sh || test "$$CI" != true  # browser tests skip without it, except in CI
 	sh scripts/install-fonts.sh || test "$$CI" != true  # the report's CJK font; PDF tests skip without it
+	sh scripts/install-media.sh || test "$$CI" != true  # Janus, coturn: their tests skip without them
 	$(VENV)/bin/pytest

@@ -36,6 +36,7 @@ from signaling.embedded import seam
 from signaling.janus.backend import JanusBackend
 from signaling.janus.process import JanusProcess, cpu_ticks
 from tests.media.peers import MovingPicture
+from tests.media.replay import audio_replay, video_replay
 
 ADDRESS = "127.0.0.2"
 INTERFACE = "v0"
@@ -117,13 +118,19 @@ class Subscriber:
 class Publisher:
     """A seat publishing a moving 320x240 picture (VP8) and silence (Opus)."""
 
-    def __init__(self, backend: JanusBackend, conn: str, fps: int = 15) -> None:
+    def __init__(
+        self, backend: JanusBackend, conn: str, fps: int = 15, replay: bool = False
+    ) -> None:
         self.backend = backend
         self.conn = conn
         self.pc = RTCPeerConnection()
         self.camera = MovingPicture(fps=fps)
-        self.pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
-        self.pc.addTransceiver(self.camera, direction="sendonly")
+        # replay: the benchmark's pre-encoded 640x480 VP8 at ~800 kb/s, the same stream the
+        # embedded backend is measured with
+        audio: MediaStreamTrack = audio_replay() if replay else AudioStreamTrack()
+        video: MediaStreamTrack = video_replay(30) if replay else self.camera
+        self.pc.addTransceiver(audio, direction="sendonly")
+        self.pc.addTransceiver(video, direction="sendonly")
 
     async def start(self) -> list[str]:
         await self.pc.setLocalDescription(await self.pc.createOffer())
@@ -209,7 +216,9 @@ def _final(event: dict[str, Any]) -> bool:
     return any(t.get("final") for t in event.get("tracks", []))
 
 
-async def measure_cpu(subscribers: int, seconds: float, recordings: Path) -> dict[str, Any]:
+async def measure_cpu(
+    subscribers: int, seconds: float, recordings: Path, replay: bool = False
+) -> dict[str, Any]:
     """Janus's CPU (% of one core) relaying one 320x240 VP8 + Opus seat to ``subscribers``
     aiortc subscribers, over ``seconds`` once every subscriber decodes video."""
     janus = JanusProcess(port=PORT, interfaces=[INTERFACE], debug_level=3)
@@ -218,7 +227,7 @@ async def measure_cpu(subscribers: int, seconds: float, recordings: Path) -> dic
     backend = JanusBackend(recordings, events.append, janus.url, api_secret=janus.api_secret)
     subs: list[Subscriber] = []
     try:
-        publisher = Publisher(backend, f"p.{SESSION}.{SEAT}")
+        publisher = Publisher(backend, f"p.{SESSION}.{SEAT}", replay=replay)
         await publisher.start()
         await until(lambda: any(e["event"] == "published" for e in events), 20, "publisher up")
         for n in range(subscribers):
@@ -258,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--recordings", type=Path)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--subscribers", type=int, default=1)
+    parser.add_argument("--replay", action="store_true", help="publish the benchmark's stream")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     make_network()
@@ -267,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.mode == "record":
             job = record(recordings, args.seconds)
         else:
-            job = measure_cpu(args.subscribers, args.seconds, recordings)
+            job = measure_cpu(args.subscribers, args.seconds, recordings, args.replay)
         return await asyncio.wait_for(job, SCENARIO_TIMEOUT_S)
 
     with seam.announcing([ADDRESS]):
