@@ -14,6 +14,7 @@
   let stream = null;
   let counter = 0;
   let wall = null; // supervisors only: the video wall (wall.js)
+  let replay = null; // auditors, and supervisors after the session: recordings (replay_media.js)
 
   function yesNo(flag) {
     if (flag === null || flag === undefined) return "?";
@@ -120,6 +121,10 @@
 
   function addEvent(ev) {
     const item = E.el("li", { value: String(ev.seq) }, `#${ev.seq} ${ev.type}${ev.actor ? " · " + ev.actor : ""}${ev.data && ev.data.seat ? " · " + ev.data.seat : ""}`);
+    if (replay) {
+      replay.decorate(item, ev);
+      replay.onEvent(ev);
+    }
     const list = $("events");
     list.prepend(item);
     while (list.children.length > 500) list.lastChild.remove();
@@ -133,11 +138,16 @@
       $("conn").textContent = "缺少令牌 Missing #token=… in the address";
       return;
     }
+    if ((ROLE === "auditor" || ROLE === "supervisor") && window.EvalroomReplay) {
+      replay = window.EvalroomReplay({ token, session: SESSION, role: ROLE, container: $("replay"), view: () => view });
+      window.evalroomReplay = replay; // for the browser tests
+    }
     stream = new E.Stream(token, null, {
       onView: (v) => {
         view = v;
         render();
         if (wall) wall.setSeats(view.seats);
+        if (replay) replay.setView(view);
         scheduleResults();
       },
       onConnected: async () => {

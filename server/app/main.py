@@ -18,6 +18,7 @@ from server.app.fanout import Dispatcher, JsonOnlyPacket
 from server.app.http import SERVICE, add_routes, typed_errors
 from server.app.media_service import MediaService
 from server.app.notary import Notary, load_or_create_key
+from server.app.recordings_http import add_recording_routes
 from server.app.report_desk import ReportDesk
 from server.app.report_http import add_report_routes
 from server.app.service import Service
@@ -114,4 +115,5 @@ def make_app(config: Config) -> web.Application:
     add_routes(app)
     add_audit_routes(app)
     add_report_routes(app)
+    add_recording_routes(app)
     return app
