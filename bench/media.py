@@ -358,6 +358,10 @@ async def capacity(base: str, app: web.Application, steps: Sequence[int], second
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    if args.capacity_only:
+        with seam.announcing(["127.0.0.1"]):
+            async with server() as (base, app):
+                return {"capacity": await capacity(base, app, args.steps, args.seconds)}
     figures: dict[str, Any] = {}
     figures.update(await recording_cost(120 if args.quick else 300))
     print(json.dumps(figures), flush=True)
@@ -374,8 +378,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 base, app, 4 if args.quick else 10
             )
             print(json.dumps(figures), flush=True)
-            steps = (8, 16) if args.quick else (8, 16, 24, 32)
-            rows = await capacity(base, app, steps, 4 if args.quick else 8)
+            steps = (8, 16) if args.quick else args.steps
+            rows = await capacity(base, app, steps, 4 if args.quick else args.seconds)
     ok = [
         r["seats"]
         for r in rows
@@ -406,5 +410,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer trials and steps (smoke run)")
+    parser.add_argument("--capacity-only", action="store_true", help="only the seats ramp")
+    parser.add_argument("--steps", type=int, nargs="+", default=[8, 16, 24, 32])
+    parser.add_argument("--seconds", type=float, default=8.0, help="steady window per step")
     result = asyncio.run(main(parser.parse_args()))
     print(json.dumps(result))

@@ -30,7 +30,7 @@ KEYFRAME_RETRY_S = 0.2  # while something waits for a keyframe, ask again this o
 
 
 EncodedPacket: TypeAlias = (
-    "av.Packet[Any]"  # what a pass-through receiver yields (see seam.PassthroughDecoder)
+    "av.Packet[Any]"  # what a pass-through receiver yields (see seam.DirectQueue)
 )
 
 

@@ -4,9 +4,12 @@ aiortc's public API decodes every received stream (its receiver runs a decoder t
 encoded frames into pictures and samples). A media worker that only forwards and records needs
 the encoded frames instead, so this module:
 
-* replaces ``aiortc.rtcrtpreceiver.get_decoder`` (the decoder seam) with one whose "decode"
-  returns the encoded frame as an ``av.Packet``: the receiver's track then yields packets, which
-  aiortc's senders already know how to packetize without encoding (``Encoder.pack``);
+* replaces a receiver's decoder queue (the decoder seam: where complete encoded frames leave
+  the jitter buffer for the decoder thread) with :class:`DirectQueue`, which hands each frame to
+  the receiver's track as an ``av.Packet`` on the event loop: the track then yields packets,
+  which aiortc's senders already packetize without encoding (``Encoder.pack``), and no frame
+  pays a thread hop;
+* drains the jitter buffer's last frames when a connection closes;
 * hooks a receiver's private RTCP and RTP handlers to see sender reports (for A/V alignment)
   and sequence gaps (a pass-through never fails to decode, so aiortc's own keyframe requests
   never fire), and sends picture loss indications through its private ``_send_rtcp_pli``;
@@ -22,8 +25,10 @@ loudly instead of forwarding nothing.
 
 from __future__ import annotations
 
+import asyncio
 import fractions
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -32,7 +37,6 @@ import aioice.ice
 import aiortc
 import av
 from aiortc import rtcrtpreceiver
-from aiortc.codecs.base import Decoder
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
@@ -62,8 +66,6 @@ def check_seam() -> None:
     """Fail loudly if any internal name this module relies on is not where it was."""
     if not aiortc.__version__.startswith(SEAM_VERSION):
         raise SeamMoved(f"written for aiortc {SEAM_VERSION}x, found {aiortc.__version__}")
-    if not callable(getattr(rtcrtpreceiver, "get_decoder", None)):
-        raise SeamMoved("aiortc.rtcrtpreceiver.get_decoder is gone")
     if not callable(getattr(rtcrtpreceiver, "decoder_worker", None)):
         raise SeamMoved("aiortc.rtcrtpreceiver.decoder_worker is gone")
     for cls, names in _PRIVATE_METHODS.items():
@@ -72,6 +74,8 @@ def check_seam() -> None:
                 raise SeamMoved(f"{cls.__name__}.{name} is gone")
     if not callable(getattr(aioice.ice, "get_host_addresses", None)):
         raise SeamMoved("aioice.ice.get_host_addresses is gone")
+    if "_queue" not in rtcrtpreceiver.RemoteStreamTrack.__init__.__code__.co_names:
+        raise SeamMoved("RemoteStreamTrack no longer keeps its frames in _queue")
     kept = RTCRtpReceiver.__init__.__code__.co_names
     for private in (_CODECS, _MAPPER, _JITTER, _DECODER_QUEUE):
         if private not in kept:
@@ -85,40 +89,37 @@ def check_seam() -> None:
 check_seam()
 
 
-class PassthroughDecoder(Decoder):
-    """A "decoder" that hands the encoded frame on as an ``av.Packet``.
-
-    Its pts is the receiver's track timestamp (RTP units from the track's first frame) and its
-    time base 1/clock rate, which is what aiortc's ``Encoder.pack`` expects on the send side.
+class DirectQueue:
+    """Stands in for a receiver's decoder queue: each complete encoded frame goes straight to
+    the receiver's track as an ``av.Packet``, on the event loop, instead of through a decoder
+    thread. Its pts is the receiver's track timestamp (RTP units from the track's first frame)
+    and its time base 1/clock rate, which is what aiortc's ``Encoder.pack`` expects on the send
+    side. aiortc still starts its decoder thread; it only waits here until the receiver stops.
     """
 
-    def __init__(self, clock_rate: int) -> None:
-        self._time_base = fractions.Fraction(1, clock_rate)
+    def __init__(self, track_queue: asyncio.Queue[Any]) -> None:
+        self._track_queue = track_queue
+        self._stopped = threading.Event()
 
-    def decode(self, encoded_frame: JitterFrame) -> list[Any]:
-        packet = av.Packet(encoded_frame.data)
-        packet.pts = encoded_frame.timestamp
-        packet.dts = encoded_frame.timestamp
-        packet.time_base = self._time_base
-        return [packet]
+    def put(self, item: tuple[RTCRtpCodecParameters, JitterFrame] | None) -> None:
+        if item is None:  # the receiver stops: the decoder thread ends the track
+            self._stopped.set()
+            return
+        codec, frame = item
+        packet = av.Packet(frame.data)
+        packet.pts = packet.dts = frame.timestamp
+        packet.time_base = fractions.Fraction(1, codec.clockRate)
+        self._track_queue.put_nowait(packet)
+
+    def get(self) -> None:
+        """What the decoder thread waits on: nothing comes but the end."""
+        self._stopped.wait()
+
+    def empty(self) -> bool:
+        return True
 
 
-def _passthrough_decoder(codec: RTCRtpCodecParameters) -> Decoder:
-    return PassthroughDecoder(codec.clockRate)
-
-
-_original_get_decoder = rtcrtpreceiver.get_decoder  # type: ignore[attr-defined]
 _original_host_addresses = aioice.ice.get_host_addresses
-
-
-def install_passthrough() -> None:
-    """Every receiver created from now on in this process yields encoded packets."""
-    rtcrtpreceiver.get_decoder = _passthrough_decoder  # type: ignore[attr-defined]
-
-
-def uninstall_passthrough() -> None:
-    """Receivers decode again (tests that share a process with decoding peers)."""
-    rtcrtpreceiver.get_decoder = _original_get_decoder  # type: ignore[attr-defined]
 
 
 def announce_only(addresses: Sequence[str]) -> None:
@@ -179,6 +180,9 @@ class ReceiverTap:
         self._last_seq: int | None = None
         self._handle_rtcp = receiver._handle_rtcp_packet
         self._handle_rtp = receiver._handle_rtp_packet
+        # Pass-through: frames skip the decoder thread (a thread hop and a task per frame).
+        track_queue = getattr(receiver.track, "_queue")  # noqa: B009 - RemoteStreamTrack's own
+        setattr(receiver, _DECODER_QUEUE, DirectQueue(track_queue))
         receiver._handle_rtcp_packet = self._rtcp  # type: ignore[method-assign]
         receiver._handle_rtp_packet = self._rtp  # type: ignore[method-assign]
 
@@ -215,9 +219,8 @@ class ReceiverTap:
 
     def pending(self) -> bool:
         """Whether frames are still on their way from the receiver to its track's reader."""
-        decoder = getattr(self._receiver, _DECODER_QUEUE, None)
         track = getattr(self._receiver.track, "_queue", None)
-        return any(q is not None and not q.empty() for q in (decoder, track))
+        return track is not None and not track.empty()
 
     def drain(self, kind: str) -> list[tuple[bytes, int]]:
         """The complete frames aiortc's jitter buffer still holds, as (data, track pts).

@@ -347,7 +347,6 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s media %(levelname)s %(message)s")
     for noisy in ("aioice", "aiortc"):  # every ICE check at INFO would drown the log
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    seam.install_passthrough()
     seam.announce_only(args.announce)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.socket, args.recordings))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import fractions
 import subprocess
 import sys
+import threading
+from typing import Any
 
 import aiortc
 import av
 import pytest
 from aiortc import rtcrtpreceiver
 from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 
@@ -25,7 +29,6 @@ def test_the_seam_is_where_it_was_written_against() -> None:
 @pytest.mark.parametrize(
     ("owner", "name"),
     [
-        (rtcrtpreceiver, "get_decoder"),
         (rtcrtpreceiver, "decoder_worker"),
         (RTCRtpReceiver, "_handle_rtcp_packet"),
         (RTCRtpReceiver, "_handle_rtp_packet"),
@@ -61,23 +64,24 @@ def test_a_timestamp_mapper_without_its_origin_fails_the_check(
         seam.check_seam()
 
 
-def test_the_passthrough_decoder_hands_on_the_encoded_frame() -> None:
-    decoder = seam.PassthroughDecoder(90_000)
-    (packet,) = decoder.decode(JitterFrame(data=b"\x10\x02\x00", timestamp=3000))
+async def test_the_direct_queue_hands_frames_to_the_track_as_packets() -> None:
+    track_queue: asyncio.Queue[Any] = asyncio.Queue()
+    direct = seam.DirectQueue(track_queue)
+    codec = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000, payloadType=96)
+    direct.put((codec, JitterFrame(data=b"\x10\x02\x00", timestamp=3000)))
+    packet = track_queue.get_nowait()
     assert isinstance(packet, av.Packet)
     assert bytes(packet) == b"\x10\x02\x00"
     assert packet.pts == 3000
     assert packet.time_base == fractions.Fraction(1, 90_000)
-
-
-def test_install_and_uninstall_swap_the_decoder_seam() -> None:
-    original = rtcrtpreceiver.get_decoder  # type: ignore[attr-defined]
-    seam.install_passthrough()
-    try:
-        assert rtcrtpreceiver.get_decoder is not original  # type: ignore[attr-defined]
-    finally:
-        seam.uninstall_passthrough()
-    assert rtcrtpreceiver.get_decoder is original  # type: ignore[attr-defined]
+    assert direct.empty()
+    # The decoder thread waits in get() until the receiver stops (put(None)).
+    waiter = threading.Thread(target=direct.get)
+    waiter.start()
+    assert waiter.is_alive()
+    direct.put(None)
+    waiter.join(timeout=5)
+    assert not waiter.is_alive()
 
 
 def test_ntp_time_maps_to_unix_milliseconds() -> None:
