@@ -25,8 +25,7 @@ from signaling.embedded.seam import ReceiverTap
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED = 120  # packets a subscriber may lag behind before its queue restarts at a keyframe
-KEYFRAME_MIN_INTERVAL_S = 0.3  # at most this often a keyframe request goes upstream
-KEYFRAME_RETRY_S = 0.2  # while something waits for a keyframe, ask again this often
+KEYFRAME_INTERVAL_S = 0.25  # keyframe requests go upstream at most this often (and retry so)
 
 
 EncodedPacket: TypeAlias = (
@@ -94,6 +93,9 @@ class TrackStats:
     keyframes: int = 0
     lost: int = 0
     last_ms: int = 0  # wall time of the last packet, 0 before the first
+    # Video: from the first packet (when the keyframe request goes out, unless that packet was
+    # a keyframe) to the first keyframe, i.e. how long the recording waited; -1 until then.
+    keyframe_wait_ms: int = -1
 
     def to_json(self) -> dict[str, int]:
         return {
@@ -102,6 +104,7 @@ class TrackStats:
             "keyframes": self.keyframes,
             "lost": self.lost,
             "last_ms": self.last_ms,
+            "keyframe_wait_ms": self.keyframe_wait_ms,
         }
 
 
@@ -132,15 +135,12 @@ class Upstream:
         self._subscribers: list[ForwardTrack] = []
         self._last_ask = 0.0
         self._keyframe_seen = kind != "video"
-        self.asked_at: float | None = None  # monotonic time of the first keyframe request
-        self.first_keyframe_at: float | None = None
+        self._first_packet_at: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._asks: set[asyncio.Future[None]] = set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"upstream-{self.kind}")
-        if self.kind == "video":  # the recording starts at a keyframe asked for, not waited for
-            self.ask_keyframe()
 
     def attach(self) -> ForwardTrack:
         forward = ForwardTrack(self)
@@ -154,13 +154,13 @@ class Upstream:
             self._subscribers.remove(forward)
 
     def ask_keyframe(self) -> None:
-        """Ask the publisher for a keyframe, at most every ``KEYFRAME_MIN_INTERVAL_S``."""
+        """Ask the publisher for a keyframe, at most every ``KEYFRAME_INTERVAL_S``."""
         now = time.monotonic()
-        if self.kind != "video" or now - self._last_ask < KEYFRAME_MIN_INTERVAL_S:
+        if self.kind != "video" or self.tap.ssrc is None:  # nothing to ask before a packet
+            return
+        if now - self._last_ask < KEYFRAME_INTERVAL_S:
             return
         self._last_ask = now
-        if self.asked_at is None:
-            self.asked_at = now
         task = asyncio.ensure_future(self.tap.request_keyframe())
         self._asks.add(task)
         task.add_done_callback(self._asks.discard)
@@ -192,18 +192,22 @@ class Upstream:
         stats.last_ms = now
         if keyframe and self.kind == "video":
             stats.keyframes += 1
-            if self.first_keyframe_at is None:
-                self.first_keyframe_at = time.monotonic()
+            if stats.keyframe_wait_ms < 0 and self._first_packet_at is not None:
+                stats.keyframe_wait_ms = round((time.monotonic() - self._first_packet_at) * 1000)
         return now
 
     def _forward(self, packet: EncodedPacket) -> None:
         data = bytes(packet)
         keyframe = is_keyframe(self.kind, data)
+        if self._first_packet_at is None:
+            self._first_packet_at = time.monotonic()
         now = self._count(data, keyframe)
         if not self._keyframe_seen:
+            # The recording starts at a keyframe asked for at the first packet, not waited for
+            # (a browser may send its next one many seconds later); asked again until it comes.
             if keyframe:
                 self._keyframe_seen = True
-            elif time.monotonic() - self._last_ask > KEYFRAME_RETRY_S:
+            else:
                 self.ask_keyframe()
         if self.sink is not None and packet.pts is not None:
             self.sink.write(data, int(packet.pts), keyframe, now)

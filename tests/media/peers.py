@@ -115,11 +115,17 @@ class MediaPeer:
         return await self.call("join")
 
     async def publish(self, fps: int = 15, video_delay_s: float = 0.0) -> dict[str, Any]:
-        self.pub = RTCPeerConnection()
         self.camera = MovingPicture(fps=fps, delay_s=video_delay_s)
         self.microphone = Microphone()
-        self.pub.addTransceiver(self.microphone, direction="sendonly")
-        self.pub.addTransceiver(self.camera, direction="sendonly")
+        return await self.publish_tracks(self.microphone, self.camera)
+
+    async def publish_tracks(
+        self, audio: MediaStreamTrack, video: MediaStreamTrack
+    ) -> dict[str, Any]:
+        """Publish these two tracks on a new publishing connection."""
+        self.pub = RTCPeerConnection()
+        self.pub.addTransceiver(audio, direction="sendonly")
+        self.pub.addTransceiver(video, direction="sendonly")
         await self.pub.setLocalDescription(await self.pub.createOffer())
         answer = await self.call("publish", {"sdp": self.pub.localDescription.sdp})
         assert answer["ok"], answer

@@ -23,12 +23,23 @@ Encoded = tuple[bytes, int, bool]
 class Replay(MediaStreamTrack):
     """A camera or microphone that sends pre-encoded packets in real time, looping."""
 
-    def __init__(self, kind: str, packets: Sequence[Encoded], step: int, rate: int, fps: float):
+    def __init__(
+        self,
+        kind: str,
+        packets: Sequence[Encoded],
+        step: int,
+        rate: int,
+        fps: float,
+        start_at: int = 0,
+    ) -> None:
         super().__init__()
         self.kind = kind
         self._packets = packets
         self._step, self._rate, self._fps = step, rate, fps
         self._n = 0
+        self._at = start_at  # where in the stream: mid-GOP starts with inter frames
+        self._keyframe_asked = False
+        self.keyframes_on_request = 0
         self._start: float | None = None
         self.sent = 0
         self.paused = False  # a paused source sends nothing more (what was sent can land)
@@ -39,7 +50,13 @@ class Replay(MediaStreamTrack):
         if self._start is None:
             self._start = time.monotonic()
         await asyncio.sleep(max(0.0, self._start + self._n / self._fps - time.monotonic()))
-        data = self._packets[self._n % len(self._packets)][0]
+        if self._keyframe_asked:  # like an encoder answering a PLI: the next frame is key
+            self._keyframe_asked = False
+            while not self._packets[self._at % len(self._packets)][2]:
+                self._at += 1
+            self.keyframes_on_request += 1
+        data = self._packets[self._at % len(self._packets)][0]
+        self._at += 1
         packet = av.Packet(data)
         packet.pts = self._n * self._step
         packet.time_base = fractions.Fraction(1, self._rate)
@@ -47,9 +64,14 @@ class Replay(MediaStreamTrack):
         self.sent += 1
         return packet
 
+    def keyframe_requested(self) -> None:
+        """The receiver asked for a keyframe (hook it to the sender's ``_send_keyframe``)."""
+        self._keyframe_asked = True
 
-def video_replay(fps: int) -> Replay:
-    return Replay("video", vp8_frames(60), VIDEO_RATE // fps, VIDEO_RATE, fps)
+
+def video_replay(fps: int, start_at: int = 0) -> Replay:
+    """640x480 VP8 (a keyframe every 30 frames); ``start_at`` > 0 starts inside a GOP."""
+    return Replay("video", vp8_frames(60), VIDEO_RATE // fps, VIDEO_RATE, fps, start_at)
 
 
 def audio_replay() -> Replay:
