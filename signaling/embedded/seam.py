@@ -165,6 +165,19 @@ def track_timestamp(receiver: RTCRtpReceiver, rtp_timestamp: int) -> int | None:
     return delta - (1 << 32) if delta >= 1 << 31 else delta
 
 
+STALL_MS = 300  # a hole NACK has not filled by then is skipped at the next keyframe
+
+
+def _starts_vp8_keyframe(packet: RtpPacket) -> bool:
+    """Whether an RTP packet carries the start of a VP8 keyframe (RFC 7741 descriptor S bit
+    with partition 0, then a keyframe's frame tag in the depayloaded data)."""
+    payload = packet.payload
+    data = getattr(packet, "_data", b"")
+    if not payload or not data or not payload[0] & 0x10 or payload[0] & 0x07:
+        return False
+    return not data[0] & 0x01
+
+
 OnSenderReport = Callable[[int, int], None]  # (track pts of the report, sender wall ms)
 OnGap = Callable[[int], None]  # how many packets are missing
 
@@ -178,6 +191,8 @@ class ReceiverTap:
         self._on_report = on_report
         self._on_gap = on_gap
         self._last_seq: int | None = None
+        self._video = receiver.track.kind == "video"
+        self._hole_since: int | None = None  # arrival ms of a sequence gap not yet resolved
         self._handle_rtcp = receiver._handle_rtcp_packet
         self._handle_rtp = receiver._handle_rtp_packet
         # Pass-through: frames skip the decoder thread (a thread hop and a task per frame).
@@ -211,11 +226,45 @@ class ReceiverTap:
                 step = (packet.sequence_number - self._last_seq) & 0xFFFF
                 if 1 < step < 0x8000:
                     self._on_gap(step - 1)
+                    if self._hole_since is None:
+                        self._hole_since = arrival_time_ms
                 if step < 0x8000:
                     self._last_seq = packet.sequence_number
             else:
                 self._last_seq = packet.sequence_number
         await self._handle_rtp(packet, arrival_time_ms)
+        if self._video and self._hole_since is not None and packet.ssrc == self.ssrc:
+            self._unstall(arrival_time_ms)
+
+    def _unstall(self, now_ms: int) -> None:
+        """Skip a hole in the jitter buffer that retransmission did not fill, at a keyframe.
+
+        aiortc's video jitter buffer releases frames in order and waits at a missing packet
+        until 512 later ones have arrived (seconds of video): a decoder would fail meanwhile and
+        ask for a keyframe, but the pass-through decodes nothing, so it would wait that long.
+        Once a hole is older than ``STALL_MS`` and a keyframe has arrived after it, the buffer
+        moves on to that keyframe (the frames in between could not be decoded anyway). Only
+        looked at while a sequence gap is open, so the buffer is not scanned per packet.
+        """
+        buffer = getattr(self._receiver, _JITTER, None)
+        origin = getattr(buffer, "_origin", None)
+        slots = getattr(buffer, "_packets", None)
+        if buffer is None or origin is None or slots is None:
+            return
+        size = len(slots)
+        present = [slots[(origin + i) % size] is not None for i in range(size)]
+        hole = present.index(False) if False in present else size
+        if not any(present[hole:]):  # filled (or nothing after it): no hole any more
+            self._hole_since = None
+            return
+        if now_ms - (self._hole_since or now_ms) < STALL_MS:
+            return
+        for offset in range(hole + 1, size):
+            packet = slots[(origin + offset) % size]
+            if packet is not None and _starts_vp8_keyframe(packet):
+                buffer.remove(offset)
+                self._hole_since = None
+                return
 
     def pending(self) -> bool:
         """Whether frames are still on their way from the receiver to its track's reader."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 
 from server.client.seat import Client
@@ -80,3 +82,74 @@ async def test_a_recording_starts_at_the_keyframe_it_asked_for(
     else:  # the control: without the request, the recording waits for the stream's own
         assert video.keyframes_on_request == 0
         assert wait_ms >= 1500, wait_ms
+
+
+def final_counts(supervisor: MediaPeer, _n: int) -> dict[str, Any]:
+    """The closing status of the seat's video track (empty until it came)."""
+    for status in supervisor.status:
+        for track in status["tracks"]:
+            if track.get("final") and track["kind"] == "video":
+                return dict(track)
+    return {}
+
+
+def lose_video_packets(peer: MediaPeer, count: int) -> list[int]:
+    """The seat's next ``count`` video RTP packets are lost, and it never retransmits."""
+    assert peer.pub is not None
+    sender = next(s for s in peer.pub.getSenders() if s.kind == "video")
+    sender._retransmit = _no_retransmission  # type: ignore[method-assign]
+    transport = sender.transport
+    send = transport._send_rtp
+    ssrc = sender._ssrc
+    lost: list[int] = []
+
+    async def lossy(data: bytes) -> None:
+        is_rtp = len(data) > 12 and not 72 <= data[1] & 0x7F <= 76  # RTCP types 200..204
+        if is_rtp and int.from_bytes(data[8:12], "big") == ssrc and len(lost) < count:
+            lost.append(int.from_bytes(data[2:4], "big"))
+            return
+        await send(data)
+
+    transport._send_rtp = lossy  # type: ignore[method-assign]
+    return lost
+
+
+async def _no_retransmission(sequence_number: int) -> None:
+    return None
+
+
+async def test_a_loss_asks_for_a_keyframe_and_the_recording_resumes_at_it(
+    media_server: str, tmp_path: Path
+) -> None:
+    created = await create_session(media_server, load_lot())
+    tokens = await enrolled_tokens(media_server, created)
+    seat = sorted(tokens)[0]
+    supervisor = MediaPeer(media_server, created["supervisor"][0], decode=False)
+    await supervisor.connect()
+    assert (await supervisor.join())["ok"]
+    video = video_replay(FPS)
+    try:
+        publisher = await publish_replay(media_server, tokens[seat], video, True)
+        await until(lambda: video.sent >= 30, 20, "frames")
+        lost = lose_video_packets(publisher, 3)
+        await until(lambda: len(lost) == 3, 10, "the loss")
+        asked_before = video.keyframes_on_request
+        await until(lambda: video.sent >= 75, 20, "frames after the loss")
+        video.paused = True
+        await publisher.close()
+        await until(lambda: final_counts(supervisor, 1), 20, "final status")
+    finally:
+        await supervisor.close()
+    final = final_counts(supervisor, 1)
+    assert asked_before == 0
+    assert video.keyframes_on_request >= 1  # the gap asked for a keyframe
+    assert final["lost"] >= 3
+    # Without skipping the hole at that keyframe, aiortc's buffer would hold everything after
+    # the loss for 512 packets (about 11 s here): the recording would end at the loss.
+    assert final["packets"] >= video.sent - FPS, (final, video.sent)
+    # What was recorded decodes: the frames that depended on the lost packets were skipped.
+    (path,) = (tmp_path / "recordings" / created["session"]).glob(f"{seat}-video-*.webm")
+    with av.open(str(path)) as container:
+        packets = [p for p in container.demux() if p.size]
+        frames = [f for p in packets for f in p.decode()]
+    assert len(frames) == len(packets) == final["packets"]
