@@ -248,7 +248,9 @@ class JanusBackend:
     async def _ensure(self) -> JanusClient:
         async with self._lock:
             if self._client is None:
-                await asyncio.to_thread(self._convert_leftovers)
+                # Converted off the loop, reported on it: ``on_event`` schedules loop work.
+                for event in await asyncio.to_thread(self._convert_leftovers):
+                    self._on_event(event)
                 client = JanusClient(self._url, self._janus_event, self._lost, self._secret)
                 await client.start()
                 self._client = client
@@ -345,10 +347,12 @@ class JanusBackend:
         if final:  # what was received, once nothing more can arrive
             self._on_event({"event": "status", "tracks": final, "at_ms": wall_ms()})
 
-    def _convert_leftovers(self) -> None:
-        """Convert recordings a crash left (cut when Janus never closed them)."""
+    def _convert_leftovers(self) -> list[dict[str, Any]]:
+        """Convert recordings a crash left (cut when Janus never closed them); return their
+        ``recording`` events (runs in a thread: the caller reports them on the loop)."""
+        events: list[dict[str, Any]] = []
         if not self._recordings.is_dir():
-            return
+            return events
         for session_dir in sorted(p for p in self._recordings.iterdir() if p.is_dir()):
             for mjr in leftovers(session_dir):
                 seat = recorded_seat(mjr)
@@ -361,13 +365,9 @@ class JanusBackend:
                     logger.exception("converting leftover recording %s failed", mjr)
                     continue
                 mark_converted(mjr)
-                self._on_event(
-                    {
-                        "event": "recording",
-                        "session": session_dir.name,
-                        "manifest": manifest.to_json(),
-                    }
-                )
+                recording = {"session": session_dir.name, "manifest": manifest.to_json()}
+                events.append({"event": "recording", **recording})
+        return events
 
     def _janus_event(self, handle: int, event: dict[str, Any]) -> None:
         c = self._by_handle.get(handle)

@@ -5,6 +5,12 @@ Debian's ``janus`` package is installed with its service stopped; the node runs 
 folder each start, so nothing of ``/etc/janus`` applies: only the HTTP transport (on 127.0.0.1,
 admin API off, an API secret) and only the VideoRoom plugin are loaded.
 
+Janus writes its ``.mjr`` recordings through stdio (``fopen``/``fwrite``, never ``fflush``), so a
+SIGKILL of Janus loses what sits in each file's buffer: 4 KiB (the file system's block size), which
+at a low bitrate is seconds of video and of Opus. Where a C compiler is installed, Janus is started
+with a tiny ``LD_PRELOAD`` library (:data:`UNBUFFERED_C`) that makes every ``.mjr`` stream
+unbuffered: each packet reaches the kernel when Janus writes it and survives the process.
+
 libnice gathers ICE candidates on every interface but loopback ones. ``interfaces`` (Janus's
 ``ice_enforce_list``) names the interfaces or addresses it may use; on a test machine that is a
 veth inside a private network namespace that carries 127.0.0.2 (see ``tests/janus``).
@@ -37,6 +43,34 @@ HTTP_TRANSPORT = "libjanus_http.so"
 # Janus refuses a rec_dir under these. /var is left out on purpose: the node's data directory
 # may well be /var/lib/evalroom.
 PROTECTED = ("/bin", "/boot", "/dev", "/etc", "/lib", "/proc", "/sbin", "/sys", "/usr")
+
+
+# An fopen() that leaves .mjr files unbuffered (see the module docstring); only Janus loads it.
+UNBUFFERED_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef FILE *(*opener)(const char *, const char *);
+
+static FILE *unbuffered(FILE *file, const char *path) {
+    if (file != NULL && path != NULL && strstr(path, ".mjr") != NULL)
+        setvbuf(file, NULL, _IONBF, 0);
+    return file;
+}
+
+FILE *fopen(const char *path, const char *mode) {
+    opener next = (opener)dlsym(RTLD_NEXT, "fopen");
+    return unbuffered(next(path, mode), path);
+}
+
+FILE *fopen64(const char *path, const char *mode) {
+    opener next = (opener)dlsym(RTLD_NEXT, "fopen64");
+    return unbuffered(next(path, mode), path);
+}
+"""
+BUILD_TIMEOUT_S = 30.0
 
 
 class JanusNotInstalled(RuntimeError):
@@ -147,6 +181,34 @@ def videoroom_jcfg() -> str:
     return "general: {\n\tstring_ids = true\n\tlock_rtp_forward = true\n}\n"
 
 
+def build_unbuffered(folder: Path) -> Path | None:
+    """Compile :data:`UNBUFFERED_C` into ``folder``; None (logged) without a C compiler."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        logger.warning("no C compiler: a crash of Janus may cut up to 4 KiB of each recording")
+        return None
+    source, library = folder / "unbuffered.c", folder / "unbuffered.so"
+    source.write_text(UNBUFFERED_C, "utf-8")
+    args = [compiler, "-shared", "-fPIC", "-O2", "-o", str(library), str(source), "-ldl"]
+    try:
+        subprocess.run(  # noqa: S603 (fixed arguments, no shell)
+            args, capture_output=True, timeout=BUILD_TIMEOUT_S, check=True
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        logger.warning("building %s failed, recordings stay buffered: %s", library, exc)
+        return None
+    return library
+
+
+def preload_env(library: Path | None) -> dict[str, str] | None:
+    """Janus's environment: this process's, with ``library`` preloaded (None: unchanged)."""
+    if library is None:
+        return None
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = ":".join(p for p in (str(library), env.get("LD_PRELOAD")) if p)
+    return env
+
+
 @dataclass
 class JanusProcess:
     """One ``janus`` child process listening on ``http://host:port/janus``."""
@@ -158,6 +220,8 @@ class JanusProcess:
     api_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     debug_level: int = 4
     workdir: Path | None = None
+    unbuffered: bool = True  # preload UNBUFFERED_C when a compiler is there
+    recordings_unbuffered: bool = field(default=False, init=False)  # as last started
     _proc: asyncio.subprocess.Process | None = field(default=None, repr=False)
     _tmp: Path | None = field(default=None, repr=False)
 
@@ -217,8 +281,13 @@ class JanusProcess:
             raise JanusNotInstalled("janus is not installed (run scripts/install-media.sh)")
         args = [janus, "-F", str(confdir), "-C", str(confdir / "janus.jcfg")]
         args += ["-o", "-N", "-L", str(self.log_file)]
+        library = None
+        if self.unbuffered:
+            library = await asyncio.to_thread(build_unbuffered, self._folder())
+        self.recordings_unbuffered = library is not None
         self._proc = await asyncio.create_subprocess_exec(
             *args,
+            env=preload_env(library),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,

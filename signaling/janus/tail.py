@@ -4,8 +4,9 @@ Janus's HTTP API gives no packet counters (its admin API and event handlers do; 
 but every packet a recorded publisher sends is appended to its ``.mjr.part``. :class:`MjrTail`
 reads what was appended since the last look, so each status costs only the new bytes.
 
-Janus writes through stdio without flushing: the file lags the network by up to one buffer
-(4 KiB), a few video frames or a few seconds of silent Opus. ``last_ms`` is therefore also taken
+Janus writes through stdio without flushing: unless the node preloads its unbuffered ``.mjr``
+library (:mod:`signaling.janus.process`), the file lags the network by up to one buffer (4 KiB),
+a few video frames or a few seconds of silent Opus. ``last_ms`` is therefore also taken
 from Janus's ``media`` events (see the backend); the counters here are exact once the file is
 closed.
 """
