@@ -4,8 +4,10 @@ WORKDIR /app
 # The evaluation report (PDF) embeds this CJK TrueType font (scripts/install-fonts.sh); Janus
 # and janus-pp-rec serve EVALROOM_MEDIA_BACKEND=janus (scripts/install-media.sh). The embedded
 # media backend (the default) needs nothing more than the Python packages.
+# gcc and libc6-dev build the small preload that makes Janus write its recordings unbuffered
+# (signaling/janus/process.py): without it a crash can lose ~4 KiB per track (a second of audio).
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei \
-    janus janus-tools \
+    janus janus-tools gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY server ./server

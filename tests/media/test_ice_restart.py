@@ -81,10 +81,11 @@ async def test_a_dropped_uplink_recovers_by_restart_with_the_seat_kept(
     joined = [e for e in events if e["type"] == "media.joined" and e["data"]["member"] == member]
     assert len(joined) == 1  # the seat was kept: one join, no leave in between
     left = [e for e in events if e["type"] == "media.left" and e["data"]["member"] == member]
-    assert len(left) == 1
-    assert (
-        left[0]["seq"] > max(e["seq"] for e in events if e["type"] == "recording.closed") - 2
-    )  # the leave comes at the end, after the second connection
+    assert len(left) == 1  # only when it left at the end
+    first_recordings = [
+        e["seq"] for e in events if e["type"] == "recording.closed" and e["seq"] < left[0]["seq"]
+    ]
+    assert first_recordings  # the failed connection's files closed while the seat stayed
     recordings = [e["data"] for e in events if e["type"] == "recording.closed"]
     assert sorted(r["track"] for r in recordings) == ["audio", "audio", "video", "video"]
     assert not any(r["cut"] for r in recordings)
