@@ -23,7 +23,7 @@ from tests.media.conftest import loopback_only as loopback_only
 from tests.media.conftest import media_app as media_app
 from tests.media.conftest import media_server as media_server
 from tests.media.peers import MediaPeer
-from tests.media.test_embedded_room import final_counts, until
+from tests.media.room_scenario import final_counts, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
