@@ -40,13 +40,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from recordings.track_writer import TrackWriter  # noqa: E402
-from server.app.config import Config  # noqa: E402
-from server.app.main import MEDIA, make_app  # noqa: E402
+from server.app.main import MEDIA  # noqa: E402
 from server.client.seat import SeatClient  # noqa: E402
 from signaling.embedded import seam  # noqa: E402
-from tests.app.conftest import ADMIN, TOKEN_KEY, create_session, free_port, load_lot  # noqa: E402
+from tests.app.conftest import create_session, load_lot  # noqa: E402
 from tests.media.peers import MediaPeer  # noqa: E402
 from tests.media.replay import Encoded, audio_replay, video_replay  # noqa: E402
+from tests.media.servers import running_server  # noqa: E402
 from tests.recordings.media import VIDEO_RATE, vp8_frames  # noqa: E402
 
 
@@ -76,24 +76,10 @@ class Publisher:
 
 @contextlib.asynccontextmanager
 async def server() -> AsyncIterator[tuple[str, web.Application]]:
-    with tempfile.TemporaryDirectory() as data:
-        port = free_port()
-        config = Config.from_env(
-            {},
-            EVALROOM_DATA_DIR=data,
-            EVALROOM_PORT=str(port),
-            EVALROOM_ADMIN_TOKEN=ADMIN,
-            EVALROOM_TOKEN_KEY=TOKEN_KEY,
-            EVALROOM_MEDIA_ADDRESSES="127.0.0.1",
-        )
-        app = make_app(config)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        try:
-            yield f"http://127.0.0.1:{port}", app
-        finally:
-            await runner.cleanup()
+    """A node whose media worker offers 127.0.0.1 (the peers here announce it too)."""
+    with tempfile.TemporaryDirectory() as folder:
+        async with running_server(Path(folder), EVALROOM_MEDIA_ADDRESSES="127.0.0.1") as served:
+            yield served
 
 
 async def session_with_seats(base: str, seats: int) -> tuple[dict[str, Any], list[str]]:

@@ -24,35 +24,21 @@ from typing import Any
 
 from aiohttp import web
 
-from server.app.config import Config
-from server.app.main import MEDIA, make_app
+from server.app.main import MEDIA
 from server.client.seat import Client
 from signaling.embedded import seam
 from signaling.janus.recording import JANUS_DIR
-from tests.app.conftest import ADMIN, TOKEN_KEY, create_session, free_port, load_lot
-from tests.janus.scenario import ADDRESS, INTERFACE, make_network
+from tests.app.conftest import create_session, load_lot
+from tests.janus.scenario import ADDRESS, make_network
 from tests.media.peers import MediaPeer
 from tests.media.room_scenario import check_file, enrolled_tokens, until
+from tests.media.servers import JANUS_ENV, running_server
 
 TIMEOUT_S = 150.0
 FPS = 15
 AUDIO_FRAME_S = 0.02  # aiortc's microphone: one 20 ms Opus packet per frame
 PUBLISH_S = 3.0  # how long the seats publish before the kill
 KINDS = ("audio", "video")
-
-
-def server_config(data: Path, port: int) -> Config:
-    """A node on the Janus backend that runs its own Janus, ICE on ``v0`` only."""
-    return Config.from_env(
-        {},
-        EVALROOM_DATA_DIR=str(data),
-        EVALROOM_PORT=str(port),
-        EVALROOM_ADMIN_TOKEN=ADMIN,
-        EVALROOM_TOKEN_KEY=TOKEN_KEY,
-        EVALROOM_MEDIA_BACKEND="janus",
-        EVALROOM_MEDIA_ADDRESSES=INTERFACE,
-        EVALROOM_JANUS_PORT=str(free_port()),
-    )
 
 
 def cut_manifests(watcher: Client) -> list[dict[str, Any]]:
@@ -164,15 +150,8 @@ async def crash(base: str, app: web.Application, recordings: Path) -> dict[str, 
 
 
 async def run(data: Path) -> dict[str, Any]:
-    port = free_port()
-    app = make_app(server_config(data, port))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        return await crash(f"http://127.0.0.1:{port}", app, data / "recordings")
-    finally:
-        await runner.cleanup()
+    async with running_server(data, **JANUS_ENV) as (base, app):
+        return await crash(base, app, data / "recordings")
 
 
 def main() -> None:

@@ -18,37 +18,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
-from server.app.config import Config
-from server.app.main import make_app
 from signaling.embedded import seam
-from tests.app.conftest import ADMIN, TOKEN_KEY, free_port
-from tests.janus.scenario import ADDRESS, INTERFACE, make_network
+from tests.janus.scenario import ADDRESS, make_network
 from tests.media.room_scenario import seven_seats
+from tests.media.servers import JANUS_ENV, running_server
 
 TIMEOUT_S = 150.0
 
 
 async def run(data: Path) -> dict[str, Any]:
-    port = free_port()
-    config = Config.from_env(
-        {},
-        EVALROOM_DATA_DIR=str(data),
-        EVALROOM_PORT=str(port),
-        EVALROOM_ADMIN_TOKEN=ADMIN,
-        EVALROOM_TOKEN_KEY=TOKEN_KEY,
-        EVALROOM_MEDIA_BACKEND="janus",
-        EVALROOM_MEDIA_ADDRESSES=INTERFACE,
-        EVALROOM_JANUS_PORT=str(free_port()),
-    )
-    runner = web.AppRunner(make_app(config))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        return await seven_seats(f"http://127.0.0.1:{port}", data / "recordings")
-    finally:
-        await runner.cleanup()
+    async with running_server(data, **JANUS_ENV) as (base, _app):
+        return await seven_seats(base, data / "recordings")
 
 
 def main() -> None:

@@ -8,12 +8,11 @@ from typing import Any
 import av
 import pytest
 
-from server.client.seat import Client
 from signaling.embedded import seam
-from tests.app.conftest import create_session, load_lot
+from tests.media.conftest import OneSeat
 from tests.media.peers import MediaPeer
 from tests.media.replay import Replay, audio_replay, video_replay
-from tests.media.room_scenario import enrolled_tokens, until
+from tests.media.room_scenario import until
 
 pytestmark = pytest.mark.slow
 FPS = 15
@@ -45,20 +44,18 @@ async def publish_replay(
 
 @pytest.mark.parametrize("answers", [True, False], ids=["encoder-answers", "encoder-deaf"])
 async def test_a_recording_starts_at_the_keyframe_it_asked_for(
-    media_server: str, answers: bool
+    one_seat: OneSeat, answers: bool
 ) -> None:
     """The seat's stream starts inside a GOP (the next keyframe of its own is 1.7 s away)."""
-    created = await create_session(media_server, load_lot())
-    tokens = await enrolled_tokens(media_server, created)
-    seat = sorted(tokens)[0]
+    media_server = one_seat.base
+    created = one_seat.created
+    watcher = one_seat.watcher
     supervisor = MediaPeer(media_server, created["supervisor"][0], decode=False)
     await supervisor.connect()
     assert (await supervisor.join())["ok"]
     video = video_replay(FPS, start_at=5)  # keyframes at 0 and 30 of 60
-    watcher = Client(media_server, created["session"], created["supervisor"][1])
-    await watcher.connect()
     try:
-        publisher = await publish_replay(media_server, tokens[seat], video, answers)
+        publisher = await publish_replay(media_server, one_seat.token, video, answers)
         await until(lambda: video.sent >= 40, 20, "frames")
         await publisher.close()
 
@@ -74,7 +71,6 @@ async def test_a_recording_starts_at_the_keyframe_it_asked_for(
         )
     finally:
         await supervisor.close()
-        await watcher.disconnect()
     wait_ms = finals()[0]["keyframe_wait_ms"]
     if answers:
         assert video.keyframes_on_request >= 1
@@ -119,17 +115,17 @@ async def _no_retransmission(sequence_number: int) -> None:
 
 
 async def test_a_loss_asks_for_a_keyframe_and_the_recording_resumes_at_it(
-    media_server: str, tmp_path: Path
+    one_seat: OneSeat, tmp_path: Path
 ) -> None:
-    created = await create_session(media_server, load_lot())
-    tokens = await enrolled_tokens(media_server, created)
-    seat = sorted(tokens)[0]
+    media_server = one_seat.base
+    created = one_seat.created
+    seat = one_seat.seat
     supervisor = MediaPeer(media_server, created["supervisor"][0], decode=False)
     await supervisor.connect()
     assert (await supervisor.join())["ok"]
     video = video_replay(FPS)
     try:
-        publisher = await publish_replay(media_server, tokens[seat], video, True)
+        publisher = await publish_replay(media_server, one_seat.token, video, True)
         await until(lambda: video.sent >= 30, 20, "frames")
         lost = lose_video_packets(publisher, 3)
         await until(lambda: len(lost) == 3, 10, "the loss")

@@ -5,46 +5,36 @@ from __future__ import annotations
 import asyncio
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 from recordings.manifest import SenderReport, wall_ms_of
 from server.auditlog.archive import verify_archive
-from server.client.seat import Client
-from tests.app.conftest import create_session, load_lot
+from tests.media.conftest import OneSeat
 from tests.media.peers import MediaPeer
-from tests.media.room_scenario import enrolled_tokens, until
+from tests.media.room_scenario import until
 
 pytestmark = pytest.mark.slow
 
 
-def of_type(watcher: Client, kind: str) -> list[dict[str, Any]]:
-    return [e["data"] for e in watcher.events.values() if e["type"] == kind]
-
-
 async def test_audio_and_video_align_through_sender_reports(
-    media_server: str, tmp_path: Path
+    one_seat: OneSeat, tmp_path: Path
 ) -> None:
     """Video starts 0.5 s after audio; both files start at pts 0, the manifests say when."""
-    created = await create_session(media_server, load_lot())
-    tokens = await enrolled_tokens(media_server, created)
-    seat = sorted(tokens)[0]
-    watcher = Client(media_server, created["session"], created["supervisor"][1])
-    await watcher.connect()
-    publisher = MediaPeer(media_server, tokens[seat], decode=False)
+    media_server = one_seat.base
+    created = one_seat.created
+    publisher = MediaPeer(media_server, one_seat.token, decode=False)
     try:
         await publisher.connect()
         assert (await publisher.join())["ok"]
         await publisher.publish(video_delay_s=0.5)
         await asyncio.sleep(4)  # a few sender reports on each track (aiortc sends about 1/s)
         await publisher.close()
-        await until(lambda: len(of_type(watcher, "recording.closed")) == 2, 20, "manifests")
+        await until(lambda: len(one_seat.of_type("recording.closed")) == 2, 20, "manifests")
     finally:
         await publisher.close()
-        await watcher.disconnect()
-    by_track = {m["track"]: m for m in of_type(watcher, "recording.closed")}
+    by_track = {m["track"]: m for m in one_seat.of_type("recording.closed")}
     for manifest in by_track.values():
         assert manifest["sender_reports"], "aligned from sender reports, not arrival"
         reports = [SenderReport(**r) for r in manifest["sender_reports"]]
@@ -69,14 +59,12 @@ async def test_audio_and_video_align_through_sender_reports(
     assert not any(n.endswith((".logged", ".part.json")) for n in names)
 
 
-async def test_a_dark_camera_alerts_once_and_a_muted_microphone_never(media_server: str) -> None:
-    created = await create_session(media_server, load_lot())
-    tokens = await enrolled_tokens(media_server, created)
-    seat = sorted(tokens)[0]
-    watcher = Client(media_server, created["session"], created["supervisor"][1])
-    await watcher.connect()
+async def test_a_dark_camera_alerts_once_and_a_muted_microphone_never(one_seat: OneSeat) -> None:
+    media_server = one_seat.base
+    created = one_seat.created
+    seat = one_seat.seat
     supervisor = MediaPeer(media_server, created["supervisor"][0], decode=False)
-    publisher = MediaPeer(media_server, tokens[seat], decode=False)
+    publisher = MediaPeer(media_server, one_seat.token, decode=False)
     try:
         for peer in (supervisor, publisher):  # a supervisor in the room gets the status
             await peer.connect()
@@ -88,16 +76,16 @@ async def test_a_dark_camera_alerts_once_and_a_muted_microphone_never(media_serv
         assert publisher.microphone is not None
         publisher.microphone.paused.set()  # muted and silent: on purpose, so no alert
         publisher.camera.paused.set()
-        await until(lambda: of_type(watcher, "media.alert"), 20, "alert")
+        await until(lambda: one_seat.of_type("media.alert"), 20, "alert")
         await asyncio.sleep(4)  # still dark: no second alert
-        alerts = of_type(watcher, "media.alert")
+        alerts = one_seat.of_type("media.alert")
         assert alerts == [{"member": f"expert:{seat}", "kind": "video", "dark_ms": 3000}]
-        muted = of_type(watcher, "media.muted")
+        muted = one_seat.of_type("media.muted")
         assert muted == [{"member": f"expert:{seat}", "kind": "audio", "muted": True}]
         publisher.camera.paused.clear()
         await asyncio.sleep(2)
-        assert len(of_type(watcher, "media.alert")) == 1
-        states = of_type(watcher, "media.state")
+        assert len(one_seat.of_type("media.alert")) == 1
+        states = one_seat.of_type("media.state")
         assert {
             "member": f"expert:{seat}",
             "conn": f"p.{created['session']}.{seat}",
@@ -106,17 +94,12 @@ async def test_a_dark_camera_alerts_once_and_a_muted_microphone_never(media_serv
     finally:
         await publisher.close()
         await supervisor.close()
-        await watcher.disconnect()
 
 
-async def test_a_clean_stop_records_every_frame_the_seat_sent(media_server: str) -> None:
+async def test_a_clean_stop_records_every_frame_the_seat_sent(one_seat: OneSeat) -> None:
     """Nothing stays behind in the receiver's jitter buffer when a connection closes."""
-    created = await create_session(media_server, load_lot())
-    tokens = await enrolled_tokens(media_server, created)
-    seat = sorted(tokens)[0]
-    watcher = Client(media_server, created["session"], created["supervisor"][1])
-    await watcher.connect()
-    publisher = MediaPeer(media_server, tokens[seat], decode=False)
+    media_server = one_seat.base
+    publisher = MediaPeer(media_server, one_seat.token, decode=False)
     try:
         await publisher.connect()
         assert (await publisher.join())["ok"]
@@ -134,9 +117,8 @@ async def test_a_clean_stop_records_every_frame_the_seat_sent(media_server: str)
         # what went out. Video: one frame per picture the camera gave.
         sent = {"video": publisher.camera.sent, "audio": outbound[0].packetsSent}
         await publisher.close()
-        await until(lambda: len(of_type(watcher, "recording.closed")) == 2, 20, "manifests")
+        await until(lambda: len(one_seat.of_type("recording.closed")) == 2, 20, "manifests")
     finally:
         await publisher.close()
-        await watcher.disconnect()
-    recorded = {m["track"]: m["packets"] for m in of_type(watcher, "recording.closed")}
+    recorded = {m["track"]: m["packets"] for m in one_seat.of_type("recording.closed")}
     assert recorded == sent
