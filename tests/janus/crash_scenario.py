@@ -10,14 +10,9 @@ the test asserts on it. Nothing leaves the namespace.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import logging
 import os
 import signal
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,10 +21,9 @@ from aiohttp import web
 
 from server.app.main import MEDIA
 from server.client.seat import Client
-from signaling.embedded import seam
 from signaling.janus.recording import JANUS_DIR
 from tests.app.conftest import create_session, load_lot
-from tests.janus.scenario import ADDRESS, make_network
+from tests.janus.scenario import main_in_namespace
 from tests.media.peers import MediaPeer
 from tests.media.room_scenario import check_file, enrolled_tokens, until
 from tests.media.servers import JANUS_ENV, running_server
@@ -154,16 +148,5 @@ async def run(data: Path) -> dict[str, Any]:
         return await crash(base, app, data / "recordings")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="tests.janus.crash_scenario")
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    make_network()
-    with tempfile.TemporaryDirectory() as data, seam.announcing([ADDRESS]):
-        result = asyncio.run(asyncio.wait_for(run(Path(data)), TIMEOUT_S))
-    args.out.write_text(json.dumps(result))
-
-
 if __name__ == "__main__":
-    main()
+    main_in_namespace("tests.janus.crash_scenario", run, TIMEOUT_S)

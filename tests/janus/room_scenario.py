@@ -9,17 +9,10 @@ the result as JSON. Nothing leaves the namespace.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import logging
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from signaling.embedded import seam
-from tests.janus.scenario import ADDRESS, make_network
+from tests.janus.scenario import main_in_namespace
 from tests.media.room_scenario import seven_seats
 from tests.media.servers import JANUS_ENV, running_server
 
@@ -31,16 +24,5 @@ async def run(data: Path) -> dict[str, Any]:
         return await seven_seats(base, data / "recordings")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="tests.janus.room_scenario")
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    make_network()
-    with tempfile.TemporaryDirectory() as data, seam.announcing([ADDRESS]):
-        result = asyncio.run(asyncio.wait_for(run(Path(data)), TIMEOUT_S))
-    args.out.write_text(json.dumps(result))
-
-
 if __name__ == "__main__":
-    main()
+    main_in_namespace("tests.janus.room_scenario", run, TIMEOUT_S)

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +259,21 @@ async def measure_cpu(
         await backend.stop()
         await janus.stop()
     return result
+
+
+def main_in_namespace(
+    prog: str, scenario: Callable[[Path], Awaitable[dict[str, Any]]], timeout_s: float
+) -> None:
+    """The entry point of a scenario run by ``unshare -n``: make the namespace's network, run
+    ``scenario`` (given a data folder) with peers announcing 127.0.0.2, write its JSON."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    make_network()
+    with tempfile.TemporaryDirectory() as data, seam.announcing([ADDRESS]):
+        result = asyncio.run(asyncio.wait_for(scenario(Path(data)), timeout_s))
+    args.out.write_text(json.dumps(result))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,23 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_architecture import IO_MODULES
+
 SIGNALING = Path(__file__).resolve().parents[2] / "signaling"
-FORBIDDEN = {
-    "asyncio",
-    "aiohttp",
-    "socketio",
-    "engineio",
-    "sqlalchemy",
-    "redis",
-    "socket",
-    "time",
-    "datetime",
-    "random",
-    "secrets",
-    "os",
-    "aiortc",
-    "av",
-}
+FORBIDDEN = IO_MODULES | {"aiortc", "av"}  # and no media stack
 PURE = ["policy.py", "turn.py", "ice.py", "messages.py", "debounce.py"]
 
 
