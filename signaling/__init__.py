@@ -1,1 +1,7 @@
-"""WebRTC signaling (rooms per venue, offer/answer/ICE relay): not built yet."""
+"""Live media: signaling over socket.io ``/media``, rooms per session, and media backends.
+
+- Pure: ``policy`` (who publishes, who receives what), ``messages`` (client messages, checked),
+  ``turn`` and ``ice`` (ICE servers from configuration, coturn credentials), ``debounce``.
+- ``room`` (the media rooms and what goes to the log), ``namespace`` (the socket.io edge).
+- ``embedded/``: the aiortc pass-through worker (default); ``janus/``: the Janus VideoRoom backend.
+"""
