@@ -29,7 +29,9 @@ logger = logging.getLogger(__name__)
 class MediaLog(Protocol):
     """Where media facts become events of the session log."""
 
-    async def record(self, session: str, event_type: str, data: dict[str, Any]) -> None: ...
+    async def record(self, session: str, event_type: str, data: dict[str, Any]) -> bool:
+        """Append a media fact; False when the log could not take it now."""
+        ...
 
 
 class Backend(Protocol):

@@ -20,7 +20,7 @@ from recordings.manifest import manifest_from_json
 from recordings.recovery import mark_logged, recover, unlogged
 from server.app.committer import Committer
 from server.app.config import Config
-from server.domain.errors import CommandError
+from server.domain.errors import Code, CommandError
 from server.domain.media import MediaRecord
 from server.domain.roles import Principal, Role
 from signaling.embedded.backend import EmbeddedBackend
@@ -43,7 +43,8 @@ class CommitterMediaLog:
         self._now_ms = now_ms
         self._n = 0
 
-    async def record(self, session: str, event_type: str, data: dict[str, Any]) -> None:
+    async def record(self, session: str, event_type: str, data: dict[str, Any]) -> bool:
+        """Append the fact; False when the log could not take it now (worth trying again)."""
         if event_type == "recording.closed":  # a resend after a crash gets the first ack
             command_id = f"rec.{data['sha256'][:40]}"
         else:
@@ -52,8 +53,11 @@ class CommitterMediaLog:
         principal = Principal(Role.MEDIA, session, "node")
         try:
             await self._committer.submit(principal, command_id, MediaRecord(event_type, data))
-        except CommandError as error:  # a media fact the log refuses is dropped, not retried
+        except CommandError as error:
             logger.warning("media %s for %s not logged: %s", event_type, session, error)
+            # A fact the log refuses stays refused; a failed transaction may pass next time.
+            return error.code is not Code.INTERNAL
+        return True
 
 
 class MediaService:
@@ -129,7 +133,8 @@ class MediaService:
 
     async def _log_recording(self, directory: Path, manifest: dict[str, Any]) -> None:
         data = {k: v for k, v in manifest.items() if k != "session"}
-        await self.log.record(directory.name, "recording.closed", data)
+        if not await self.log.record(directory.name, "recording.closed", data):
+            return  # not marked: the next catch-up (start, crash, stop) logs it again
         with contextlib.suppress(FileExistsError):
             mark_logged(directory, manifest_from_json(manifest))
 
