@@ -15,7 +15,11 @@ COPY signaling ./signaling
 COPY recordings ./recordings
 COPY client_web ./client_web
 RUN pip install --no-cache-dir .
-ENV EVALROOM_DATA_DIR=/data EVALROOM_HOST=0.0.0.0 EVALROOM_PORT=8080 EVALROOM_CLIENT_DIR=/app/client_web
+# A container is reached from outside its own loopback, so plain HTTP is allowed here for a TLS
+# proxy in front; to serve HTTPS itself, mount the files of `evalroom tls init` and set
+# EVALROOM_TLS_CERT / EVALROOM_TLS_KEY (docs/DEPLOY.md).
+ENV EVALROOM_DATA_DIR=/data EVALROOM_HOST=0.0.0.0 EVALROOM_PORT=8080 \
+    EVALROOM_CLIENT_DIR=/app/client_web EVALROOM_ALLOW_PLAIN_HTTP=1
 VOLUME /data
 EXPOSE 8080
 CMD ["evalroom", "serve"]

@@ -4,7 +4,9 @@
 set -eu
 # A small CJK font so screenshots of the Chinese labels are legible (not needed by the tests).
 FONT=fonts-wqy-microhei
-if [ -x /usr/bin/chromium ] && dpkg -s "$FONT" >/dev/null 2>&1; then
+# certutil (libnss3-tools): the HTTPS test trusts a venue CA in a fresh Chromium profile's NSS db.
+NSS=libnss3-tools
+if [ -x /usr/bin/chromium ] && dpkg -s "$FONT" >/dev/null 2>&1 && dpkg -s "$NSS" >/dev/null 2>&1; then
     echo "chromium already installed: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
     exit 0
 fi
@@ -22,5 +24,5 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq chromium "$FONT"
+apt-get install -y -qq chromium "$FONT" "$NSS"
 /usr/bin/chromium --version || true

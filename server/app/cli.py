@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import os
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,9 @@ from aiohttp import ClientSession, web
 
 from server.app.config import Config
 from server.app.gc_policy import GcPolicy
+from server.app.listen import ListenRefused, check_listen, ssl_context
 from server.app.main import make_app
+from server.app.tls_init import trust_instructions, write_tls
 from server.app.verify_cli import add_verify_parser
 
 DEMO_LOT = Path(__file__).with_name("demo-lot.json")
@@ -47,11 +51,21 @@ def save_credentials(config: Config, created: dict[str, Any]) -> Path:
     return path
 
 
+def _self_ssl(config: Config) -> ssl.SSLContext | bool:
+    """How the CLI reaches its own node: over TLS it trusts the node's own chain file."""
+    if config.tls_cert is None:
+        return True
+    context = ssl.create_default_context(cafile=str(config.tls_cert))
+    context.check_hostname = config.host not in ("0.0.0.0", "::")  # noqa: S104 - a comparison
+    return context
+
+
 async def _create_via_http(config: Config, lot: Any) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {config.admin_token.reveal()}"}
+    url = f"{config.public_url}/api/sessions"
     async with (
         ClientSession() as http,
-        http.post(f"{config.public_url}/api/sessions", json=lot, headers=headers) as response,
+        http.post(url, json=lot, headers=headers, ssl=_self_ssl(config)) as response,
     ):
         answer: dict[str, Any] = await response.json()
     if not answer.get("ok"):
@@ -60,9 +74,12 @@ async def _create_via_http(config: Config, lot: Any) -> dict[str, Any]:
 
 
 async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
+    warning = check_listen(config)
+    if warning is not None:
+        logging.getLogger("evalroom").warning(warning)
     runner = web.AppRunner(make_app(config))
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context(config))
     await site.start()
     print(f"evalroom serving on {config.public_url} (data: {config.data_dir})", flush=True)
     policy = GcPolicy()  # full collections only when quiet: they pause the loop (gc_policy.py)
@@ -97,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="data directory (EVALROOM_DATA_DIR)")
     parser.add_argument("--host", help="listen address (EVALROOM_HOST)")
     parser.add_argument("--port", help="listen port (EVALROOM_PORT)")
+    parser.add_argument("--tls-cert", help="certificate chain PEM: serve HTTPS (EVALROOM_TLS_CERT)")
+    parser.add_argument("--tls-key", help="its private key PEM (EVALROOM_TLS_KEY)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the server")
     commands.add_parser("demo", help="run the server with the sample lot seeded")
@@ -111,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     archive = commands.add_parser("archive", help="export a session archive (电子档案) zip")
     archive.add_argument("session")
     archive.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.zip")
+    tls = commands.add_parser("tls", help="TLS for a venue").add_subparsers(
+        dest="action", required=True
+    )
+    init = tls.add_parser("init", help="make a venue CA and a server certificate (LAN)")
+    init.add_argument("--name", required=True, help="the server's host name seats will open")
+    init.add_argument("--ip", action="append", default=[], help="an address of the server")
+    init.add_argument("--out", type=Path, help="folder (default: DATA/tls)")
     add_verify_parser(commands)
     return parser
 
@@ -145,6 +171,14 @@ async def _archive(config: Config, session: str, out: Path) -> None:
     print(f"archived {info.events} events, {len(info.checkpoints)} checkpoints to {out}")
 
 
+def _tls_init(config: Config, name: str, ips: list[str], out: Path) -> None:
+    try:
+        files = write_tls(out, name, ips, dt.datetime.now(dt.UTC))
+    except ValueError as error:
+        raise SystemExit(f"evalroom tls init: {error}") from error
+    print(trust_instructions(files, f"https://{name}:{config.port}/"))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``evalroom`` console script."""
     args = build_parser().parse_args(argv)
@@ -156,15 +190,25 @@ def main(argv: list[str] | None = None) -> None:
             "EVALROOM_DATA_DIR": args.data_dir,
             "EVALROOM_HOST": args.host,
             "EVALROOM_PORT": args.port,
+            "EVALROOM_TLS_CERT": args.tls_cert,
+            "EVALROOM_TLS_KEY": args.tls_key,
         }.items()
         if value is not None
     }
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    config = Config.from_env(None, **overrides)
-    if args.command in ("serve", "demo"):
+    try:
+        config = Config.from_env(None, **overrides)
+    except ValueError as error:
+        raise SystemExit(f"evalroom: {error}") from error
+    if args.command == "tls":
+        _tls_init(config, args.name, args.ip, args.out or config.data_dir / "tls")
+    elif args.command in ("serve", "demo"):
         seed = json.loads(DEMO_LOT.read_text("utf-8")) if args.command == "demo" else None
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(config, seed))
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(_serve(config, seed))
+        except ListenRefused as error:
+            raise SystemExit(f"evalroom: {error}") from error
     elif args.command == "session":
         created = asyncio.run(_create_via_http(config, json.loads(args.lot.read_text("utf-8"))))
         path = save_credentials(config, created)

@@ -30,6 +30,10 @@ class Config:
     at that URL whose checkpoint key is the given verifier key (type 0x01).
     ``EVALROOM_DATABASE_ROLE``: PostgreSQL role the server switches to (``SET ROLE``) after
     migrating, e.g. ``evalroom_writer``, which may not UPDATE or DELETE the log.
+    ``EVALROOM_TLS_CERT`` / ``EVALROOM_TLS_KEY``: serve HTTPS and WSS with this certificate chain
+    and key (``evalroom tls init`` makes a venue CA and both). Without them the server listens on
+    loopback only, unless ``EVALROOM_ALLOW_PLAIN_HTTP=1`` (seats elsewhere then cannot enrol:
+    browsers give WebCrypto and the camera only to secure contexts), e.g. behind a TLS proxy.
     ``EVALROOM_MEDIA_BACKEND``: ``embedded`` (default: an aiortc pass-through worker process,
     nothing to install) or ``janus`` (Debian's Janus VideoRoom; ``scripts/install-media.sh``).
     ``EVALROOM_MEDIA_ADDRESSES``: space-separated host addresses the media worker announces as
@@ -56,6 +60,9 @@ class Config:
     witness_of: str | None = None
     witness_host_key: str | None = None
     database_role: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    allow_plain_http: bool = False
     media_backend: str = "embedded"
     media_addresses: tuple[str, ...] = ()
     janus_url: str | None = None
@@ -71,6 +78,9 @@ class Config:
         host = source.get("EVALROOM_HOST", "127.0.0.1")
         port = int(source.get("EVALROOM_PORT", "8080"))
         token_key = source.get("EVALROOM_TOKEN_KEY")
+        tls_cert, tls_key = source.get("EVALROOM_TLS_CERT"), source.get("EVALROOM_TLS_KEY")
+        if bool(tls_cert) != bool(tls_key):
+            raise ValueError("EVALROOM_TLS_CERT and EVALROOM_TLS_KEY go together")
         admin = source.get("EVALROOM_ADMIN_TOKEN")
         return cls(
             data_dir=data_dir,
@@ -79,7 +89,11 @@ class Config:
             port=port,
             token_key=Secret(token_key) if token_key else load_or_create(data_dir / "token.key"),
             admin_token=Secret(admin) if admin else load_or_create(data_dir / "admin.token"),
-            public_url=source.get("EVALROOM_PUBLIC_URL", f"http://{host}:{port}"),
+            public_url=source.get("EVALROOM_PUBLIC_URL")
+            or f"{'https' if tls_cert else 'http'}://{host}:{port}",
+            tls_cert=Path(tls_cert).resolve() if tls_cert else None,
+            tls_key=Path(tls_key).resolve() if tls_key else None,
+            allow_plain_http=source.get("EVALROOM_ALLOW_PLAIN_HTTP", "") in ("1", "true", "yes"),
             node_name=source.get("EVALROOM_NODE_NAME") or "evalroom.local",
             witness_keys=tuple(source.get("EVALROOM_WITNESS_KEYS", "").split()),
             witness_of=source.get("EVALROOM_WITNESS_OF") or None,
