@@ -462,7 +462,7 @@
       onStatus: setStatus,
       onConnected: () => flushQueue(),
       onAuthError: async (err) => {
-        if (err.code === "TOKEN_EXPIRED" || err.code === "UNAUTHENTICATED") {
+        if (err.code === "token_expired" || err.code === "unauthenticated") {
           try {
             await login();
             stream.token = record.token;

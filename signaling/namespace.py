@@ -52,7 +52,9 @@ class MediaNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             principal = self._authenticate(token)
         except CommandError as error:
-            raise socketio.exceptions.ConnectionRefusedError(error.to_json()) from error
+            # (message, data): the JavaScript client reads them as err.message and err.data
+            refusal = error.to_json()
+            raise socketio.exceptions.ConnectionRefusedError(refusal["message"], refusal) from error
         await self.save_session(sid, {"principal": principal})
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:

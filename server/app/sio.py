@@ -40,7 +40,9 @@ def register(sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher
         try:
             principal = service.authenticate(token)
         except CommandError as error:
-            raise socketio.exceptions.ConnectionRefusedError(error.to_json()) from error
+            # (message, data): the JavaScript client reads them as err.message and err.data
+            refusal = error.to_json()
+            raise socketio.exceptions.ConnectionRefusedError(refusal["message"], refusal) from error
         await sio.save_session(sid, {"principal": principal})
 
     @sio.event  # type: ignore[untyped-decorator]
