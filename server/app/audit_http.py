@@ -77,9 +77,9 @@ async def archive(request: web.Request) -> web.StreamResponse:
     session = request.match_info["session"]
     token = bearer(request)
     try:
-        principal = service.admin_principal(token)
+        principal = service.auth.admin_principal(token)
     except CommandError:
-        principal = service.authenticate(token)
+        principal = service.auth.authenticate(token)
         if principal.session != session or principal.role not in FULL_VIEW_ROLES:
             raise CommandError(
                 Code.FORBIDDEN, "archives are for auditors and supervisors"

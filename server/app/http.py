@@ -72,15 +72,15 @@ async def typed_errors(request: web.Request, handler: Any) -> web.StreamResponse
 
 async def create_session(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    admin = service.admin_principal(bearer(request))
-    created = await service.create_session(admin, await _body(request))
+    admin = service.auth.admin_principal(bearer(request))
+    created = await service.sessions.create_session(admin, await _body(request))
     return web.json_response({"ok": True, **created}, status=201)
 
 
 async def enrol(request: web.Request) -> web.Response:
     body = await object_body(request)
     service = request.app[SERVICE]
-    result = await service.enrol(
+    result = await service.enrolment.enrol(
         request.match_info["session"], body.get("seat"), body.get("code"), body.get("public_key")
     )
     return web.json_response(result)
@@ -89,7 +89,7 @@ async def enrol(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     body = await object_body(request)
     service = request.app[SERVICE]
-    result = await service.login(
+    result = await service.enrolment.login(
         request.match_info["session"], body.get("seat"), body.get("signed"), body.get("sig")
     )
     return web.json_response({"ok": True, **result})
@@ -97,7 +97,7 @@ async def login(request: web.Request) -> web.Response:
 
 def _principal_for(request: web.Request) -> Any:
     service = request.app[SERVICE]
-    principal = service.authenticate(bearer(request))
+    principal = service.auth.authenticate(bearer(request))
     if principal.session != request.match_info["session"]:
         raise CommandError(Code.FORBIDDEN, "token is for another session")
     return principal
@@ -109,18 +109,18 @@ async def read_events(request: web.Request) -> web.Response:
         after = int(request.query.get("after", "0"))
     except ValueError as exc:
         raise CommandError(Code.MALFORMED, "'after' must be an integer") from exc
-    answer = await service.catch_up(_principal_for(request), after)
+    answer = await service.read.catch_up(_principal_for(request), after)
     return web.json_response({"ok": True, **answer})
 
 
 async def read_state(request: web.Request) -> web.Response:
-    state = await request.app[SERVICE].snapshot(_principal_for(request))
+    state = await request.app[SERVICE].read.snapshot(_principal_for(request))
     return web.json_response({"ok": True, "state": state})
 
 
 async def read_results(request: web.Request) -> web.Response:
     """Results and flags for this role: the same answer as the socket.io ``results`` handler."""
-    answer = await request.app[SERVICE].results(_principal_for(request))
+    answer = await request.app[SERVICE].read.results(_principal_for(request))
     return web.json_response({"ok": True, **answer})
 
 

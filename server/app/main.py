@@ -97,10 +97,10 @@ def make_app(config: Config) -> web.Application:
         service = Service(
             engine, committer, TokenMinter(config.token_key), config.admin_token, wall_ms
         )
-        service.desk = ReportDesk(config.data_dir)
+        service.reports.desk = ReportDesk(config.data_dir)
         app[SERVICE] = service
         register(sio, service, dispatcher)
-        media = MediaService(sio, committer, service.authenticate, config, wall_ms)
+        media = MediaService(sio, committer, service.auth.authenticate, config, wall_ms)
         app[MEDIA] = media
         await media.start()
         logger.info("evalroom ready on %s (%s)", config.public_url, engine.dialect.name)

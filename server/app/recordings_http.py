@@ -92,9 +92,9 @@ def _staff(request: web.Request) -> Principal:
     service = request.app[SERVICE]
     token = _token(request)
     try:
-        return service.admin_principal(token)
+        return service.auth.admin_principal(token)
     except CommandError:
-        principal = service.authenticate(token)
+        principal = service.auth.authenticate(token)
     if principal.session != request.match_info["session"]:
         raise CommandError(Code.FORBIDDEN, "token is for another session")
     if principal.role not in FULL_VIEW_ROLES:

@@ -15,7 +15,7 @@ from server.domain.roles import Principal, Role
 
 def _reader(request: web.Request) -> Principal:
     token = bearer(request)
-    principal = request.app[SERVICE].authenticate(token)
+    principal = request.app[SERVICE].auth.authenticate(token)
     if principal.session != request.match_info["session"]:
         raise CommandError(Code.FORBIDDEN, "token is for another session")
     if principal.role is Role.PUBLIC:
@@ -24,21 +24,21 @@ def _reader(request: web.Request) -> Principal:
 
 
 async def report_state(request: web.Request) -> web.Response:
-    answer = await request.app[SERVICE].report(_reader(request))
+    answer = await request.app[SERVICE].reports.report(_reader(request))
     return web.json_response({"ok": True, **answer})
 
 
 async def _pdf(request: web.Request, signed: bool) -> web.FileResponse:
     service = request.app[SERVICE]
     principal = _reader(request)
-    report = (await service.report(principal))["report"]
-    if report is None or service.desk is None:
+    report = (await service.reports.report(principal))["report"]
+    if report is None or service.reports.desk is None:
         raise CommandError(Code.NO_REPORT, "no report has been issued yet")
     session = principal.session
     path = (
-        service.desk.signed_pdf(session)
+        service.reports.desk.signed_pdf(session)
         if signed
-        else service.desk.unsigned_pdf(session, report["hash"])
+        else service.reports.desk.unsigned_pdf(session, report["hash"])
     )
     if not path.exists():
         raise CommandError(Code.NO_REPORT, "the report file is not on this node")

@@ -38,7 +38,7 @@ def register(sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            principal = service.authenticate(token)
+            principal = service.auth.authenticate(token)
         except CommandError as error:
             # (message, data): the JavaScript client reads them as err.message and err.data
             refusal = error.to_json()
@@ -56,7 +56,7 @@ def register(sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher
             await sio.enter_room(sid, room_for(principal))
             if principal.role is Role.EXPERT:
                 dispatcher.seat_joined(principal.session, principal.subject)
-            answer = await service.catch_up(principal, after)
+            answer = await service.read.catch_up(principal, after)
         except CommandError as error:
             return _error(error)
         return {"ok": True, "role": str(principal.role), "seat": principal.seat, **answer}
@@ -67,7 +67,7 @@ def register(sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher
         try:
             principal = await principal_of(sid)
             after = data.get("after") if isinstance(data, dict) else None
-            return {"ok": True, **(await service.catch_up(principal, after))}
+            return {"ok": True, **(await service.read.catch_up(principal, after))}
         except CommandError as error:
             return _error(error)
 
@@ -76,7 +76,7 @@ def register(sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher
         """One command; acknowledged only after it is committed."""
         try:
             principal = await principal_of(sid)
-            return await service.command(principal, data)
+            return await service.commands.command(principal, data)
         except CommandError as error:
             return _error(error)
         except Exception:  # a bug must not leave the client waiting for an ack forever
@@ -87,7 +87,7 @@ def register(sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher
     async def state(sid: str, data: Any = None) -> dict[str, Any]:
         """The whole current view (what a client holds after folding every event)."""
         try:
-            return {"ok": True, "state": await service.snapshot(await principal_of(sid))}
+            return {"ok": True, "state": await service.read.snapshot(await principal_of(sid))}
         except CommandError as error:
             return _error(error)
 
@@ -95,6 +95,6 @@ def register(sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher
     async def results(sid: str, data: Any = None) -> dict[str, Any]:
         """Results and flags, computed from the current state for this role."""
         try:
-            return {"ok": True, **(await service.results(await principal_of(sid)))}
+            return {"ok": True, **(await service.read.results(await principal_of(sid)))}
         except CommandError as error:
             return _error(error)

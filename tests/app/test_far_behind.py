@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from server.app import service as service_module
+from server.app.handlers import reading as reading_module
 from tests.app.conftest import Room, advance
 
 
 async def test_far_behind_client_gets_its_view_as_a_snapshot(
     room: Room, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service_module, "CATCH_UP_LIMIT", 5)
+    monkeypatch.setattr(reading_module, "CATCH_UP_LIMIT", 5)
     sup = await room.supervisor(0)
     await advance(sup, "sign_in")
     seats = [await room.seat(s) for s in room.created["seats"]]  # 7 enrolments: > 5 behind

@@ -1,0 +1,51 @@
+"""The evaluation report: rendered from the log, issued as an event, re-rendered once signed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.app.committer import Committer
+from server.app.handlers.auth import AuthHandler
+from server.app.handlers.reading import ReadHandler
+from server.app.report_desk import ReportDesk
+from server.domain.commands import check_command_id
+from server.domain.errors import Code, CommandError
+from server.domain.report_signing import report_state_view
+from server.domain.roles import Principal, Role
+from server.store import audit
+
+
+class ReportHandler:
+    """Issuing the report and reading its state."""
+
+    def __init__(self, committer: Committer, auth: AuthHandler, read: ReadHandler) -> None:
+        self._committer = committer
+        self._auth = auth
+        self._read = read
+        self.desk: ReportDesk | None = None  # set by make_app: renders the evaluation report
+
+    async def issue(self, principal: Principal, envelope: dict[str, Any]) -> dict[str, Any]:
+        """Render the report from the log, keep its files, then issue its hashes (an event)."""
+        command_id = check_command_id(envelope.get("id"))
+        if principal.role not in (Role.SUPERVISOR, Role.ADMIN):
+            raise CommandError(Code.FORBIDDEN, "only a supervisor or admin issues the report")
+        if self.desk is None:
+            raise CommandError(Code.REPORT_NOT_READY, "this node renders no reports")
+        state = await self._read.frozen_state(principal.session)
+        async with self._read.engine.connect() as conn:
+            root = (await audit.load_tree_txn(conn, state.session, state.seq)).root()
+        issue = await self.desk.render(state, self._auth.wall_ms(), root)
+        ack = await self._committer.submit(principal, command_id, issue)
+        await self.refresh(principal.session)
+        return {**ack, "report": issue.report, "content": issue.content}
+
+    async def refresh(self, session: str) -> None:
+        """Render the signed report again after a signature."""
+        if self.desk is not None:
+            await self.desk.refresh_signed(await self._read.frozen_state(session))
+
+    async def report(self, principal: Principal) -> dict[str, Any]:
+        """The issued report's hashes and who signed (members, staff; not the public screen)."""
+        if principal.role is Role.PUBLIC:
+            raise CommandError(Code.FORBIDDEN, "the public screen does not see the report")
+        return {"report": report_state_view(await self._read.state(principal.session))}

@@ -1,0 +1,45 @@
+"""Creating a session: the admin posts a lot; seats get one-time codes, other roles tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.app.committer import Committer
+from server.app.handlers.auth import AuthHandler
+from server.app.tokens import new_code, new_session_id
+from server.domain.commands import CreateSession
+from server.domain.errors import Code, CommandError
+from server.domain.lot import parse_lot
+from server.domain.roles import Principal, Role
+
+SUPERVISORS_PER_SESSION = 2
+
+
+class SessionHandler:
+    """New sessions."""
+
+    def __init__(self, committer: Committer, auth: AuthHandler) -> None:
+        self._committer = committer
+        self._auth = auth
+
+    async def create_session(self, admin: Principal, lot: Any) -> dict[str, Any]:
+        """Create a session; returns one-time enrolment codes and the other roles' tokens."""
+        if admin.role is not Role.ADMIN:
+            raise CommandError(Code.FORBIDDEN, "only an admin creates sessions")
+        tokens = self._auth.tokens
+        seats = parse_lot(lot).seat_ids()
+        session = new_session_id()
+        codes = {seat: new_code() for seat in seats}
+        hashes = {seat: tokens.code_hash(session, seat, code) for seat, code in codes.items()}
+        creator = Principal(Role.ADMIN, session, admin.subject)
+        first = await self._committer.create_session(creator, CreateSession(lot), hashes)
+        now = self._auth.now_s()
+        staff = {
+            "supervisor": [
+                tokens.issue(Principal(Role.SUPERVISOR, session, f"sup-{n}"), now)
+                for n in range(1, SUPERVISORS_PER_SESSION + 1)
+            ],
+            "auditor": tokens.issue(Principal(Role.AUDITOR, session, "auditor"), now),
+            "public": tokens.issue(Principal(Role.PUBLIC, session, "screen"), now),
+        }
+        return {"session": session, "seq": first.seq, "seats": seats, "codes": codes, **staff}
