@@ -133,48 +133,18 @@ async def test_the_server_answers_https_for_its_name(tmp_path: Path) -> None:
         await runner.cleanup()
 
 
+def _tls_init(data: Path, address: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "server.app.cli", "--data-dir", str(data), "tls", "init"]
+    command += ["--name", "venue.test", "--ip", address]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+
+
 def test_tls_init_from_the_command_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.app.cli",
-            "--data-dir",
-            str(tmp_path),
-            "tls",
-            "init",
-            "--name",
-            "venue.test",
-            "--ip",
-            "127.0.0.1",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    done = _tls_init(tmp_path, "127.0.0.1")
     assert done.returncode == 0, done.stderr
     assert "SHA-256 fingerprint" in done.stdout
     assert "certutil" in done.stdout
     assert (tmp_path / "tls" / "server.key").stat().st_mode & 0o777 == 0o600
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.app.cli",
-            "--data-dir",
-            str(tmp_path),
-            "tls",
-            "init",
-            "--name",
-            "venue.test",
-            "--ip",
-            "nope",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    bad = _tls_init(tmp_path, "nope")
     assert bad.returncode != 0
     assert "evalroom tls init:" in bad.stderr
