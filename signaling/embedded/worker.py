@@ -133,12 +133,8 @@ class Worker:
 
     async def publish(self, m: dict[str, Any]) -> dict[str, Any]:
         """A seat's offer on its publishing connection; answers with the worker's SDP."""
-        conn_id, session, seat = str(m["conn"]), str(m["session"]), str(m["seat"])
-        await self._drop(conn_id)
-        pc = RTCPeerConnection()
-        conn = Connection(conn_id, session, seat, "pub", pc)
-        self._conns[conn_id] = conn
-        self._watch(conn)
+        conn = await self._open(str(m["conn"]), str(m["session"]), str(m["seat"]), "pub")
+        pc = conn.pc
         pc.on("track", lambda track: self._on_track(conn, track))
         await pc.setRemoteDescription(RTCSessionDescription(str(m["sdp"]), "offer"))
         for transceiver in pc.getTransceivers():
@@ -181,11 +177,8 @@ class Worker:
     async def subscribe(self, m: dict[str, Any]) -> dict[str, Any]:
         """A connection sending ``kinds`` of ``source`` down to a member: the worker offers."""
         conn_id, session, source = str(m["conn"]), str(m["session"]), str(m["source"])
-        await self._drop(conn_id)
-        pc = RTCPeerConnection()
-        conn = Connection(conn_id, session, source, "sub", pc)
-        self._conns[conn_id] = conn
-        self._watch(conn)
+        conn = await self._open(conn_id, session, source, "sub")
+        pc = conn.pc
         for kind in m.get("kinds", []):
             upstream = self._upstreams.get((session, source, str(kind)))
             if upstream is None:
@@ -235,6 +228,14 @@ class Worker:
         conns = {c.id: c.pc.connectionState for c in self._conns.values()}
         lag = self.lag.take()
         return {"tracks": tracks, "conns": conns, "at_ms": wall_ms(), "loop": lag}
+
+    async def _open(self, conn_id: str, session: str, seat: str, direction: str) -> Connection:
+        """A new peer connection under ``conn_id`` (one there before is closed first)."""
+        await self._drop(conn_id)
+        conn = Connection(conn_id, session, seat, direction, RTCPeerConnection())
+        self._conns[conn_id] = conn
+        self._watch(conn)
+        return conn
 
     def _watch(self, conn: Connection) -> None:
         @conn.pc.on("connectionstatechange")
