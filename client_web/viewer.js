@@ -120,6 +120,9 @@
   }
 
   function addEvent(ev) {
+    // What this role may not see arrives as a stub (seq only, so gaps still show): it keeps the
+    // fold gap-free but says nothing to a reader, so the list leaves it out.
+    if (ev.type === "hidden") return;
     const item = E.el("li", { value: String(ev.seq) }, `#${ev.seq} ${ev.type}${ev.actor ? " · " + ev.actor : ""}${ev.data && ev.data.seat ? " · " + ev.data.seat : ""}`);
     if (replay) {
       replay.decorate(item, ev);
