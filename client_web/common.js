@@ -218,12 +218,18 @@
     }
 
     // The whole current view (after results are revealed, another seat's history becomes visible).
+    // A state older than what this stream already applied would drop the events in between (a
+    // signature folded while the answer was on its way), so a stale answer is asked for again.
     async refetch() {
-      const answer = await this.call("state", {});
-      if (answer.ok) {
-        this.view = answer.state;
-        this.lastSeq = Math.max(this.lastSeq, answer.state.seq);
-        this.hooks.onView(this.view);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const answer = await this.call("state", {});
+        if (!answer.ok) return;
+        if (answer.state.seq >= this.lastSeq) {
+          this.view = answer.state;
+          this.lastSeq = answer.state.seq;
+          this.hooks.onView(this.view);
+          return;
+        }
       }
     }
   }

@@ -341,3 +341,48 @@ async def test_seat_page_shows_a_typed_refusal_in_both_languages(server: str) ->
     finally:
         await room.close()
     assert not errors, errors
+
+
+async def test_a_refetch_answered_before_a_signature_does_not_drop_it(server: str) -> None:
+    """A view refetch (after a reveal) whose answer predates an event the page already folded.
+
+    The page's state answer is held back until another seat's signature has arrived as a live
+    event; replacing the view with that older state would show the seat as not signed.
+    """
+    room, sup, others = await _room(server)
+    errors: list[str] = []
+    try:
+        async with chromium_page(errors) as page:
+            await _seat_in_review(room, page, others)
+            ack = await sup.command({"id": "report-1", "type": "report.issue"})
+            await page.wait_for_function(
+                "document.getElementById('report-check').className === 'match'", timeout=15_000
+            )
+            await page.evaluate(
+                """() => {
+                  const stream = window.evalroomSeat.stream;
+                  const call = stream.call.bind(stream);
+                  window.releaseState = null;
+                  stream.call = async (name, data) => {
+                    const answer = await call(name, data);
+                    if (name === "state" && !window.stateHeld) {
+                      window.stateHeld = true;  // the first answer waits for the test
+                      await new Promise((resolve) => { window.releaseState = resolve; });
+                    }
+                    return answer;
+                  };
+                  window.refetched = stream.refetch();
+                }"""
+            )
+            await page.wait_for_function("window.releaseState !== null", timeout=15_000)
+            await others[0].send("report.sign", report=ack["report"])
+            row = f'#report-signatures tr[data-seat="{others[0].seat}"]'
+            await page.wait_for_function(
+                f"document.querySelector('{row}').textContent.includes('已签署 Signed')",
+                timeout=15_000,
+            )
+            await page.evaluate("window.releaseState(); window.refetched")
+            assert "已签署 Signed" in (await page.locator(row).text_content() or "")
+    finally:
+        await room.close()
+    assert not errors, errors
