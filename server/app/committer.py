@@ -7,6 +7,11 @@ transaction. Only after the commit are the futures resolved (the ack carries ``s
 the events handed to the fan-out. A failed transaction drops the cached projections it touched and
 fails every command in it; clients resend with the same command id, which is idempotent.
 
+Each command is checked on its own: whatever its check or the sealing of its events raises, that
+command alone is refused with a typed error (``malformed`` for content no signer accepts,
+``internal`` for a bug, logged once) and the rest of the batch commits. A command id that was
+committed with other content is refused (``id_reused``); the same content gets the stored ack.
+
 The same transaction stores the Merkle subtrees the new events complete (the cached compact range
 makes that O(log n)) and, when one is due, a checkpoint signed by the node's key: every
 ``CHECKPOINT_EVERY`` events, at least every ``CHECKPOINT_MS`` while events flow (an idle tick
@@ -17,7 +22,6 @@ timing are in :mod:`server.app.writer_cache`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app import writer_cache
 from server.app.writer_cache import SignCheckpoint, WriterCache
+from server.auditlog.canonical import CanonicalError
 from server.auditlog.merkle import CompactRange
-from server.domain.commands import Command, CreateSession, decide
+from server.domain.commands import Command, CreateSession, command_digest, decide
 from server.domain.errors import Code, CommandError
 from server.domain.events import Event, seal
 from server.domain.roles import Principal
@@ -38,6 +43,7 @@ from server.store import audit, log
 from server.store.append_scope import AppendScope, append_scope
 from server.store.audit import StoredCheckpoint
 from server.store.batch import BatchWrites
+from server.store.log import StoredAck
 from server.store.sqlite_writer import SqliteWriter, sqlite_file
 
 logger = logging.getLogger(__name__)
@@ -63,12 +69,48 @@ class _Pending:
     command_id: str
     command: Command
     future: asyncio.Future[dict[str, Any]] = field(repr=False)
+    digest: bytes = b""  # command_digest(command), compared with a stored ack's on a resend
 
 
 def ack_for(events: list[Event]) -> dict[str, Any]:
     """The acknowledgement of a committed command: its last event's ``seq`` and hash."""
     last = events[-1]
     return {"ok": True, "seq": last.seq, "hash": last.hash.hex(), "count": len(events)}
+
+
+def answer_resend(
+    stored: StoredAck, command_id: str, digest: bytes
+) -> dict[str, Any] | CommandError:
+    """A command id already committed: its ack if the content is the same, else ``id_reused``."""
+    if stored.digest is not None and stored.digest != digest:
+        return CommandError(
+            Code.ID_REUSED,
+            f"command id {command_id} was committed with other content; use a new id",
+            seq=stored.ack.get("seq"),
+        )
+    return stored.ack
+
+
+def check_one(state: SessionState, pending: _Pending, now: int) -> list[Event]:
+    """Decide one command and seal its events, or raise a ``CommandError`` for it alone.
+
+    Nothing is applied here, so a failure leaves the projection as it was and the batch goes on.
+    Sealing is inside because it is where content that no canonical form accepts shows up.
+    """
+    principal, command_id = pending.principal, pending.command_id
+    try:
+        drafts = decide(state, principal, command_id, pending.command)
+        return [
+            seal(draft, principal.session, state.seq + 1 + n, now) for n, draft in enumerate(drafts)
+        ]
+    except CommandError:
+        raise
+    except (CanonicalError, UnicodeError) as exc:  # a client's content, not a server fault
+        logger.info("command %s of %s refused: %s", command_id, principal.actor, exc)
+        raise CommandError(Code.MALFORMED, f"content not accepted: {exc}") from None
+    except Exception as exc:  # a bug: this command fails, not the batch it came in
+        logger.exception("checking command %s of %s failed", command_id, principal.actor)
+        raise CommandError(Code.INTERNAL, "the command could not be checked") from exc
 
 
 class Committer:
@@ -163,7 +205,8 @@ class Committer:
         if isinstance(command, CreateSession):
             raise TypeError("use create_session")
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(principal, command_id, command, future))
+        digest = command_digest(command)
+        self._queue.put_nowait(_Pending(principal, command_id, command, future, digest))
         return await future
 
     async def create_session(
@@ -325,23 +368,22 @@ class Committer:
         # Resends are rare: the fast path skips the lookup and lets the acks' primary key refuse
         # a duplicate (IntegrityError), after which the batch is decided again with it.
         stored = await log.find_acks_txn(await scope.conn(), session, keys) if careful else {}
-        seen: dict[tuple[str, str], dict[str, Any] | CommandError] = dict(stored)
+        seen: dict[tuple[str, str], StoredAck] = dict(stored)
         committed: list[Committed] = []
         refused: dict[int, tuple[str, str]] = {}  # index in results -> key, for resends
         snapshot_due = False
         for pending, key in zip(pendings, keys, strict=True):
             if key in seen:  # a resend: the original answer, nothing applied twice
-                results.append((pending, seen[key]))
+                results.append((pending, answer_resend(seen[key], key[1], pending.digest)))
                 continue
             try:
-                drafts = decide(state, pending.principal, pending.command_id, pending.command)
+                sealed = check_one(state, pending, now)
             except CommandError as error:
                 refused[len(results)] = key
                 results.append((pending, error))
                 continue
             new = []
-            for draft in drafts:
-                event = seal(draft, session, state.seq + 1, now)
+            for event in sealed:
                 apply_event(state, event)
                 for level, index, node in cached.tree.append_nodes(event.hash):
                     writes.nodes.append((session, level, index, node))
@@ -352,24 +394,19 @@ class Committer:
                 new.append(event)
                 committed.append(Committed(event, state.revealed))
                 snapshot_due |= event.seq % log.SNAPSHOT_EVERY == 0
-            ack = ack_for(new)
+            ack = StoredAck(ack_for(new), pending.digest)
             seen[key] = ack
-            results.append((pending, ack))
-            writes.acks.append(
-                {
-                    "session_id": session,
-                    "actor": key[0],
-                    "command_id": key[1],
-                    "ack": json.dumps(ack),
-                }
-            )
+            results.append((pending, ack.ack))
+            writes.acks.append(log.ack_row(session, key[0], key[1], ack))
         if refused and not careful:
             # A refusal may be a resend of a committed command (e.g. a second sign-in):
             # then the client gets the original ack, as on the careful path.
             found = await log.find_acks_txn(await scope.conn(), session, list(refused.values()))
             for index, key in refused.items():
                 if key in found:
-                    results[index] = (results[index][0], found[key])
+                    pending = results[index][0]
+                    answer = answer_resend(found[key], key[1], pending.digest)
+                    results[index] = (pending, answer)
         if committed:
             first, last = committed[0].event.seq, committed[-1].event.seq
             writes.heads.append((session, first - 1, last))

@@ -7,9 +7,11 @@ command come in, drafts of events come out (the store gives them ``seq`` and tim
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from server.domain import committee, media, report_signing, scoring
@@ -105,6 +107,29 @@ def staff_command(kind: Any, envelope: dict[str, Any]) -> Command | None:
     if kind == "blind.close" and "signed" not in envelope:
         return CloseBlind()
     return None
+
+
+def command_digest(command: Command) -> bytes:
+    """SHA-256 of what the sender put in ``command``; a resend under the same id must match it.
+
+    Parts the shell adds are left out, since a resend gets them anew: the blind draw of a move
+    to scoring and the report rendered for ``report.issue``. A signed command is its signed
+    text (an Ed25519 signature is a function of the text and the seat's key).
+    """
+    content: dict[str, Any]
+    if isinstance(command, AdvancePhase):
+        content = {"to": command.to}
+    elif isinstance(command, report_signing.IssueReport):
+        content = {}
+    elif isinstance(command, SignedCommand):
+        content = {"type": command.type, "signed": command.signed}
+    else:
+        content = asdict(command)
+    # ASCII escapes: any string hashes, even one a later check refuses.
+    text = json.dumps(
+        {"kind": type(command).__name__, **content}, sort_keys=True, ensure_ascii=True, default=str
+    )
+    return hashlib.sha256(text.encode("ascii")).digest()
 
 
 def check_command_id(command_id: Any) -> str:

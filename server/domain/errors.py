@@ -55,6 +55,7 @@ class Code(StrEnum):
     NO_REPORT = "no_report"
     STALE_REPORT = "stale_report"
     ALREADY_SIGNED = "already_signed"
+    ID_REUSED = "id_reused"  # a command id already committed with other content
     INTERNAL = "internal"
 
 

@@ -132,19 +132,41 @@ async def move_heads_txn(
         raise StaleHead(", ".join(head["sid"] for head in heads))
 
 
+@dataclass(frozen=True, slots=True)
+class StoredAck:
+    """The ack of a committed command and the digest of its content (None: stored before 0004)."""
+
+    ack: dict[str, Any]
+    digest: bytes | None
+
+
+def ack_row(session: str, actor: str, command_id: str, ack: StoredAck) -> dict[str, Any]:
+    """The ``command_acks`` row of a committed command."""
+    return {
+        "session_id": session,
+        "actor": actor,
+        "command_id": command_id,
+        "ack": json.dumps(ack.ack),
+        "digest": ack.digest,
+    }
+
+
 async def find_acks_txn(
     conn: AsyncConnection, session: str, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], dict[str, Any]]:
+) -> dict[tuple[str, str], StoredAck]:
     """Stored acks for ``(actor, command_id)`` pairs already committed."""
     if not keys:
         return {}
+    c = command_acks.c
     rows = await conn.execute(
-        select(command_acks.c.actor, command_acks.c.command_id, command_acks.c.ack).where(
-            command_acks.c.session_id == session,
-            tuple_(command_acks.c.actor, command_acks.c.command_id).in_(list(set(keys))),
+        select(c.actor, c.command_id, c.ack, c.digest).where(
+            c.session_id == session, tuple_(c.actor, c.command_id).in_(list(set(keys)))
         )
     )
-    return {(actor, cid): json.loads(ack) for actor, cid, ack in rows}
+    return {
+        (actor, cid): StoredAck(json.loads(ack), None if digest is None else bytes(digest))
+        for actor, cid, ack, digest in rows
+    }
 
 
 def snapshot_row(state: SessionState) -> dict[str, Any]:

@@ -37,7 +37,9 @@ events = Table(
     Column("hash", LargeBinary(32), nullable=False),
 )
 
-# Idempotency: the ack of every committed command, keyed by who sent it and its client id.
+# Idempotency: the ack of every committed command, keyed by who sent it and its client id, with
+# the SHA-256 of the command's content (``command_digest``; NULL for acks stored before 0004): a
+# resend gets the ack, other content under the same id is refused.
 command_acks = Table(
     "command_acks",
     metadata,
@@ -45,6 +47,7 @@ command_acks = Table(
     Column("actor", String(128), primary_key=True),
     Column("command_id", String(64), primary_key=True),
     Column("ack", Text, nullable=False),
+    Column("digest", LargeBinary(32), nullable=True),
 )
 
 # Projection snapshots so that loading a long session does not fold from seq 1.

@@ -180,7 +180,8 @@ async def test_events_are_append_only(
 async def test_resent_refusable_command_still_gets_its_ack(harness: Harness, lot_json: Any) -> None:
     """A second sign-in would be refused; resent with its id it returns the original ack."""
     seats = await harness.scoring_session(lot_json)
-    cmd = signed(harness.keys[seats[0]], SESSION, seats[0], "expert.sign_in", "si", pledge="p")
+    pledge = "evalroom-pledge-v1"  # the same content as the first sign-in (other: id_reused)
+    cmd = signed(harness.keys[seats[0]], SESSION, seats[0], "expert.sign_in", "si", pledge=pledge)
     again = await harness.committer.submit(Principal(Role.EXPERT, SESSION, seats[0]), "si", cmd)
     state = await harness.committer.current_state(SESSION)
     assert state is not None

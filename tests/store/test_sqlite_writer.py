@@ -48,7 +48,7 @@ def _batch(old_head: int, count: int, ack_ids: list[str]) -> BatchWrites:
         for n in range(count)
     ]
     acks = [
-        {"session_id": SESSION, "actor": "sup-1", "command_id": cid, "ack": '{"ok": true}'}
+        log.ack_row(SESSION, "sup-1", cid, log.StoredAck({"ok": True}, bytes(32)))
         for cid in ack_ids
     ]
     return BatchWrites(heads=[(SESSION, old_head, old_head + count)], events=events, acks=acks)
