@@ -6,8 +6,12 @@ database on the event loop, so a long session streams through in pages of ``PAGE
 loop keeps serving seats meanwhile.
 
 What goes in: every event's exact stored bytes, the stored leaf hashes, every checkpoint with its
-cosignatures, files under ``<data dir>/recordings/<session>/`` (the recording issue fills it), and
-``<data dir>/reports/<session>/report.pdf`` + ``report.json`` when a report exists.
+cosignatures, the recordings under ``<data dir>/recordings/<session>/`` that a ``recording.closed``
+names, and each issued report (``<sha256>.pdf`` and ``.json`` from
+``<data dir>/reports/<session>/``) that a ``report.issued`` names; the writer leaves out every
+file the log does not bind and builds ``report/report.json`` (the signatures) from the events.
+The signed rendering's PDF is not taken: no event holds its hash (the node serves it at
+``/report/signed.pdf``, and it is re-rendered from the archive).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from server.auditlog.archive import ArchiveInfo, Recording, write_archive
 from server.store import audit, log
 
 PAGE = 10_000
-RECORDING_SUFFIXES = (".webm", ".mkv", ".opus", ".manifest.json")
+RECORDING_SUFFIXES = (".webm", ".mkv", ".opus")
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
 
@@ -93,8 +97,8 @@ def _recordings(data_dir: Path, session: str) -> list[Recording]:
     folder = data_dir / "recordings" / session
     if not folder.is_dir():
         return []
-    # The recordings and their manifests; not the writer's bookkeeping (``.part.json`` of a
-    # file still being written, ``.logged`` markers) nor Janus's raw ``.mjr`` captures.
+    # The recordings; not their sidecar manifests (``recording.closed`` holds the same facts),
+    # the writer's bookkeeping (``.part.json``, ``.logged``) nor Janus's raw ``.mjr`` captures.
     return [
         Recording(path.name, path)
         for path in sorted(folder.iterdir())
@@ -111,14 +115,6 @@ def _issued_files(data_dir: Path, session: str) -> list[tuple[str, bytes]]:
         for path in sorted(folder.iterdir())
         if path.suffix in (".pdf", ".json") and len(path.stem) == 64
     ]
-
-
-def _report(data_dir: Path, session: str) -> tuple[bytes, bytes] | None:
-    folder = reports_folder(data_dir, session)
-    pdf, meta = folder / "report.pdf", folder / "report.json"
-    if pdf.is_file() and meta.is_file():
-        return pdf.read_bytes(), meta.read_bytes()
-    return None
 
 
 async def export_archive(
@@ -159,7 +155,6 @@ async def export_archive(
                     notes=_notes(bridge, engine, session, head),
                     created_ms=now_ms,
                     recordings=_recordings(data_dir, session),
-                    report=_report(data_dir, session),
                     report_files=_issued_files(data_dir, session),
                 )
             os.replace(temporary, out)

@@ -1,9 +1,11 @@
-"""``evalroom verify FILE.zip [--node-key KEY] [--progress]``: check a session archive offline.
+"""``evalroom verify FILE.zip [--node-key KEY] [--allow-open] [--progress]``: check an archive.
 
 Why a separate module: the CLI stays a thin shell over
 :func:`server.auditlog.archive.verify_archive` (pure checks over one zip read), and
 ``server/app/cli.py`` only wires :func:`add_verify_parser`.
-Exit status 0 only when every check holds, 1 otherwise, so scripts can gate on it.
+Exit status 0 only when every check holds, 1 otherwise, so scripts can gate on it. An archive of
+a session that was not closed fails unless ``--allow-open``: a closed session's archive cut back to
+an earlier checkpoint looks exactly like one, so only the close proves the archive is whole.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ def add_verify_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--node-key",
         default=None,
         help="the node's verifier key (name+keyid+key) to pin instead of trusting the manifest",
+    )
+    parser.add_argument(
+        "--allow-open",
+        action="store_true",
+        help="accept an archive of a session that was not closed (it proves the log only up to "
+        "its last checkpoint); without it such an archive fails",
     )
     parser.add_argument(
         "--progress", action="store_true", help="show a progress bar even when stderr is no tty"
@@ -70,11 +78,14 @@ class ProgressBar:
 
 
 def print_report(report: Report, out: TextIO) -> None:
-    """One ``FAIL kind item: message`` line per problem, then a summary line."""
+    """One ``FAIL kind item: message`` line per problem, what the archive proves (``NOTE``), then
+    a summary line."""
     for problem in report.problems:
         out.write(f"FAIL {problem.kind} {problem.item}: {problem.message}\n")
     for kind, count in sorted(report.omitted.items()):
         out.write(f"FAIL {kind} (more): {count} further {kind} problems not listed\n")
+    for statement in report.statements:
+        out.write(f"NOTE {statement}\n")
     checked = ", ".join(f"{count:,} {what}" for what, count in sorted(report.counts.items()))
     failed = len(report.problems) + sum(report.omitted.values())
     verdict = "OK" if report.ok else f"FAILED: {failed} problems"
@@ -86,7 +97,9 @@ def run_verify(args: argparse.Namespace) -> int:
     show = bool(args.progress) or sys.stderr.isatty()
     bar = ProgressBar(sys.stderr) if show else None
     try:
-        report = verify_archive(args.archive, node_key=args.node_key, progress=bar)
+        report = verify_archive(
+            args.archive, node_key=args.node_key, progress=bar, allow_open=args.allow_open
+        )
     finally:
         if bar is not None:
             bar.finish()

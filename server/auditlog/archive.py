@@ -8,9 +8,16 @@ checks at once. Layout:
 * ``leaves.txt``: line ``i`` is the hex leaf hash the server stored for seq ``i``.
 * ``keys.json``: one entry per ``seat.enrolled`` event: seat, key, seq, event hash.
 * ``checkpoints/<size, 12 digits>.note``: every signed checkpoint as served, with cosignatures.
-* ``recordings/manifest.json`` and the files it lists; ``report/`` when a report is given.
+* ``recordings/manifest.json``: the recordings the log names (``recording.closed``); the files.
+* ``report/<sha256>.pdf`` and ``.json``: each issued report the log names (``report.issued``);
+  ``report/report.json``: the signatures of the newest one, exactly the log's ``report.signed``.
 * ``manifest.json`` (written last): format, session, origin, node and witness verifier keys, the
   event count, the creation time and the SHA-256 of every other file.
+
+Every file is bound to the signed log, not only to the unsigned manifest: by a checkpoint, by a
+hash an event holds, or by content the verifier recomputes from the events. The writer leaves out
+what the log does not name (a recording never logged, a report rendered but not issued, the signed
+rendering's PDF, whose hash no event holds).
 
 The writer streams: events and leaf hashes go from the caller's iterables straight into the zip,
 so a million events never sit in memory as a million objects (only 32 bytes per event are kept
@@ -29,9 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from server.auditlog.canonical import canonical_bytes
-from server.auditlog.note import open_note, parse_checkpoint
+from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
+from server.auditlog.note import Verifier, open_note, parse_checkpoint
 from server.auditlog.verify import LogWalk, Progress, Report
+from server.auditlog.verify_closure import check_closure
 from server.auditlog.verify_files import (
     SignedCheckpoint,
     check_checkpoint,
@@ -44,7 +52,7 @@ from server.auditlog.verify_files import (
     parse_manifest,
     witness_verifiers,
 )
-from server.auditlog.verify_report import check_reports
+from server.auditlog.verify_report import SIGNED_FORMAT, check_reports, expected_signatures
 
 FORMAT = "evalroom-archive/1"
 MANIFEST = "manifest.json"
@@ -58,6 +66,10 @@ REPORT_DIR = "report/"
 REPORT_PDF = "report/report.pdf"
 REPORT_JSON = "report/report.json"
 ENROLLED_MARKER = b'"type":"seat.enrolled"'
+ISSUED_MARKER = b'"type":"report.issued"'
+RECORDING_MARKER = b'"type":"recording.closed"'
+SIGNED_MARKER = b'"type":"report.signed"'
+MARKERS = (ENROLLED_MARKER, ISSUED_MARKER, RECORDING_MARKER, SIGNED_MARKER)
 CHUNK = 1 << 20
 CHECKPOINT_NAME = re.compile(r"checkpoints/(\d{12})\.note")
 
@@ -127,12 +139,16 @@ def _batched_lines(lines: Iterable[bytes], size: int = 4096) -> Iterable[bytes]:
 
 
 class _EventStream:
-    """Yields event lines for the zip while counting them and collecting enrolments."""
+    """Yields event lines for the zip while counting them and collecting what the log names:
+    enrolments, issued reports and logged recordings."""
 
     def __init__(self, events: Iterable[bytes], keep_leaves: bool) -> None:
         self.events = events
         self.count = 0
         self.keys: list[dict[str, Any]] = []
+        self.issued: list[tuple[int, Any, Any]] = []  # report.issued: seq, PDF and content hash
+        self.signatures: list[tuple[int, dict[str, Any]]] = []  # report.signed: seq, data
+        self.recordings: list[dict[str, Any]] = []  # recordings/manifest.json, from the log
         self.leaves = bytearray() if keep_leaves else None
 
     def lines(self) -> Iterable[bytes]:
@@ -143,16 +159,27 @@ class _EventStream:
             leaf = hashlib.sha256(b"\x00" + raw).digest()
             if self.leaves is not None:
                 self.leaves += leaf
-            if ENROLLED_MARKER in raw:
-                self._enrolment(raw, leaf)
+            if any(marker in raw for marker in MARKERS):
+                self._named(raw, leaf)
             yield raw + b"\n"
 
-    def _enrolment(self, raw: bytes, leaf: bytes) -> None:
+    def _named(self, raw: bytes, leaf: bytes) -> None:
         body = json.loads(raw)
-        if body.get("type") == "seat.enrolled":
-            data = body["data"]
+        kind, data = body.get("type"), body.get("data")
+        if not isinstance(data, dict):
+            return
+        if kind == "seat.enrolled":
             entry = {"seat": data["seat"], "key": data["key"], "seq": body["seq"]}
             self.keys.append({**entry, "event_hash": leaf.hex()})
+        elif kind == "report.issued":
+            self.issued.append((body["seq"], data.get("report"), data.get("content")))
+        elif kind == "report.signed":
+            self.signatures.append((body["seq"], data))
+        elif kind == "recording.closed":
+            path = f"{RECORDINGS_DIR}{data.get('file')}"
+            self.recordings.append(
+                {"path": path, "sha256": data.get("sha256"), "bytes": data.get("size")}
+            )
 
 
 def _file_chunks(path: Path) -> Iterable[bytes]:
@@ -173,7 +200,6 @@ def write_archive(
     created_ms: int,
     leaves: Iterable[bytes] | None = None,
     recordings: Iterable[Recording] = (),
-    report: tuple[bytes, bytes] | None = None,
     report_files: Iterable[tuple[str, bytes]] = (),
     compression: int = zipfile.ZIP_DEFLATED,
 ) -> ArchiveInfo:
@@ -181,11 +207,13 @@ def write_archive(
 
     ``events`` are the canonical event bodies in seq order (seq 1 first); ``leaves`` the leaf
     hashes the server stored (32 bytes each, same order), computed from the events when None;
-    ``notes`` the signed checkpoint notes with all their signature lines; ``report`` is
-    ``(pdf bytes, json bytes)`` of the signed rendering; ``report_files`` are ``(name, bytes)``
-    under ``report/``: each issued PDF ``<sha256>.pdf`` with its content ``<sha256>.json``.
-    Nothing is checked here beyond what is needed to lay the files out:
-    the verifier is the judge, and an archive of a broken log must still be writable.
+    ``notes`` the signed checkpoint notes with all their signature lines; ``report_files`` are
+    ``(name, bytes)`` under ``report/``: each issued PDF ``<sha256>.pdf`` with its content
+    ``<sha256>.json``. Recordings and report files the events do not name are left out (nothing
+    in the signed log would bind them). ``report/report.json`` is built here from the events
+    (the newest issued report and its ``report.signed`` signatures), never copied from a file a
+    later signature may have rewritten. Nothing is checked beyond that: the verifier is the
+    judge, and an archive of a broken log must still be writable.
     """
     with zipfile.ZipFile(out, "w", compression=compression, compresslevel=1) as zf:
         writer = _Writer(zf)
@@ -197,12 +225,8 @@ def write_archive(
         writer.put_stream(LEAVES, _batched_lines(leaf.hex().encode() + b"\n" for leaf in leaves))
         writer.put(KEYS, canonical_bytes(stream.keys))
         sizes = _write_checkpoints(writer, notes)
-        _write_recordings(writer, recordings)
-        if report is not None:
-            writer.put(REPORT_PDF, report[0])
-            writer.put(REPORT_JSON, report[1])
-        for name, data in report_files:  # every issued PDF and its content, by SHA-256
-            writer.put(f"{REPORT_DIR}{name}", data)
+        _write_recordings(writer, recordings, stream.recordings)
+        _write_reports(writer, report_files, stream)
         manifest = {
             "format": FORMAT,
             "session": session,
@@ -228,21 +252,52 @@ def _write_checkpoints(writer: _Writer, notes: Iterable[str]) -> list[int]:
     return sizes
 
 
-def _write_recordings(writer: _Writer, recordings: Iterable[Recording]) -> None:
-    listed: list[dict[str, Any]] = []
+def _write_reports(
+    writer: _Writer, report_files: Iterable[tuple[str, bytes]], stream: _EventStream
+) -> None:
+    issued = {pdf for _, pdf, _ in stream.issued}
+    contents: dict[str, bytes] = {}
+    for name, data in report_files:  # every issued PDF and its content, by SHA-256
+        stem, _, suffix = name.partition(".")
+        if stem in issued and suffix in ("pdf", "json"):
+            writer.put(f"{REPORT_DIR}{name}", data)
+            if suffix == "json":
+                contents[stem] = data
+    if not stream.issued:
+        return
+    seq, pdf_hash, content_hash = stream.issued[-1]
+    try:
+        content = parse_canonical(contents[pdf_hash]) if pdf_hash in contents else None
+    except CanonicalError:
+        content = None
+    summary = {
+        "format": SIGNED_FORMAT,
+        "report_sha256": pdf_hash,
+        "content_sha256": content_hash,
+        "issued_seq": seq,
+        "content": content,
+        "signatures": expected_signatures(seq, stream.signatures),
+    }
+    writer.put(REPORT_JSON, canonical_bytes(summary))
+
+
+def _write_recordings(
+    writer: _Writer, recordings: Iterable[Recording], logged: list[dict[str, Any]]
+) -> None:
+    named = {entry["path"] for entry in logged}
     for recording in recordings:
         name = recording.name
         if not name or name.startswith("/") or ".." in name.split("/") or name == "manifest.json":
             raise ValueError(f"recording name {name!r} is not a plain relative path")
         path = RECORDINGS_DIR + name
+        if path not in named:
+            continue  # never logged: nothing signed would bind it
         source = recording.source
         if isinstance(source, bytes):
             writer.put(path, source)
-            size = len(source)
         else:
-            size = writer.put_stream(path, _file_chunks(source))
-        listed.append({"path": path, "sha256": writer.files[path], "bytes": size})
-    writer.put(RECORDINGS_MANIFEST, canonical_bytes(listed))
+            writer.put_stream(path, _file_chunks(source))
+    writer.put(RECORDINGS_MANIFEST, canonical_bytes(logged))
 
 
 # Reading and verifying ------------------------------------------------------------------------
@@ -285,18 +340,24 @@ class _Reader:
 
 
 def verify_archive(
-    path: str | Path, node_key: str | None = None, progress: Progress | None = None
+    path: str | Path,
+    node_key: str | None = None,
+    progress: Progress | None = None,
+    *,
+    allow_open: bool = False,
 ) -> Report:
     """Check everything in an ``evalroom-archive/1`` zip; see :mod:`server.auditlog.verify`.
 
     ``node_key`` pins the node's verifier key (otherwise the manifest's is used, which only proves
     the archive is self-consistent). ``progress(done, total)`` is called as events are read.
+    An archive of a session that was not closed fails unless ``allow_open``; either way
+    ``report.statements`` says how far the archive proves the log.
     Never raises for a bad archive: a truncated or corrupt zip is a problem of kind "archive".
     """
     report = Report()
     try:
         with zipfile.ZipFile(path) as zf:
-            _verify_open(zf, node_key, progress, report)
+            _verify_open(zf, node_key, progress, allow_open, report)
     except READ_ERRORS as exc:
         report.add("archive", str(path), f"not a readable zip archive: {exc}")
     except Exception as exc:  # an auditor gets a verdict, never a traceback; tests assert none
@@ -305,7 +366,11 @@ def verify_archive(
 
 
 def _verify_open(
-    zf: zipfile.ZipFile, pinned: str | None, progress: Progress | None, report: Report
+    zf: zipfile.ZipFile,
+    pinned: str | None,
+    progress: Progress | None,
+    allow_open: bool,
+    report: Report,
 ) -> None:
     names = zf.namelist()
     if len(names) != len(set(names)):
@@ -315,8 +380,39 @@ def _verify_open(
     manifest = parse_manifest(raw_manifest, report) if raw_manifest is not None else {}
     node = node_verifier(manifest, pinned, report)
     witnesses = witness_verifiers(manifest, report)
-    checkpoints: list[SignedCheckpoint] = []
-    for name in sorted(n for n in set(names) if n.startswith(CHECKPOINT_DIR)):
+    checkpoints = _checkpoints(reader, set(names), manifest, node, witnesses, report)
+    walk = _walk_events(zf, reader, manifest, [c.size for c in checkpoints], progress, report)
+    if walk is not None:
+        check_tree(checkpoints, walk, report)
+        check_closure(walk, [c.size for c in checkpoints], allow_open, report)
+        _check_counts(manifest, walk, report)
+        keys = reader.read(KEYS)
+        if keys is not None:
+            check_keys(keys, walk.enrolments, report)
+        check_reports(walk.reports, walk.report_signatures, reader.read, reader.digests, report)
+        check_bound(set(names), walk, report)
+    for name in set(names) - {MANIFEST} - reader.digests.keys():
+        reader.hash_member(name)
+    if walk is not None:
+        recordings = reader.read(RECORDINGS_MANIFEST)
+        if recordings is not None:
+            check_recordings(recordings, walk.recordings, report)
+        check_logged_recordings(walk.recordings, reader.digests, reader.sizes, report)
+    if manifest:
+        reader.digests.pop(MANIFEST, None)
+        check_files(manifest["files"], reader.digests, report)
+
+
+def _checkpoints(
+    reader: _Reader,
+    names: set[str],
+    manifest: dict[str, Any],
+    node: Verifier | None,
+    witnesses: dict[tuple[str, bytes], Verifier],
+    report: Report,
+) -> list[SignedCheckpoint]:
+    found: list[SignedCheckpoint] = []
+    for name in sorted(n for n in names if n.startswith(CHECKPOINT_DIR)):
         match = CHECKPOINT_NAME.fullmatch(name)
         raw = reader.read(name)
         if match is None:
@@ -324,28 +420,37 @@ def _verify_open(
         elif raw is not None:
             report.count("checkpoints")
             origin = manifest.get("origin")
-            found = check_checkpoint(name, int(match[1]), raw, origin, node, witnesses, report)
-            if found is not None:
-                checkpoints.append(found)
-    walk = _walk_events(zf, reader, manifest, [c.size for c in checkpoints], progress, report)
-    if walk is not None:
-        check_tree(checkpoints, walk, report)
-        _check_counts(manifest, walk, report)
-        keys = reader.read(KEYS)
-        if keys is not None:
-            check_keys(keys, walk.enrolments, report)
-        check_reports(walk.reports, reader.read, reader.digests, set(names), report)
-    for name in set(names) - {MANIFEST} - reader.digests.keys():
-        if name != RECORDINGS_MANIFEST:
-            reader.hash_member(name)
-    recordings = reader.read(RECORDINGS_MANIFEST)
-    if recordings is not None:
-        check_recordings(recordings, reader.digests, reader.sizes, report)
-    if walk is not None:
-        check_logged_recordings(walk.recordings, reader.digests, reader.sizes, report)
-    if manifest:
-        reader.digests.pop(MANIFEST, None)
-        check_files(manifest["files"], reader.digests, report)
+            checkpoint = check_checkpoint(name, int(match[1]), raw, origin, node, witnesses, report)
+            if checkpoint is not None:
+                found.append(checkpoint)
+    return found
+
+
+def check_bound(names: set[str], walk: LogWalk, report: Report) -> None:
+    """Every file is one the signed log binds: an unknown file, a recording no event names, a
+    report file no ``report.issued`` names, are each a problem (the manifest binds nothing)."""
+    issued = {pdf for _, pdf, _ in walk.reports if isinstance(pdf, str)}
+    logged = {f"{RECORDINGS_DIR}{data.get('file')}" for _, data in walk.recordings}
+    fixed = {MANIFEST, EVENTS, LEAVES, KEYS, RECORDINGS_MANIFEST}
+    for name in sorted(names - fixed):
+        if name.startswith(CHECKPOINT_DIR):
+            continue  # each one is signed (and a misnamed one is reported with the checkpoints)
+        if name.startswith(RECORDINGS_DIR):
+            if name not in logged:
+                report.add("recording", name, "a file the log does not name (no recording.closed)")
+        elif name == REPORT_JSON:
+            if not issued:
+                report.add("report", name, "signatures of a report the log never issued")
+        elif name == REPORT_PDF:
+            report.add("report", name, "the signed rendering's hash is in no event: not bound")
+        elif name.startswith(REPORT_DIR):
+            stem, _, suffix = name[len(REPORT_DIR) :].partition(".")
+            if stem not in issued or suffix not in ("pdf", "json"):
+                report.add("report", name, "a report file no report.issued names")
+        else:
+            report.add(
+                "file", name, "not bound to the signed log (no event or checkpoint names it)"
+            )
 
 
 def _walk_events(

@@ -32,7 +32,17 @@ from server.auditlog.note import (
 )
 from server.auditlog.subtrees import needed_subtrees as subtrees_of_proof
 
-KINDS = ("file", "event", "checkpoint", "signature", "key", "recording", "report", "archive")
+KINDS = (
+    "file",
+    "event",
+    "checkpoint",
+    "signature",
+    "key",
+    "recording",
+    "report",
+    "closure",
+    "archive",
+)
 MAX_PER_KIND = 50  # one inserted event shifts every later seq; list the first few, count the rest
 MANIFEST_KEYS = {"format", "session", "origin", "node_key", "witness_keys", "events"}
 MANIFEST_KEYS |= {"created_ms", "files"}
@@ -74,6 +84,7 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
     omitted: dict[str, int] = field(default_factory=dict)
     listed: dict[str, int] = field(default_factory=dict)
+    statements: list[str] = field(default_factory=list)  # what the archive proves, in words
 
     @property
     def ok(self) -> bool:
@@ -244,6 +255,10 @@ class LogWalk:
         self.enrolments: list[dict[str, Any]] = []
         self.reports: list[tuple[int, Any, Any]] = []  # report.issued: seq, PDF hash, content hash
         self.recordings: list[tuple[int, dict[str, Any]]] = []  # recording.closed: seq, data
+        self.report_signatures: list[tuple[int, dict[str, Any]]] = []  # report.signed: seq, data
+        self.phases: list[tuple[int, Any, Any]] = []  # phase.changed: seq, from, to
+        self.closed_at: int | None = None  # seq of the phase.changed to closed
+        self.after_close: list[tuple[int, Any, Any]] = []  # seq, type, actor of later events
         self.keys: dict[str, Ed25519PublicKey] = {}
         self.events_digest, self.leaves_digest = hashlib.sha256(), hashlib.sha256()
 
@@ -332,17 +347,31 @@ class LogWalk:
         if body["session"] != self.session:
             self.report.add("event", item, f"session {body['session']!r} is not the archive's")
         self.last_time = body["t"]
-        if body["type"] == "seat.enrolled":
+        kind, actor = body["type"], body["actor"]
+        if self.closed_at is not None:
+            self.after_close.append((seq, kind, actor))
+        if kind == "seat.enrolled":
             self._enrolled(item, seq, data, leaf)
-        elif body["type"] == "report.issued":
+            return
+        if kind == "report.issued":
             self.reports.append((seq, data.get("report"), data.get("content")))
-        elif body["type"] == "recording.closed":
+        elif kind == "recording.closed":
             self.recordings.append((seq, data))
-        elif "signed" in data or "sig" in data:
+        elif kind == "report.signed":
+            self.report_signatures.append((seq, data))
+        elif kind == "phase.changed":
+            self.phases.append((seq, data.get("from"), data.get("to")))
+            if data.get("to") == "closed" and self.closed_at is None:
+                self.closed_at = seq
+        if "signed" in data or "sig" in data:
             self.report.count("expert signatures")
-            problem = check_signed(self.session, body["type"], data, self.keys)
+            problem = check_signed(self.session, kind, data, self.keys)
             if problem:
                 self.report.add("signature", item, problem)
+        elif isinstance(actor, str) and actor.startswith("expert:"):
+            # An expert acts only through signed commands (enrolment aside): an expert's event
+            # without the signature means the signed command is not in the archive.
+            self.report.add("signature", item, f"{kind} by {actor} carries no expert signature")
 
     def _enrolled(self, item: str, seq: int, data: dict[str, Any], leaf: bytes) -> None:
         seat, key = data.get("seat"), data.get("key")

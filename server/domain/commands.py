@@ -233,7 +233,9 @@ def _chair_close_blind(
         raise CommandError(Code.NOT_CHAIR, "only the chair closes the blind part")
     if state.phase is not Phase.SCORING:
         raise CommandError(Code.WRONG_PHASE, f"no blind part to close in phase {state.phase}")
-    return [revealed_draft(state, scoring.actor_of(seat))]
+    revealed = revealed_draft(state, scoring.actor_of(seat))
+    # The chair's signed command is in the log, so the archive proves who closed the blind part.
+    return [Draft(revealed.type, revealed.actor, {**revealed.data, "seat": seat, **proof})]
 
 
 # Signed expert commands: type -> the check that turns the verified body into drafts.

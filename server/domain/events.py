@@ -29,7 +29,8 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     "sheet.submitted": frozenset({"seat", "cells", "signed", "sig"}),
     # Blind review: the draw committed at scoring start, and its logged reveal.
     "blind.assigned": frozenset({"seats", "criteria"}),
-    "blind.revealed": frozenset({"seats", "criteria"}),
+    # Closed by the chair's signed blind.close: the chair's seat and signature ride along.
+    "blind.revealed": frozenset({"seats", "criteria", "seat?", "signed?", "sig?"}),
     # Committee decisions; every expert's proposal and vote carries its signature.
     "chair.voted": frozenset({"seat", "round", "candidate", "signed", "sig"}),
     "chair.round_ended": frozenset({"round", "tally"}),

@@ -92,8 +92,10 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
         base["data"] = {k: data[k] for k in ("seat", "bidder", "code", "criterion") if k in data}
     elif event.type in PROGRESS_EVENTS:
         base["data"] = {"seat": data["seat"]}
-    elif event.type in ("phase.changed", "blind.revealed"):
+    elif event.type == "phase.changed":
         base["data"] = dict(data)
+    elif event.type == "blind.revealed":  # the mapping, not the chair's signature
+        base["data"] = {k: data[k] for k in ("seats", "criteria")}
     elif event.type == "blind.assigned":
         base["data"] = blind_event_data(data, viewer.role, None)
     else:

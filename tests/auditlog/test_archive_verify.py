@@ -1,7 +1,8 @@
 """A realistic session archive built with real Ed25519 keys verifies clean, end to end.
 
 ``build_session`` is shared with the tamper tests: a node key, a witness key, three seats that
-enrol, sign in, score and submit, checkpoints every few events and at the end, and a recording.
+enrol, sign in, score and submit, optionally an issued report two members sign, the close,
+checkpoints every few events and at the end, and a recording logged after the close.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import subprocess
 import sys
 import zipfile
@@ -29,6 +31,7 @@ from server.auditlog.note import (
     add_signature_lines,
     checkpoint_body,
     cosign,
+    open_note,
     sign_note,
 )
 from server.auditlog.verify import LogWalk, Report, fast_canonical
@@ -97,7 +100,31 @@ def signed(seat: str, key: Ed25519PrivateKey, kind: str, cmd: int, **fields: Any
     return {"signed": raw.decode(), "sig": base64.b64encode(key.sign(raw)).decode()}
 
 
-def session_log(scores_per_seat: int = 4, every: int = 4) -> SessionLog:
+REPORT_PDF = b"%PDF-1.4 the issued report"
+REPORT_CONTENT = canonical_bytes({"ranking": []})
+REPORT_HASH = hashlib.sha256(REPORT_PDF).hexdigest()
+REPORT_FILES = [(f"{REPORT_HASH}.pdf", REPORT_PDF), (f"{REPORT_HASH}.json", REPORT_CONTENT)]
+
+
+def report_steps(seats: dict[str, Ed25519PrivateKey]) -> list[tuple[str, str, dict[str, Any]]]:
+    """The report issued in review, signed by s1 and signed with a dissent by s2."""
+    issued = {
+        "report": REPORT_HASH,
+        "content": hashlib.sha256(REPORT_CONTENT).hexdigest(),
+        "bytes": len(REPORT_PDF),
+        "font": "d4" * 32,
+    }
+    steps: list[tuple[str, str, dict[str, Any]]] = [("report.issued", "supervisor", issued)]
+    for seat, extra in (("s1", {}), ("s2", {"dissent": "保留意见"})):
+        proof = signed(seat, seats[seat], "report.sign", 200, report=REPORT_HASH, **extra)
+        data = {"seat": seat, "report": REPORT_HASH, **extra, **proof}
+        steps.append(("report.signed", f"expert:{seat}", data))
+    return steps
+
+
+def session_log(
+    scores_per_seat: int = 4, every: int = 4, report: bool = False, closed: bool = True
+) -> SessionLog:
     """The events and checkpoint notes of a small but complete evaluation session."""
     log = SessionLog(
         NoteSigner(ORIGIN, fixed_key("node")), NoteSigner("witness.example/w1", fixed_key("w1"))
@@ -112,7 +139,7 @@ def session_log(scores_per_seat: int = 4, every: int = 4) -> SessionLog:
         steps.append(
             ("seat.enrolled", "system", {"seat": seat, "key": base64.b64encode(raw_key).decode()})
         )
-    steps.append(("phase.changed", "supervisor", {"from": "setup", "to": "sign_in"}))
+    steps.append(("phase.changed", "supervisor", {"from": "prepared", "to": "sign_in"}))
     for seat, key in seats.items():
         proof = signed(seat, key, "expert.sign_in", 1, pledge="evalroom-pledge-v1")
         steps.append(
@@ -135,7 +162,11 @@ def session_log(scores_per_seat: int = 4, every: int = 4) -> SessionLog:
         proof = signed(seat, key, "sheet.submit", 99)
         steps.append(("sheet.submitted", f"expert:{seat}", {"seat": seat, "cells": 4, **proof}))
     steps.append(("phase.changed", "supervisor", {"from": "scoring", "to": "review"}))
-    steps.append(("recording.closed", "media:node", RECORDING_CLOSED))
+    if report:
+        steps += report_steps(seats)
+    if closed:
+        steps.append(("phase.changed", "supervisor", {"from": "review", "to": "closed"}))
+    steps.append(("recording.closed", "media:node", RECORDING_CLOSED))  # seats leave after it
     for index, (kind, actor, data) in enumerate(steps, start=1):
         log.append(kind, actor, data)
         if index % every == 0 and index != len(steps):
@@ -145,27 +176,29 @@ def session_log(scores_per_seat: int = 4, every: int = 4) -> SessionLog:
 
 
 def build_session(
-    report: tuple[bytes, bytes] | None = None,
+    report: bool = False,
     scores_per_seat: int = 4,
     every: int = 4,
     recordings: list[Recording] | None = None,
+    witness: bool = True,
+    closed: bool = True,
 ) -> Built:
     """Write the archive of :func:`session_log` to memory and return it with its parts."""
-    log = session_log(scores_per_seat, every)
+    log = session_log(scores_per_seat, every, report, closed)
     buffer = io.BytesIO()
     write_archive(
         buffer,
         session=SESSION,
         origin=ORIGIN,
         node_key=log.node.verifier_key(),
-        witness_keys=[log.witness.verifier_key(SIG_COSIGNATURE_V1)],
+        witness_keys=[log.witness.verifier_key(SIG_COSIGNATURE_V1)] if witness else [],
         events=iter(log.events),
         leaves=(hashlib.sha256(b"\x00" + e).digest() for e in log.events),
-        notes=log.notes,
+        notes=log.notes if witness else [sign_note(open_note(n)[0], log.node) for n in log.notes],
         recordings=[Recording("seat-s1.webm", RECORDING_BYTES)]
         if recordings is None
         else recordings,
-        report=report,
+        report_files=REPORT_FILES,
         created_ms=T0 + 10_000_000,
     )
     built = Built(log.events, log.notes, log.node, log.witness, data=buffer.getvalue())
@@ -181,7 +214,7 @@ def write(tmp_path: Path, data: bytes, name: str = "archive.zip") -> Path:
 
 
 def test_clean_archive_verifies(tmp_path: Path) -> None:
-    built = build_session(report=(b"%PDF-1.4 report", b'{"ranking":[]}'))
+    built = build_session(report=True)
     seen: list[tuple[int, int]] = []
     result = verify_archive(
         write(tmp_path, built.data), built.node_key, lambda d, t: seen.append((d, t))
@@ -193,11 +226,31 @@ def test_clean_archive_verifies(tmp_path: Path) -> None:
     assert result.counts["checkpoints"] == len(built.notes) == result.counts["node signatures"]
     assert result.counts["cosignatures"] == len(built.notes)
     assert result.counts["consistency proofs"] == len(built.notes) - 1
-    assert result.counts["expert signatures"] == 3 + 3 * 4 + 3
+    assert result.counts["expert signatures"] == 3 + 3 * 4 + 3 + 2
     assert result.counts["keys"] == 3
     assert result.counts["recordings"] == 1
+    assert result.counts["issued reports"] == 1
+    assert result.counts["report signatures listed"] == 2
+    assert result.counts["closes"] == 1
+    assert result.statements == [
+        f"session closed at seq {n - 1}, then 1 media or access events; "
+        f"checkpoint {n} covers all {n} of {n} events"
+    ]
     assert seen[-1] == (n, n)
-    assert "report/report.pdf" in built.members
+    assert "report/report.pdf" not in built.members  # the signed rendering's hash is in no event
+    listing = json.loads(built.members["report/report.json"])
+    assert sorted(listing["signatures"]) == ["s1", "s2"]
+    assert listing["signatures"]["s2"]["dissent"] == "保留意见"
+
+
+def test_an_archive_without_witnesses_verifies(tmp_path: Path) -> None:
+    """A node with no witness configured exports checkpoints with its signature only."""
+    built = build_session(report=True, witness=False)
+    assert json.loads(built.members["manifest.json"])["witness_keys"] == []
+    result = verify_archive(write(tmp_path, built.data), built.node_key)
+    assert result.problems == []
+    assert "cosignatures" not in result.counts
+    assert result.counts["node signatures"] == len(built.notes)
 
 
 @pytest.mark.parametrize(
@@ -205,22 +258,41 @@ def test_clean_archive_verifies(tmp_path: Path) -> None:
     [
         ([Recording("seat-s1.webm", b"another file")], "differs from its recording.closed"),
         ([], "logged at seq"),
-        (
-            [Recording("seat-s1.webm", RECORDING_BYTES), Recording("seat-s9.webm", b"x")],
-            "the log does not name",
-        ),
     ],
-    ids=["swapped", "missing", "unlogged"],
+    ids=["swapped", "missing"],
 )
 def test_recordings_are_bound_by_the_log(
     tmp_path: Path, recordings: list[Recording], problem: str
 ) -> None:
-    """The archive's own recordings list agrees with whatever files it holds; the signed
-    ``recording.closed`` events are what a swapped, dropped or slipped-in file cannot match."""
+    """The signed ``recording.closed`` events are what a swapped or dropped file cannot match."""
     built = build_session(recordings=recordings)
     result = verify_archive(write(tmp_path, built.data), built.node_key)
     assert [p.kind for p in result.problems] == ["recording"]
     assert problem in result.problems[0].message
+
+
+def test_the_writer_leaves_out_what_the_log_does_not_name(tmp_path: Path) -> None:
+    """A recording never logged and a report never issued stay out; slipped in, they are named."""
+    extra = Recording("seat-s9.webm", b"never logged")
+    built = build_session(recordings=[Recording("seat-s1.webm", RECORDING_BYTES), extra])
+    assert "recordings/seat-s9.webm" not in built.members
+    assert not any(name.startswith("report/") for name in built.members)  # nothing issued
+    assert verify_archive(write(tmp_path, built.data), built.node_key).ok
+    slipped = {
+        "recordings/seat-s9.webm": ("recording", "the log does not name"),
+        f"report/{REPORT_HASH}.pdf": ("report", "no report.issued names"),
+        "report/report.pdf": ("report", "in no event"),
+        "notes.txt": ("file", "not bound to the signed log"),
+    }
+    for name, (kind, message) in slipped.items():
+        members = dict(built.members)
+        members[name] = b"slipped in"
+        manifest = json.loads(members["manifest.json"])
+        manifest["files"][name] = hashlib.sha256(b"slipped in").hexdigest()
+        members["manifest.json"] = canonical_bytes(manifest)
+        result = verify_archive(write(tmp_path, rezip(members), "slipped.zip"), built.node_key)
+        assert [(p.kind, p.item) for p in result.problems] == [(kind, name)], name
+        assert message in result.problems[0].message
 
 
 def test_layout_matches_the_format(tmp_path: Path) -> None:
@@ -308,12 +380,31 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     built = build_session()
     good = write(tmp_path, built.data)
     assert verify_main([str(good), "--node-key", built.node_key]) == 0
-    assert capsys.readouterr().out.startswith("OK (checked")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("NOTE session closed at seq 26,")
+    assert lines[1].startswith("OK (checked")
     bad = write(tmp_path, built.data[: len(built.data) // 2], "bad.zip")
     assert verify_main([str(bad)]) == 1
     out = capsys.readouterr().out
     assert out.startswith(f"FAIL archive {bad}:")
     assert "FAILED: 1 problems" in out
+
+
+def test_an_unclosed_session_fails_unless_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the close an archive proves a prefix only: that fails, and ``--allow-open`` turns
+    it into a plain statement of how far the archive goes."""
+    built = build_session(closed=False)
+    path = write(tmp_path, built.data)
+    n = len(built.events)
+    said = f"session not closed: the archive proves the log up to checkpoint {n} only"
+    assert verify_main([str(path), "--node-key", built.node_key]) == 1
+    assert f"FAIL closure events.jsonl: {said} (no phase.changed to closed)" in (
+        capsys.readouterr().out.splitlines()
+    )
+    assert verify_main([str(path), "--node-key", built.node_key, "--allow-open"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"NOTE {said}"
 
 
 def test_cli_subprocess_progress(tmp_path: Path) -> None:
