@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from server.app.audit_service import AuditService
-from server.app.http import SERVICE, bearer, object_body
+from server.app.http import SERVICE, bearer, object_body, uint_param
 from server.app.witness import Witness
 from server.domain.errors import Code, CommandError
 from server.domain.roles import FULL_VIEW_ROLES
@@ -35,19 +35,26 @@ async def latest(request: web.Request) -> web.Response:
 
 async def listing(request: web.Request) -> web.Response:
     session = request.match_info["session"]
-    return web.json_response(await request.app[AUDIT].list(session, request.query.get("after", 0)))
+    after = uint_param(request.query.get("after", "0"), "after")
+    return web.json_response(await request.app[AUDIT].list(session, after))
 
 
 async def inclusion(request: web.Request) -> web.Response:
+    query = request.query
     answer = await request.app[AUDIT].inclusion(
-        request.match_info["session"], request.query.get("seq"), request.query.get("size")
+        request.match_info["session"],
+        uint_param(query.get("seq"), "seq"),
+        uint_param(query.get("size"), "size"),
     )
     return web.json_response(answer)
 
 
 async def consistency(request: web.Request) -> web.Response:
+    query = request.query
     answer = await request.app[AUDIT].consistency(
-        request.match_info["session"], request.query.get("from"), request.query.get("to")
+        request.match_info["session"],
+        uint_param(query.get("from"), "from"),
+        uint_param(query.get("to"), "to"),
     )
     return web.json_response(answer)
 
@@ -55,7 +62,9 @@ async def consistency(request: web.Request) -> web.Response:
 async def cosign(request: web.Request) -> web.Response:
     body = await object_body(request)
     answer = await request.app[AUDIT].add_cosignature(
-        request.match_info["session"], request.match_info["size"], body.get("line")
+        request.match_info["session"],
+        uint_param(request.match_info["size"], "size"),
+        body.get("line"),
     )
     return web.json_response(answer, status=201 if answer["added"] else 200)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,9 @@ from aiohttp import web
 
 from server.app.service import Service
 from server.domain.errors import Code, CommandError
+from server.domain.untrusted import MAX_INT, check_text, check_untrusted
+
+logger = logging.getLogger(__name__)
 
 SERVICE = web.AppKey("service", Service)
 # The pages live beside the package in a checkout; an installed copy (Docker) says where.
@@ -37,13 +42,44 @@ def error_response(error: CommandError) -> web.Response:
     return web.json_response({"ok": False, "error": error.to_json()}, status=status)
 
 
-async def _body(request: web.Request) -> Any:
+_UINT = re.compile(r"[0-9]{1,19}")
+
+
+def uint_param(value: str | None, name: str) -> int | None:
+    """A query or path parameter as a non-negative 64-bit integer (None when absent).
+
+    Plain ASCII digits only: ``int()`` would also take ``+5``, `` 5``, ``1_000`` and other
+    scripts' digits, and a number no database column holds.
+    """
+    if value is None:
+        return None
+    if not _UINT.fullmatch(value) or int(value) > MAX_INT:
+        raise CommandError(Code.MALFORMED, f"'{name}' must be a non-negative 64-bit integer")
+    return int(value)
+
+
+async def _read_limited(request: web.Request) -> bytes:
+    too_large = CommandError(Code.TOO_LARGE, f"request body over {MAX_BODY} bytes")
     if request.content_length is not None and request.content_length > MAX_BODY:
-        raise CommandError(Code.TOO_LARGE, f"request body over {MAX_BODY} bytes")
+        raise too_large
+    data = bytearray()
+    async for chunk in request.content.iter_any():  # chunked bodies have no length up front
+        data += chunk
+        if len(data) > MAX_BODY:
+            raise too_large
+    return bytes(data)
+
+
+async def _body(request: web.Request) -> Any:
+    """The request body as bounded JSON (UTF-8 whatever the declared charset)."""
+    data = await _read_limited(request)
     try:
-        return json.loads(await request.text())
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise CommandError(Code.TOO_LARGE, "request body nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # ValueError: also a 5,000-digit number
         raise CommandError(Code.MALFORMED, "request body must be JSON") from exc
+    return check_untrusted(body, "body")
 
 
 async def object_body(request: web.Request) -> dict[str, Any]:
@@ -60,14 +96,29 @@ def bearer(request: web.Request) -> str | None:
     return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
 
 
+def check_params(request: web.Request) -> None:
+    """Path and query text as every store accepts it (no NUL, no lone surrogate)."""
+    for value in request.match_info.values():
+        check_text(value, "path")
+    for key, value in request.query.items():
+        check_text(key, "query")
+        check_text(value, f"query {key}")
+
+
 @web.middleware
 async def typed_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Turn ``CommandError`` into JSON responses at the boundary."""
+    """``CommandError`` as JSON responses at the boundary; a bug as a typed ``internal``."""
     try:
+        check_params(request)
         response: web.StreamResponse = await handler(request)
         return response
     except CommandError as error:
         return error_response(error)
+    except web.HTTPException:
+        raise
+    except Exception:
+        logger.exception("%s %s failed", request.method, request.path)
+        return error_response(CommandError(Code.INTERNAL, "internal error"))
 
 
 async def create_session(request: web.Request) -> web.Response:
@@ -105,10 +156,7 @@ def _principal_for(request: web.Request) -> Any:
 
 async def read_events(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    try:
-        after = int(request.query.get("after", "0"))
-    except ValueError as exc:
-        raise CommandError(Code.MALFORMED, "'after' must be an integer") from exc
+    after = uint_param(request.query.get("after", "0"), "after")
     answer = await service.read.catch_up(_principal_for(request), after)
     return web.json_response({"ok": True, **answer})
 

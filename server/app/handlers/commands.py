@@ -18,14 +18,20 @@ from server.domain.commands import (
 )
 from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal
+from server.domain.untrusted import check_untrusted
 
 MAX_ENVELOPE_CHARS = 16_384
 
 
 def parse_envelope(envelope: Any) -> tuple[str, Command]:
-    """A client command ``{"id", "type", ...}`` as a domain command."""
+    """A client command ``{"id", "type", ...}`` as a domain command.
+
+    Every value is bounded first (:func:`check_untrusted`): nothing a client sends reaches the
+    committer's batch unless every store and signer accepts it.
+    """
     if not isinstance(envelope, dict):
         raise CommandError(Code.MALFORMED, "a command is a JSON object")
+    check_untrusted(envelope, "command")
     if sum(len(str(v)) for v in envelope.values()) > MAX_ENVELOPE_CHARS:
         raise CommandError(Code.TOO_LARGE, f"command over {MAX_ENVELOPE_CHARS} characters")
     command_id = check_command_id(envelope.get("id"))
@@ -51,7 +57,7 @@ class CommandHandler:
     async def command(self, principal: Principal, envelope: Any) -> dict[str, Any]:
         """Run one client command; the ack comes after the commit."""
         if isinstance(envelope, dict) and envelope.get("type") == "report.issue":
-            return await self._reports.issue(principal, envelope)
+            return await self._reports.issue(principal, check_untrusted(envelope, "command"))
         command_id, command = parse_envelope(envelope)
         if isinstance(command, SignedCommand) and command.type == "report.sign":
             ack = await self._committer.submit(principal, command_id, command)

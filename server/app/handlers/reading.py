@@ -11,6 +11,7 @@ from server.domain.errors import Code, CommandError
 from server.domain.results_view import flags_view, results_view
 from server.domain.roles import Principal
 from server.domain.state import SessionState, state_from_json, state_to_json
+from server.domain.untrusted import MAX_INT
 from server.domain.views import Viewer, event_view, state_view
 from server.store import log
 
@@ -42,8 +43,8 @@ class ReadHandler:
 
     async def catch_up(self, principal: Principal, after: Any) -> dict[str, Any]:
         """Events after ``after`` as this principal may see them, or a snapshot when far behind."""
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise CommandError(Code.MALFORMED, "'after' must be a non-negative integer seq")
+        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_INT:
+            raise CommandError(Code.MALFORMED, "'after' must be a non-negative 64-bit integer seq")
         state = await self.state(principal.session)
         viewer = Viewer.of(principal)
         if state.seq - after > CATCH_UP_LIMIT:
