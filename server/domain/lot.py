@@ -4,6 +4,11 @@ A lot arrives as JSON written by people (``shared/data/sample-lot.json``): numbe
 there. :func:`parse_lot` turns them into ``Decimal`` and :func:`lot_to_json` writes the normalized
 form (decimals as strings) that goes into the ``session.created`` event, so the log never carries a
 float and a replay parses exactly what the live session used.
+
+Prices are exact: ``price_cny`` and ``max_price_cny`` are ``Decimal`` yuan with at most two
+decimals (fen), scored as they are; a price with fractions of a fen, or not positive, is refused
+at creation (``bad_lot``), never rounded or truncated. A price formula is checked at creation too,
+so a session never starts with rules its results could not compute.
 """
 
 from __future__ import annotations
@@ -14,7 +19,12 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from server.auditlog.canonical import CanonicalError, canonical_bytes
 from server.domain.errors import Code, CommandError
+from server.domain.rules.price import RuleConfigError, parse_price_formula
+
+FEN = Decimal("0.01")
+MAX_PRICE = Decimal(10) ** 15  # yuan; far above any tender, and exact within Decimal's precision
 
 
 class CriterionKind(StrEnum):
@@ -53,7 +63,7 @@ class Criterion:
 class Bidder:
     id: str
     name: str
-    price_cny: int
+    price_cny: Decimal  # yuan, at most two decimals (fen)
     credit: str
 
 
@@ -73,7 +83,7 @@ class Lot:
     project_code: str
     project_name: str
     method: str
-    max_price_cny: int | None
+    max_price_cny: Decimal | None
     committee_size: int
     trim_extremes_above: int | None
     venues: tuple[Venue, ...]
@@ -115,6 +125,29 @@ def to_decimal(value: Any, where: str) -> Decimal:
     return result
 
 
+def to_price(value: Any, where: str) -> Decimal:
+    """A price in yuan, exactly: positive, below ``MAX_PRICE``, at most two decimals (fen)."""
+    amount = to_decimal(value, where)
+    if not 0 < amount < MAX_PRICE:
+        raise _bad(f"{where}: a price must be positive and below {MAX_PRICE:,} yuan")
+    if amount != amount.quantize(FEN):
+        raise _bad(f"{where}: {value!r} has fractions of a fen (prices have at most 2 decimals)")
+    return amount
+
+
+def _whole(value: Any, where: str, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise _bad(f"{where}: expected a whole number of at least {least}, got {value!r}")
+    return value
+
+
+def _objects(obj: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
+    items = obj.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+        raise _bad(f"{where}{key}: expected a list of objects")
+    return items
+
+
 def normalize_numbers(value: Any) -> Any:
     """Replace every float in a JSON value by its decimal string, for the canonical log."""
     if isinstance(value, float):
@@ -147,9 +180,10 @@ def _criterion(obj: Mapping[str, Any], where: str) -> Criterion:
             raise _bad(f"{where}.step: a typed criterion needs a positive step")
         if bottom > top or (top - bottom) % step != 0:
             raise _bad(f"{where}: min..max must be a whole number of steps")
-    ratings = {
-        str(k): to_decimal(v, f"{where}.ratings.{k}") for k, v in obj.get("ratings", {}).items()
-    }
+    table = obj.get("ratings", {})
+    if not isinstance(table, Mapping):
+        raise _bad(f"{where}.ratings: expected an object")
+    ratings = {str(k): to_decimal(v, f"{where}.ratings.{k}") for k, v in table.items()}
     if kind is CriterionKind.CREDIT and not ratings:
         raise _bad(f"{where}.ratings: a credit criterion needs a rating table")
     formula = obj.get("formula")
@@ -175,6 +209,20 @@ def _unique(ids: Sequence[str], what: str) -> None:
         raise _bad(f"{what} ids must be unique")
 
 
+def _check_formulas(criteria: Sequence[Criterion], max_price: Decimal | None) -> None:
+    """Every price formula as the results will read it (control price from the lot if unset)."""
+    for criterion in criteria:
+        if criterion.formula is None:
+            continue
+        config = dict(criterion.formula)
+        if config.get("benchmark") == "control_fraction" and config.get("control_price") is None:
+            config["control_price"] = max_price
+        try:
+            parse_price_formula(config)
+        except RuleConfigError as exc:
+            raise _bad(f"criterion {criterion.id}.formula: {exc}") from None
+
+
 def parse_lot(obj: Any) -> Lot:
     """Validate a lot description; raise ``CommandError(BAD_LOT)`` naming the first problem."""
     if not isinstance(obj, Mapping):
@@ -187,20 +235,26 @@ def parse_lot(obj: Any) -> Lot:
     if not isinstance(size, int) or size < 5 or size % 2 == 0:
         raise _bad("committee.size must be an odd number of at least 5 (条例 Art. 46)")
     venues = tuple(
-        Venue(_text(v, "id", f"venues[{i}]"), _text(v, "name", f"venues[{i}]"), int(v["seats"]))
-        for i, v in enumerate(obj.get("venues", []))
+        Venue(
+            _text(v, "id", f"venues[{i}]"),
+            _text(v, "name", f"venues[{i}]"),
+            _whole(v.get("seats"), f"venues[{i}].seats", 1),
+        )
+        for i, v in enumerate(_objects(obj, "venues", ""))
     )
     if not venues or sum(v.seats for v in venues) != size:
         raise _bad("venue seats must add up to committee.size")
-    criteria = tuple(_criterion(c, f"criteria[{i}]") for i, c in enumerate(obj.get("criteria", [])))
+    criteria = tuple(
+        _criterion(c, f"criteria[{i}]") for i, c in enumerate(_objects(obj, "criteria", ""))
+    )
     bidders = tuple(
         Bidder(
             id=_text(b, "id", f"bidders[{i}]"),
             name=_text(b, "name", f"bidders[{i}]"),
-            price_cny=int(to_decimal(b.get("price_cny"), f"bidders[{i}].price_cny")),
+            price_cny=to_price(b.get("price_cny"), f"bidders[{i}].price_cny"),
             credit=str(b.get("credit", "")),
         )
-        for i, b in enumerate(obj.get("bidders", []))
+        for i, b in enumerate(_objects(obj, "bidders", ""))
     )
     if not criteria or not bidders:
         raise _bad("a lot needs criteria and bidders")
@@ -208,16 +262,23 @@ def parse_lot(obj: Any) -> Lot:
     _unique([c.id for c in criteria], "criterion")
     _unique([b.id for b in bidders], "bidder")
     trim = committee.get("trim_extremes_above")
-    max_price = project.get("max_price_cny")
+    price_cap = project.get("max_price_cny")
+    max_price = None if price_cap is None else to_price(price_cap, "project.max_price_cny")
+    _check_formulas(criteria, max_price)
+    raw = normalize_numbers({k: v for k, v in obj.items() if k != "about"})
+    try:
+        canonical_bytes(raw)  # what session.created will carry must seal
+    except CanonicalError as exc:
+        raise _bad(f"not loggable: {exc}") from None
     return Lot(
         project_code=_text(project, "code", "project"),
         project_name=_text(project, "name", "project"),
         method=str(project.get("method", "comprehensive")),
-        max_price_cny=int(max_price) if isinstance(max_price, int | float) else None,
+        max_price_cny=max_price,
         committee_size=size,
         trim_extremes_above=int(trim) if isinstance(trim, int) else None,
         venues=venues,
         criteria=criteria,
         bidders=bidders,
-        raw=normalize_numbers({k: v for k, v in obj.items() if k != "about"}),
+        raw=raw,
     )

@@ -72,7 +72,7 @@ class BidderResult:
     """A bidder's items, total and whether the bid was rejected."""
 
     bidder: str
-    price: int
+    price: Decimal  # yuan, exact (fen included)
     items: dict[str, ItemResult]
     total: Decimal | None
     rejected: bool
@@ -99,7 +99,7 @@ class Results:
             "complete": self.complete,
             "bidders": {
                 b.bidder: {
-                    "price": b.price,
+                    "price": str(b.price),
                     "rejected": b.rejected,
                     "total": None if b.total is None else str(b.total),
                     "items": {c: item.to_json() for c, item in b.items.items()},
@@ -147,7 +147,7 @@ def _price_items(lot: Lot, criterion: Criterion, valid: set[str]) -> dict[str, D
     if config.get("benchmark") == "control_fraction" and config.get("control_price") is None:
         config["control_price"] = lot.max_price_cny
     formula = parse_price_formula(config)
-    prices = {b.id: Decimal(b.price_cny) for b in lot.bidders}
+    prices = {b.id: b.price_cny for b in lot.bidders}
     return price_scores(formula, criterion.max, prices, valid)
 
 
@@ -196,7 +196,7 @@ def results(state: SessionState) -> Results:
 
 def _ranking(lot: Lot, bidders: dict[str, BidderResult], valid: set[str]) -> list[RankedBidder]:
     method = rank_method(lot)
-    prices = {b: Decimal(bidders[b].price) for b in valid}
+    prices = {b: bidders[b].price for b in valid}
     if method is RankMethod.LOWEST_PRICE:
         return rank({}, prices, method) if prices else []
     totals = {b: bidders[b].total for b in valid}
