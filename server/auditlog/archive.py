@@ -481,7 +481,7 @@ def _walk_events(
 
 def _check_counts(manifest: dict[str, Any], walk: LogWalk, report: Report) -> None:
     if manifest and manifest["events"] != walk.count:
-        report.add("event", EVENTS, f"{walk.count} events, the manifest says {manifest['events']}")
+        report.add("event", EVENTS, f"{walk.count} events, manifest.json says {manifest['events']}")
     created, last = manifest.get("created_ms"), walk.last_time
     if isinstance(created, int) and isinstance(last, int) and created < last:
         report.add("file", MANIFEST, "created_ms is earlier than the last event")

@@ -345,7 +345,7 @@ class LogWalk:
             self.report.add("event", item, f"line {seq} holds seq {body['seq']!r}, v {body['v']!r}")
             return
         if body["session"] != self.session:
-            self.report.add("event", item, f"session {body['session']!r} is not the archive's")
+            self.report.add("event", item, f"session {body['session']!r} is not manifest.json's")
         self.last_time = body["t"]
         kind, actor = body["type"], body["actor"]
         if self.closed_at is not None:

@@ -67,14 +67,14 @@ def node_verifier(manifest: dict[str, Any], pinned: str | None, report: Report) 
     listed = manifest.get("node_key")
     chosen = pinned if pinned is not None else listed
     if pinned is not None and listed != pinned:
-        report.add("key", "node_key", "the pinned node key differs from the manifest's")
+        report.add("key", "node_key", "the pinned node key differs from manifest.json's")
     try:
         verifier = parse_verifier_key(chosen) if isinstance(chosen, str) else None
     except NoteError as exc:
-        report.add("key", "node_key", str(exc))
+        report.add("key", "node_key", f"manifest.json: {exc}")
         return None
     if verifier is None or verifier.sig_type != SIG_ED25519:
-        report.add("key", "node_key", "no Ed25519 note key for the node")
+        report.add("key", "node_key", "no Ed25519 note key for the node in manifest.json")
         return None
     return verifier
 
@@ -89,10 +89,10 @@ def witness_verifiers(
         try:
             verifier = parse_verifier_key(text) if isinstance(text, str) else None
         except NoteError as exc:
-            report.add("key", f"witness_keys[{index}]", str(exc))
+            report.add("key", f"witness_keys[{index}]", f"manifest.json: {exc}")
             continue
         if verifier is None or verifier.sig_type != SIG_COSIGNATURE_V1:
-            report.add("key", f"witness_keys[{index}]", "not a cosignature/v1 key")
+            report.add("key", f"witness_keys[{index}]", "not a cosignature/v1 key in manifest.json")
             continue
         found[(verifier.name, verifier.key_id)] = verifier
     return found
@@ -120,7 +120,7 @@ def check_checkpoint(
         report.add("checkpoint", path, f"not a checkpoint note: {exc}")
         return None
     if checkpoint.size != size or checkpoint.origin != origin:
-        report.add("checkpoint", path, "size or origin differs from its file name or manifest")
+        report.add("checkpoint", path, "size or origin differs from its file name or manifest.json")
     if node is not None:
         try:
             verify_note(text, node)
@@ -234,8 +234,8 @@ def check_files(listed: dict[str, Any], digests: dict[str, str], report: Report)
     for path in sorted(listed.keys() | digests.keys()):
         report.count("files")
         if path not in digests:
-            report.add("file", path, "listed in the manifest but missing")
+            report.add("file", path, "listed in manifest.json but missing")
         elif path not in listed:
-            report.add("file", path, "present but not listed in the manifest")
+            report.add("file", path, "present but not listed in manifest.json")
         elif listed[path] != digests[path]:
-            report.add("file", path, "sha256 differs from the manifest")
+            report.add("file", path, "sha256 differs from manifest.json")
