@@ -132,6 +132,12 @@
     }
   }
 
+  // Why the server closed a socket (its auth_error message), for the status line.
+  const AUTH_ERRORS = {
+    token_expired: "登录已过期，正在重新登录 Signed out: the token expired",
+    token_revoked: "此链接已被管理员吊销，请向管理员索取新链接 This link was revoked by the admin",
+  };
+
   // A socket.io connection that joins, folds events in seq order and asks "sync" on a gap.
   // hooks: onView(view), onEvent(event), onStatus(text, connected), onConnected(), onAuthError(err)
   class Stream {
@@ -147,13 +153,40 @@
         auth: (cb) => cb({ token: this.token }),
         reconnectionDelayMax: 5000,
       });
+      this.authError = null; // the server's reason before it closes this socket (auth_error)
+      this.renewals = 0; // sign-ins in a row without a successful join
       this.socket.on("connect", () => this._joined());
-      this.socket.on("disconnect", (reason) => hooks.onStatus("离线 Offline (" + reason + ")", false));
+      this.socket.on("auth_error", (err) => {
+        this.authError = err;
+      });
+      this.socket.on("disconnect", (reason) => {
+        const why = this.authError && AUTH_ERRORS[this.authError.code];
+        hooks.onStatus(why || "离线 Offline (" + reason + ")", false);
+        // the server closed it because the token expired or was revoked: sign in and come back
+        if (reason === "io server disconnect") this._renew(this.authError || { code: "token_expired" });
+      });
       this.socket.on("connect_error", (err) => {
         hooks.onStatus("连接失败 Connect failed: " + ((err.data && err.data.code) || err.message), false);
-        if (err.data && hooks.onAuthError) hooks.onAuthError(err.data);
+        if (err.data) this._renew(err.data); // a refused connect is not retried by socket.io
       });
       this.socket.on("events", (views) => this._onEvents(views));
+    }
+
+    // A token refusal: the page's hook may get a new token (a seat signs in again); then the
+    // socket reconnects, waiting longer after each renewal that did not lead to a join.
+    async _renew(err) {
+      this.authError = null;
+      if (!this.hooks.onAuthError) return;
+      let renewed = false;
+      try {
+        renewed = await this.hooks.onAuthError(err);
+      } catch (_e) {
+        renewed = false;
+      }
+      if (!renewed) return;
+      const wait = Math.min(30000, 500 * 2 ** this.renewals);
+      this.renewals += 1;
+      setTimeout(() => this.socket.connect(), wait);
     }
 
     async call(name, data) {
@@ -168,6 +201,7 @@
           this.hooks.onStatus("加入失败 Join failed: " + answer.error.code, false);
           return;
         }
+        this.renewals = 0;
         this._take(answer);
         if (answer.limited) await this.catchUp();
         if (this.hooks.onConnected) this.hooks.onConnected(answer);

@@ -115,25 +115,56 @@
     const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
     const raw = await crypto.subtle.exportKey("raw", pair.publicKey);
     const publicKey = E.bytesToBase64(raw);
-    const answer = await postJson(`/api/sessions/${encodeURIComponent(SESSION)}/enrol`, {
-      seat: SEAT,
-      code,
-      public_key: publicKey,
-    });
-    if (!answer.token) throw answer.error || { code: "ENROL_FAILED", message: "no token" };
-    record = { privateKey: pair.privateKey, publicKey, token: answer.token };
+    // Kept before asking: a code works once, so if the answer is lost on the way this key may be
+    // the enrolled one, and a signed login with it is then the only way back in.
+    record = { privateKey: pair.privateKey, publicKey, token: null };
     await dbPut(KEY_ID, record);
+    let answer = null;
+    try {
+      answer = await postJson(`/api/sessions/${encodeURIComponent(SESSION)}/enrol`, {
+        seat: SEAT,
+        code,
+        public_key: publicKey,
+      });
+    } catch (_e) {
+      answer = null; // no answer: the enrolment may or may not have landed
+    }
+    if (answer && answer.token) {
+      record = { ...record, token: answer.token };
+      await dbPut(KEY_ID, record);
+      return;
+    }
+    try {
+      await login(); // the code was used by this very key (an earlier answer was lost)
+      return;
+    } catch (_e) {
+      /* not enrolled with this key: report the enrolment's own refusal */
+    }
+    throw (answer && answer.error) || { code: "enrol_failed", message: "no answer from the server" };
+  }
+
+  // A signed login is single-use: its t must be later than the seat's last accepted login.
+  function loginTime() {
+    const key = `evalroom:login-t:${KEY_ID}`;
+    const last = Number(localStorage.getItem(key) || 0);
+    const t = Math.max(Date.now(), last + 1);
+    try {
+      localStorage.setItem(key, String(t));
+    } catch (_e) {
+      /* storage blocked: Date.now() is later than the last login but for a clock step back */
+    }
+    return t;
   }
 
   async function login() {
-    const payload = { seat: SEAT, session: SESSION, t: Date.now(), type: "seat.login" };
+    const payload = { seat: SEAT, session: SESSION, t: loginTime(), type: "seat.login" };
     const { signed, sig } = await sign(payload);
     const answer = await postJson(`/api/sessions/${encodeURIComponent(SESSION)}/login`, {
       seat: SEAT,
       signed,
       sig,
     });
-    if (!answer.token) throw answer.error || { code: "LOGIN_FAILED", message: "no token" };
+    if (!answer.token) throw answer.error || { code: "login_failed", message: "no token" };
     record = { ...record, token: answer.token };
     await dbPut(KEY_ID, record);
   }
@@ -461,14 +492,16 @@
       },
       onStatus: setStatus,
       onConnected: () => flushQueue(),
+      // the token expired (or was refused): sign in again with the seat key; true = reconnect
       onAuthError: async (err) => {
-        if (err.code === "token_expired" || err.code === "unauthenticated") {
-          try {
-            await login();
-            stream.token = record.token;
-          } catch (e) {
-            setStatus("登录失败 Login failed: " + errorText(e), false);
-          }
+        if (err.code !== "token_expired" && err.code !== "unauthenticated") return false;
+        try {
+          await login();
+          stream.token = record.token;
+          return true;
+        } catch (e) {
+          setStatus("登录失败 Login failed: " + errorText(e), false);
+          return false;
         }
       },
     });
@@ -491,11 +524,12 @@
       $("code").focus();
       return;
     }
+    const pendingEnrolment = !record.token; // a key kept while an enrolment went unanswered
     try {
       await connect();
     } catch (e) {
       $("enrol").hidden = false;
-      $("enrol-error").textContent = "登录失败 Login failed: " + errorText(e);
+      if (!pendingEnrolment) $("enrol-error").textContent = "登录失败 Login failed: " + errorText(e);
     }
   }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import socketio
 
@@ -27,6 +27,20 @@ logger = logging.getLogger(__name__)
 NAMESPACE = "/media"
 
 
+class Admission(Protocol):
+    """Who an open socket is: admitted with its token, refused once the token lapses.
+
+    The node's ``SocketGrants`` (server/app/socket_grants.py), shared with the default namespace,
+    so that a revoked or expired token loses its media sockets as it loses the others.
+    """
+
+    async def admit(self, namespace: str, sid: str, token: Any) -> Principal: ...
+
+    def forget(self, namespace: str, sid: str) -> None: ...
+
+    def principal(self, namespace: str, sid: str) -> Principal: ...
+
+
 def _error(error: SignalError | CommandError) -> dict[str, Any]:
     return {"ok": False, "error": error.to_json()}
 
@@ -37,35 +51,31 @@ class MediaNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(
         self,
         rooms: Rooms,
-        authenticate: Callable[[Any], Principal],
+        grants: Admission,
         ice: IceConfig,
         now_ms: Callable[[], int],
     ) -> None:
         super().__init__(NAMESPACE)
         self.rooms = rooms
-        self._authenticate = authenticate
+        self._grants = grants
         self._ice = ice
         self._now_ms = now_ms
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            principal = self._authenticate(token)
+            await self._grants.admit(NAMESPACE, sid, token)
         except CommandError as error:
             # (message, data): the JavaScript client reads them as err.message and err.data
             refusal = error.to_json()
             raise socketio.exceptions.ConnectionRefusedError(refusal["message"], refusal) from error
-        await self.save_session(sid, {"principal": principal})
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._grants.forget(NAMESPACE, sid)
         await self.rooms.leave(sid, "disconnected")
 
     async def _principal(self, sid: str) -> Principal:
-        saved = await self.get_session(sid)
-        principal = saved.get("principal")
-        if not isinstance(principal, Principal):
-            raise SignalError("unauthenticated", "connect with a token first")
-        return principal
+        return self._grants.principal(NAMESPACE, sid)  # refused once the token has expired
 
     async def on_join(self, sid: str, data: Any = None) -> dict[str, Any]:
         try:

@@ -88,7 +88,7 @@ async def archive(request: web.Request) -> web.StreamResponse:
     try:
         principal = service.auth.admin_principal(token)
     except CommandError:
-        principal = service.auth.authenticate(token)
+        principal = await service.auth.authenticate(token)
         if principal.session != session or principal.role not in FULL_VIEW_ROLES:
             raise CommandError(
                 Code.FORBIDDEN, "archives are for auditors and supervisors"

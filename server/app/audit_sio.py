@@ -11,18 +11,16 @@ from typing import Any
 import socketio
 
 from server.app.audit_service import AuditService
+from server.app.sio import NAMESPACE
+from server.app.socket_grants import SocketGrants
 from server.domain.errors import Code, CommandError
-from server.domain.roles import Principal
 
 
-def register_audit(sio: socketio.AsyncServer, audit: AuditService) -> None:
+def register_audit(sio: socketio.AsyncServer, audit: AuditService, grants: SocketGrants) -> None:
     """Attach ``checkpoint`` and ``proof`` to the default namespace."""
 
     async def session_of(sid: str) -> str:
-        principal = (await sio.get_session(sid)).get("principal")
-        if not isinstance(principal, Principal):
-            raise CommandError(Code.UNAUTHENTICATED, "connect with a token first")
-        return principal.session
+        return grants.principal(NAMESPACE, sid).session
 
     @sio.on("checkpoint")  # type: ignore[untyped-decorator]
     async def checkpoint(sid: str, data: Any = None) -> dict[str, Any]:

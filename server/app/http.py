@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from server.app.handlers.enrolment import source_key
 from server.app.service import Service
 from server.domain.errors import Code, CommandError
 from server.domain.untrusted import MAX_INT, check_text, check_untrusted
@@ -27,11 +28,13 @@ MAX_BODY = 256 * 1024
 _STATUS = {
     Code.UNAUTHENTICATED: 401,
     Code.TOKEN_EXPIRED: 401,
+    Code.TOKEN_REVOKED: 401,
     Code.BAD_CODE: 403,
     Code.FORBIDDEN: 403,
     Code.UNKNOWN_SESSION: 404,
     Code.UNKNOWN_SEAT: 404,
     Code.TOO_LARGE: 413,
+    Code.TOO_MANY_ATTEMPTS: 429,
     Code.INTERNAL: 500,
 }
 
@@ -39,7 +42,11 @@ _STATUS = {
 def error_response(error: CommandError) -> web.Response:
     """A typed error as JSON with a fitting status."""
     status = _STATUS.get(error.code, 400 if error.code is Code.MALFORMED else 409)
-    return web.json_response({"ok": False, "error": error.to_json()}, status=status)
+    response = web.json_response({"ok": False, "error": error.to_json()}, status=status)
+    retry_ms = error.details.get("retry_after_ms")
+    if isinstance(retry_ms, int):
+        response.headers["Retry-After"] = str(-(-retry_ms // 1000))  # whole seconds, rounded up
+    return response
 
 
 _UINT = re.compile(r"[0-9]{1,19}")
@@ -132,7 +139,11 @@ async def enrol(request: web.Request) -> web.Response:
     body = await object_body(request)
     service = request.app[SERVICE]
     result = await service.enrolment.enrol(
-        request.match_info["session"], body.get("seat"), body.get("code"), body.get("public_key")
+        request.match_info["session"],
+        body.get("seat"),
+        body.get("code"),
+        body.get("public_key"),
+        source_key(request.remote),
     )
     return web.json_response(result)
 
@@ -146,9 +157,18 @@ async def login(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, **result})
 
 
-def _principal_for(request: web.Request) -> Any:
+async def revoke_tokens(request: web.Request) -> web.Response:
+    """The admin revokes a staff role's tokens; the answer holds a token of the new generation."""
     service = request.app[SERVICE]
-    principal = service.auth.authenticate(bearer(request))
+    admin = service.auth.admin_principal(bearer(request))
+    body = await object_body(request)
+    result = await service.revocation.revoke(admin, request.match_info["session"], body)
+    return web.json_response({"ok": True, **result})
+
+
+async def _principal_for(request: web.Request) -> Any:
+    service = request.app[SERVICE]
+    principal = await service.auth.authenticate(bearer(request))
     if principal.session != request.match_info["session"]:
         raise CommandError(Code.FORBIDDEN, "token is for another session")
     return principal
@@ -157,18 +177,18 @@ def _principal_for(request: web.Request) -> Any:
 async def read_events(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     after = uint_param(request.query.get("after", "0"), "after")
-    answer = await service.read.catch_up(_principal_for(request), after)
+    answer = await service.read.catch_up(await _principal_for(request), after)
     return web.json_response({"ok": True, **answer})
 
 
 async def read_state(request: web.Request) -> web.Response:
-    state = await request.app[SERVICE].read.snapshot(_principal_for(request))
+    state = await request.app[SERVICE].read.snapshot(await _principal_for(request))
     return web.json_response({"ok": True, "state": state})
 
 
 async def read_results(request: web.Request) -> web.Response:
     """Results and flags for this role: the same answer as the socket.io ``results`` handler."""
-    answer = await request.app[SERVICE].read.results(_principal_for(request))
+    answer = await request.app[SERVICE].read.results(await _principal_for(request))
     return web.json_response({"ok": True, **answer})
 
 
@@ -189,6 +209,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/sessions", create_session)
     app.router.add_post("/api/sessions/{session}/enrol", enrol)
     app.router.add_post("/api/sessions/{session}/login", login)
+    app.router.add_post("/api/sessions/{session}/tokens/revoke", revoke_tokens)
     app.router.add_get("/api/sessions/{session}/events", read_events)
     app.router.add_get("/api/sessions/{session}/state", read_state)
     app.router.add_get("/api/sessions/{session}/results", read_results)

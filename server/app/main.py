@@ -23,6 +23,7 @@ from server.app.report_desk import ReportDesk
 from server.app.report_http import add_report_routes
 from server.app.service import Service
 from server.app.sio import register
+from server.app.socket_grants import SocketGrants
 from server.app.tokens import TokenMinter
 from server.app.witness import Witness
 from server.auditlog.note import parse_verifier_key
@@ -82,7 +83,6 @@ def make_app(config: Config) -> web.Application:
             engine, notary, witnesses, wall_ms, dispatcher.publish_checkpoint, config.data_dir
         )
         app[AUDIT] = audit
-        register_audit(sio, audit)
         witness = None
         if config.witness_of and config.witness_host_key:
             witness = Witness(
@@ -99,14 +99,18 @@ def make_app(config: Config) -> web.Application:
         )
         service.reports.desk = ReportDesk(config.data_dir)
         app[SERVICE] = service
-        register(sio, service, dispatcher)
-        media = MediaService(sio, committer, service.auth.authenticate, config, wall_ms)
+        grants = SocketGrants(sio, service.auth)
+        register(sio, service, dispatcher, grants)
+        register_audit(sio, audit, grants)
+        media = MediaService(sio, committer, grants, config, wall_ms)
         app[MEDIA] = media
         await media.start()
+        await grants.start()
         logger.info("evalroom ready on %s (%s)", config.public_url, engine.dialect.name)
         yield
         if witness is not None:
             await witness.stop()
+        await grants.stop()
         await media.stop()
         await committer.stop()
         await engine.dispose()

@@ -26,7 +26,7 @@ from server.domain.roles import Principal, Role
 from signaling.embedded.backend import EmbeddedBackend
 from signaling.janus.backend import JanusBackend
 from signaling.janus.process import JanusProcess
-from signaling.namespace import NAMESPACE, MediaNamespace
+from signaling.namespace import NAMESPACE, Admission, MediaNamespace
 from signaling.policy import MediaPolicy
 from signaling.room import Rooms
 
@@ -67,7 +67,7 @@ class MediaService:
         self,
         sio: socketio.AsyncServer,
         committer: Committer,
-        authenticate: Callable[[Any], Principal],
+        grants: Admission,
         config: Config,
         now_ms: Callable[[], int],
     ) -> None:
@@ -91,7 +91,7 @@ class MediaService:
                 self._recordings, self._on_worker_event, config.media_addresses
             )
         self.rooms = Rooms(self.backend, self._send, self.log, self._policy)
-        self.namespace = MediaNamespace(self.rooms, authenticate, config.ice, now_ms)
+        self.namespace = MediaNamespace(self.rooms, grants, config.ice, now_ms)
         sio.register_namespace(self.namespace)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None

@@ -87,14 +87,14 @@ def _token(request: web.Request) -> str | None:
     return bearer(request) or request.query.get("token")
 
 
-def _staff(request: web.Request) -> Principal:
+async def _staff(request: web.Request) -> Principal:
     """An auditor, supervisor or admin of the session in the path."""
     service = request.app[SERVICE]
     token = _token(request)
     try:
         return service.auth.admin_principal(token)
     except CommandError:
-        principal = service.auth.authenticate(token)
+        principal = await service.auth.authenticate(token)
     if principal.session != request.match_info["session"]:
         raise CommandError(Code.FORBIDDEN, "token is for another session")
     if principal.role not in FULL_VIEW_ROLES:
@@ -109,7 +109,7 @@ def _not_found(message: str) -> web.Response:
 
 
 async def list_recordings(request: web.Request) -> web.Response:
-    _staff(request)
+    await _staff(request)
     session = request.match_info["session"]
     recordings = await request.app[RECORDINGS].recordings(request.app[SERVICE], session)
     body = {"ok": True, "session": session, "recordings": recordings}
@@ -118,7 +118,7 @@ async def list_recordings(request: web.Request) -> web.Response:
 
 async def recording_file(request: web.Request) -> web.StreamResponse:
     """The file a ``recording.closed`` event names, with Range support and its logged hash."""
-    _staff(request)
+    await _staff(request)
     session, name = request.match_info["session"], request.match_info["file"]
     entry = None
     if plain_file_name(name):

@@ -13,9 +13,9 @@ from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal, Role
 
 
-def _reader(request: web.Request) -> Principal:
+async def _reader(request: web.Request) -> Principal:
     token = bearer(request)
-    principal = request.app[SERVICE].auth.authenticate(token)
+    principal = await request.app[SERVICE].auth.authenticate(token)
     if principal.session != request.match_info["session"]:
         raise CommandError(Code.FORBIDDEN, "token is for another session")
     if principal.role is Role.PUBLIC:
@@ -24,13 +24,13 @@ def _reader(request: web.Request) -> Principal:
 
 
 async def report_state(request: web.Request) -> web.Response:
-    answer = await request.app[SERVICE].reports.report(_reader(request))
+    answer = await request.app[SERVICE].reports.report(await _reader(request))
     return web.json_response({"ok": True, **answer})
 
 
 async def _pdf(request: web.Request, signed: bool) -> web.FileResponse:
     service = request.app[SERVICE]
-    principal = _reader(request)
+    principal = await _reader(request)
     report = (await service.reports.report(principal))["report"]
     if report is None or service.reports.desk is None:
         raise CommandError(Code.NO_REPORT, "no report has been issued yet")

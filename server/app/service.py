@@ -17,6 +17,7 @@ from server.app.handlers.commands import CommandHandler
 from server.app.handlers.enrolment import EnrolmentHandler
 from server.app.handlers.reading import ReadHandler
 from server.app.handlers.reports import ReportHandler
+from server.app.handlers.revocation import RevocationHandler
 from server.app.handlers.sessions import SessionHandler
 from server.app.secrets import Secret
 from server.app.tokens import TokenMinter
@@ -34,8 +35,9 @@ class Service:
         wall_ms: Callable[[], int] | None = None,
     ) -> None:
         self.engine = engine
-        self.auth = AuthHandler(tokens, admin_token, wall_ms)
         self.read = ReadHandler(engine, committer)
+        self.auth = AuthHandler(tokens, admin_token, self.read, wall_ms)
+        self.revocation = RevocationHandler(committer, self.auth, self.read)
         self.sessions = SessionHandler(committer, self.auth)
         self.enrolment = EnrolmentHandler(committer, self.auth, self.read)
         self.reports = ReportHandler(committer, self.auth, self.read)

@@ -14,36 +14,40 @@ import socketio
 
 from server.app.fanout import Dispatcher, room_for
 from server.app.service import Service
+from server.app.socket_grants import SocketGrants
 from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal, Role
 
 logger = logging.getLogger(__name__)
+
+NAMESPACE = "/"
 
 
 def _error(error: CommandError) -> dict[str, Any]:
     return {"ok": False, "error": error.to_json()}
 
 
-def register(sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher) -> None:
+def register(
+    sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher, grants: SocketGrants
+) -> None:
     """Attach the handlers of the default namespace."""
 
     async def principal_of(sid: str) -> Principal:
-        saved = await sio.get_session(sid)
-        principal = saved.get("principal")
-        if not isinstance(principal, Principal):
-            raise CommandError(Code.UNAUTHENTICATED, "connect with a token first")
-        return principal
+        return grants.principal(NAMESPACE, sid)  # refused once the token has expired
 
     @sio.event  # type: ignore[untyped-decorator]
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            principal = service.auth.authenticate(token)
+            await grants.admit(NAMESPACE, sid, token)
         except CommandError as error:
             # (message, data): the JavaScript client reads them as err.message and err.data
             refusal = error.to_json()
             raise socketio.exceptions.ConnectionRefusedError(refusal["message"], refusal) from error
-        await sio.save_session(sid, {"principal": principal})
+
+    @sio.event  # type: ignore[untyped-decorator]
+    async def disconnect(sid: str, reason: Any = None) -> None:
+        grants.forget(NAMESPACE, sid)
 
     @sio.event  # type: ignore[untyped-decorator]
     async def join(sid: str, data: Any = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from server.domain import committee, media, report_signing, scoring
+from server.domain import access, committee, media, report_signing, scoring
 from server.domain.blind import assigned_draft, blind_criteria, revealed_draft
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft
@@ -90,6 +90,8 @@ Command = (
     | CloseBlind
     | report_signing.IssueReport
     | media.MediaRecord
+    | access.RevokeTokens
+    | access.ResetEnrolment
 )
 
 
@@ -106,6 +108,9 @@ def staff_command(kind: Any, envelope: dict[str, Any]) -> Command | None:
         )
     if kind == "blind.close" and "signed" not in envelope:
         return CloseBlind()
+    if kind == "enrolment.reset":
+        reason = envelope.get("reason")
+        return access.ResetEnrolment(envelope.get("seat", ""), reason)
     return None
 
 
@@ -309,4 +314,8 @@ def decide(
         return report_signing.check_issue(state, principal, command)
     if isinstance(command, media.MediaRecord):
         return media.check_media(state, principal, command)
+    if isinstance(command, access.RevokeTokens):
+        return access.check_revoke(state, principal, command)
+    if isinstance(command, access.ResetEnrolment):
+        return access.check_reset(state, principal, command)
     return check_signed(state, principal, command_id, command)

@@ -13,6 +13,7 @@ class Code(StrEnum):
     TOO_LARGE = "too_large"
     UNAUTHENTICATED = "unauthenticated"
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 - an error code, not a password
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105 - an error code, not a password
     FORBIDDEN = "forbidden"
     UNKNOWN_SESSION = "unknown_session"
     UNKNOWN_SEAT = "unknown_seat"
@@ -20,6 +21,7 @@ class Code(StrEnum):
     UNKNOWN_CRITERION = "unknown_criterion"
     UNKNOWN_COMMAND = "unknown_command"
     BAD_CODE = "bad_enrolment_code"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
     ALREADY_ENROLLED = "already_enrolled"
     NOT_ENROLLED = "not_enrolled"
     BAD_KEY = "bad_key"
@@ -56,6 +58,8 @@ class Code(StrEnum):
     STALE_REPORT = "stale_report"
     ALREADY_SIGNED = "already_signed"
     ID_REUSED = "id_reused"  # a command id already committed with other content
+    BAD_ORIGIN = "bad_origin"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     INTERNAL = "internal"
 
 

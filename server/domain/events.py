@@ -47,6 +47,9 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     "flag.explained": frozenset({"seat", "bidder?", "code?", "criterion", "text", "signed", "sig"}),
     "report.issued": frozenset({"report", "content", "bytes", "font"}),
     "report.signed": frozenset({"seat", "report", "dissent?", "signed", "sig"}),
+    # Access (server/domain/access.py): revoked tokens, a seat's enrolment back-off cleared.
+    "tokens.revoked": frozenset({"role", "subject", "generation", "reason?"}),
+    "enrolment.reset": frozenset({"seat", "reason?"}),
     # Live media (server/domain/media.py), written by the node's media service.
     "media.joined": frozenset({"member", "publishes"}),
     "media.left": frozenset({"member", "reason"}),

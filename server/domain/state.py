@@ -44,6 +44,7 @@ class SeatState:
     key: str | None = None  # base64 raw Ed25519 public key, once enrolled
     signed_in: bool = False
     submitted: bool = False
+    code_reset_ms: int = 0  # when a supervisor last cleared the seat's wrong-code back-off
 
 
 @dataclass
@@ -154,6 +155,8 @@ class SessionState:
     blind: BlindState | None = None
     committee: Committee = field(default_factory=Committee)
     report: ReportState | None = None
+    # "role:subject" -> the token generation in force (server/domain/access.py); absent is 0
+    token_generations: dict[str, int] = field(default_factory=dict)
 
     @property
     def revealed(self) -> bool:
@@ -171,6 +174,11 @@ class SessionState:
         if bidder is None:
             raise ValueError(f"code {code!r} of seat {seat} is not in the blind draw")
         return bidder
+
+
+def token_key(role: str, subject: str) -> str:
+    """The key of a role and subject in :attr:`SessionState.token_generations`."""
+    return f"{role}:{subject}"
 
 
 def cell_key(bidder: str, criterion: str) -> str:
@@ -226,6 +234,10 @@ def apply_event(state: SessionState, event: Event) -> None:
         state.report.signatures[data["seat"]] = ReportSignature(
             data.get("dissent"), data["signed"], data["sig"], event.seq, event.time_ms
         )
+    elif event.type == "enrolment.reset":
+        state.seats[data["seat"]].code_reset_ms = event.time_ms
+    elif event.type == "tokens.revoked":
+        state.token_generations[token_key(data["role"], data["subject"])] = data["generation"]
     else:
         apply_committee_event(state, event)
     state.seq = event.seq
@@ -290,7 +302,13 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
         "phase": str(state.phase),
         "lot": dict(state.lot.raw),
         "seats": {
-            s.seat: {"venue": s.venue, "key": s.key, "signed_in": s.signed_in, "sub": s.submitted}
+            s.seat: {
+                "venue": s.venue,
+                "key": s.key,
+                "signed_in": s.signed_in,
+                "sub": s.submitted,
+                "reset": s.code_reset_ms,
+            }
             for s in state.seats.values()
         },
         "cells": {
@@ -302,6 +320,7 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
         else {"seats": state.blind.to_json(), "revealed": state.blind.revealed},
         "committee": _committee_to_json(state.committee),
         "report": _report_to_json(state.report),
+        "tokens": dict(state.token_generations),
     }
 
 
@@ -389,7 +408,7 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         seq=obj["seq"],
         phase=Phase(obj["phase"]),
         seats={
-            seat: SeatState(seat, s["venue"], s["key"], s["signed_in"], s["sub"])
+            seat: SeatState(seat, s["venue"], s["key"], s["signed_in"], s["sub"], s.get("reset", 0))
             for seat, s in obj["seats"].items()
         },
         cells={
@@ -398,6 +417,7 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         blind=_blind_from_json(obj.get("blind")),
         committee=_committee_from_json(obj["committee"]) if "committee" in obj else Committee(),
         report=_report_from_json(obj.get("report")),
+        token_generations=dict(obj.get("tokens", {})),
     )
 
 

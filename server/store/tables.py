@@ -66,7 +66,18 @@ enrolment_codes = Table(
     Column("session_id", String(64), primary_key=True),
     Column("seat", String(64), primary_key=True),
     Column("code_hash", LargeBinary(32), nullable=False),
-    Column("attempts", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),  # no longer read (migration 0005)
+    Column("last_login_ms", BigInteger, nullable=True),  # ``t`` of the newest signed login
+)
+
+# Wrong enrolment codes per source address: for one seat (``session/seat``) and over all (``*``).
+enrolment_failures = Table(
+    "enrolment_failures",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("scope", String(140), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_ms", BigInteger, nullable=False),
 )
 
 # Perfect subtree hashes above the leaves (level >= 1; the leaves are ``events.hash``), written as

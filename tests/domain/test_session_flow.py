@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
+from server.domain.access import ResetEnrolment, RevokeTokens
 from server.domain.commands import (
     SIGNED_TYPES,
     AdvancePhase,
@@ -28,7 +29,7 @@ from server.domain.report_signing import IssueReport
 from server.domain.roles import Principal, Role
 from server.domain.state import apply_event, fold, new_state, state_from_json, state_to_json
 from server.domain.views import Viewer, apply_view, event_view, state_view
-from tests.domain.driver import SUP, S, Session, sample_day
+from tests.domain.driver import ADMIN, SUP, S, Session, sample_day
 from tests.domain.media_steps import MEDIA, media_day
 from tests.helpers import public_b64, signed
 
@@ -85,6 +86,8 @@ def test_fold_from_zero_equals_live_state(lot_json: dict[str, Any]) -> None:
 def full_day(lot: dict[str, Any]) -> Session:
     """The sample day plus a declined proposal: every event type at least once."""
     session = Session(lot)
+    session.run(SUP, ResetEnrolment("host-1", "专家输错三次验证码，核实身份后重置"))
+    session.run(ADMIN, RevokeTokens("public", "screen", "公共大屏链接外泄"))
     session.enrol_all()
     for step in sample_day():
         if step[1:3] == ("guest-1-1", "rejection.propose"):

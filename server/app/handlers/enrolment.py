@@ -1,73 +1,153 @@
-"""A seat enrols its key with its one-time code, and later proves it holds that key to log in."""
+"""A seat enrols its key with its one-time code, and later proves it holds that key to log in.
+
+What an outsider learns is nothing: an unknown session, an unknown seat, a wrong code and a code
+used already all get the same answer, and only the source that sent wrong codes is slowed down
+(``server/domain/access.py``), so nobody without a token can lock a seat. A code works once: a
+seat with a key in the log refuses every further enrolment, so a code read off a printed sheet
+after the seat enrolled yields nothing. Signed logins are single-use: each must carry a later
+``t`` than the seat's last accepted login.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from typing import Any
 
 from server.app.committer import Committer
 from server.app.handlers.auth import AuthHandler
 from server.app.handlers.reading import ReadHandler
-from server.app.tokens import MAX_CODE_ATTEMPTS
+from server.domain.access import Backoff, retry_at_ms
 from server.domain.commands import Enrol
 from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal, Role
 from server.domain.signing import parse_signed, verify_signature
-from server.store import log
+from server.store import access
 
 LOGIN_SKEW_MS = 5 * 60 * 1000
+MAX_FIELD = 4096  # longer than any seat id, code or base64 key
+
+
+def source_key(remote: str | None) -> str:
+    """Whom wrong codes are counted against: the address, or its /64 for IPv6 (one host's)."""
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return "unknown"
+    if address.version == 6 and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address.ipv4_mapped or address) if address.version == 6 else str(address)
+
+
+def refused() -> CommandError:
+    """The one answer to every enrolment that does not succeed (tells an outsider nothing)."""
+    return CommandError(
+        Code.BAD_CODE,
+        "enrolment refused: the code is wrong, used already, or not for this seat",
+    )
+
+
+def login_refused() -> CommandError:
+    """The one answer to a login that is not accepted (unknown seat, bad signature, replay)."""
+    return CommandError(
+        Code.UNAUTHENTICATED,
+        "login refused: unknown seat, no key enrolled, a bad signature, or a login used before",
+    )
 
 
 class EnrolmentHandler:
     """Enrolment codes and signed logins."""
 
-    def __init__(self, committer: Committer, auth: AuthHandler, read: ReadHandler) -> None:
+    def __init__(
+        self,
+        committer: Committer,
+        auth: AuthHandler,
+        read: ReadHandler,
+        backoff: Backoff | None = None,
+    ) -> None:
         self._committer = committer
         self._auth = auth
         self._read = read
+        self.backoff = backoff or Backoff()
 
-    async def enrol(self, session: str, seat: Any, code: Any, public_key: Any) -> dict[str, Any]:
+    async def enrol(
+        self, session: str, seat: Any, code: Any, public_key: Any, source: str
+    ) -> dict[str, Any]:
         """Check a seat's one-time code, append its key, and hand out the seat's token."""
-        if not isinstance(seat, str) or not isinstance(code, str):
-            raise CommandError(Code.MALFORMED, "seat and code are required")
-        tokens = self._auth.tokens
+        fields = (seat, code, public_key)
+        if not all(isinstance(f, str) and 0 < len(f) <= MAX_FIELD for f in fields):
+            raise CommandError(Code.MALFORMED, "seat, code and public_key are required text")
+        now = self._auth.wall_ms()
+        scope = access.seat_scope(session, seat)
+        rule = self.backoff
+        try:
+            known = (await self._read.state(session)).seats.get(seat)
+        except CommandError:
+            known = None  # an unknown session answers as an unknown seat does
+        reset_ms = known.code_reset_ms if known is not None else 0
         async with self._read.engine.begin() as conn:
-            stored = await log.code_hash_txn(conn, session, seat)
-            if stored is None:
-                raise CommandError(Code.UNKNOWN_SEAT, f"no seat {seat} in session {session}")
-            digest, attempts = stored
-            if attempts >= MAX_CODE_ATTEMPTS:
-                raise CommandError(Code.BAD_CODE, "too many wrong codes; ask the host for help")
-            wrong = not hmac.compare_digest(digest, tokens.code_hash(session, seat, code))
-            if wrong:
-                await log.count_failed_code_txn(conn, session, seat)
-        if wrong:  # raised after the commit, so the failed attempt is counted
-            raise CommandError(Code.BAD_CODE, "wrong enrolment code")
+            per_seat = await access.failures_txn(conn, source, scope, reset_ms)
+            per_source = await access.failures_txn(conn, source, access.ALL_SEATS)
+            wait_until = max(
+                retry_at_ms(per_seat.last_ms, per_seat.failures, rule.free_per_seat, rule),
+                retry_at_ms(per_source.last_ms, per_source.failures, rule.free_per_source, rule),
+            )
+            if now < wait_until:  # not even checked: a waiting source learns nothing
+                raise CommandError(
+                    Code.TOO_MANY_ATTEMPTS,
+                    "too many wrong enrolment codes from this address; wait and try again",
+                    retry_after_ms=wait_until - now,
+                )
+            stored = await access.code_hash_txn(conn, session, seat)
+            given = self._auth.tokens.code_hash(session, seat, code)  # computed for every seat
+            right = stored is not None and hmac.compare_digest(stored, given)
+            if known is None or known.key is not None:
+                right = False  # an enrolled seat's code was used: it is worth nothing now
+            if not right:
+                await access.count_failure_txn(conn, source, scope, now, reset_ms)
+                await access.count_failure_txn(conn, source, access.ALL_SEATS, now)
+        if not right:  # raised after the commit, so the failure is counted
+            raise refused()
         principal = Principal(Role.EXPERT, session, seat)
-        if not isinstance(public_key, str):
-            raise CommandError(Code.MALFORMED, "public_key must be base64 text")
-        # The id names the key: resending the same enrolment is idempotent, while a second
-        # enrolment with another key is a new command and is refused as already_enrolled.
+        # The id names the key, so a resend while the first is in flight is the same command.
         key_id = hashlib.sha256(public_key.encode()).hexdigest()[:16]
-        ack = await self._committer.submit(principal, f"enrol-{key_id}", Enrol(public_key))
-        return {**ack, "token": tokens.issue(principal, self._auth.now_s())}
+        try:
+            ack = await self._committer.submit(principal, f"enrol-{key_id}", Enrol(public_key))
+        except CommandError as error:
+            if error.code is Code.ALREADY_ENROLLED:  # another request won the race
+                raise refused() from error
+            raise
+        async with self._read.engine.begin() as conn:
+            await access.clear_failures_txn(conn, scope, source)
+        return {**ack, "token": self._auth.tokens.issue(principal, self._auth.now_s())}
 
     async def login(self, session: str, seat: Any, signed: Any, sig: Any) -> dict[str, Any]:
         """A new token for an enrolled seat that proves it holds the seat key."""
-        state = await self._read.state(session)
-        if not isinstance(seat, str) or seat not in state.seats:
-            raise CommandError(Code.UNKNOWN_SEAT, f"no seat {seat!r}")
-        key = state.seats[seat].key
-        if key is None:
-            raise CommandError(Code.NOT_ENROLLED, f"seat {seat} has not enrolled a key")
-        raw, body = parse_signed(signed)
-        verify_signature(key, raw, sig)
+        raw, body = parse_signed(signed)  # before any lookup: malformed input says nothing
+        try:
+            state = await self._read.state(session)
+        except CommandError as error:
+            raise login_refused() from error
+        known = state.seats.get(seat) if isinstance(seat, str) else None
+        if known is None or known.key is None:
+            raise login_refused()
+        try:
+            verify_signature(known.key, raw, sig)
+        except CommandError as error:
+            raise login_refused() from error
         want = {"type": "seat.login", "session": session, "seat": seat}
         if any(body.get(k) != v for k, v in want.items()):
             raise CommandError(Code.PAYLOAD_MISMATCH, "login payload is for something else")
         client_t = body.get("t")
-        if not isinstance(client_t, int) or abs(client_t - self._auth.wall_ms()) > LOGIN_SKEW_MS:
+        if (
+            isinstance(client_t, bool)
+            or not isinstance(client_t, int)
+            or abs(client_t - self._auth.wall_ms()) > LOGIN_SKEW_MS
+        ):
             raise CommandError(Code.PAYLOAD_MISMATCH, "login time is not within 5 minutes of now")
+        async with self._read.engine.begin() as conn:
+            if not await access.claim_login_txn(conn, session, seat, client_t):
+                raise login_refused()
         principal = Principal(Role.EXPERT, session, seat)
         return {"token": self._auth.tokens.issue(principal, self._auth.now_s())}
