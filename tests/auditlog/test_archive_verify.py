@@ -136,9 +136,8 @@ def session_log(
     ]
     for seat, key in seats.items():
         raw_key = key.public_key().public_bytes_raw()
-        steps.append(
-            ("seat.enrolled", "system", {"seat": seat, "key": base64.b64encode(raw_key).decode()})
-        )
+        key_record = {"scheme": "ed25519", "public": base64.b64encode(raw_key).decode()}
+        steps.append(("seat.enrolled", f"expert:{seat}", {"seat": seat, "key": key_record}))
     steps.append(("phase.changed", "supervisor", {"from": "prepared", "to": "sign_in"}))
     for seat, key in seats.items():
         proof = signed(seat, key, "expert.sign_in", 1, pledge="evalroom-pledge-v1")
