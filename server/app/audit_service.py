@@ -25,6 +25,7 @@ from server.auditlog.note import (
     verify_cosignature,
 )
 from server.domain.errors import Code, CommandError
+from server.domain.untrusted import check_int
 from server.store import audit, log
 from server.store.audit import StoredCheckpoint
 
@@ -38,7 +39,7 @@ def _int(value: Any, what: str) -> int:
         raise CommandError(Code.MALFORMED, f"'{what}' must be an integer") from exc
     if number < 0:
         raise CommandError(Code.MALFORMED, f"'{what}' must not be negative")
-    return number
+    return check_int(number, what)  # the database holds signed 64-bit integers
 
 
 def checkpoint_json(checkpoint: StoredCheckpoint) -> dict[str, Any]:

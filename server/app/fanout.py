@@ -9,6 +9,7 @@ correctness, only for liveness.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 import engineio.packet
@@ -18,6 +19,7 @@ from socketio.packet import EVENT
 from server.app.audit_service import checkpoint_json
 from server.app.committer import Committed
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
+from server.domain.untrusted import MAX_DEPTH
 from server.domain.views import Viewer, event_view
 from server.store.audit import StoredCheckpoint
 
@@ -41,6 +43,32 @@ class JsonOnlyPacket(socketio.packet.Packet):  # type: ignore[misc]
     """
 
     uses_binary_events = False
+
+    def decode(self, encoded_packet: Any) -> int:
+        """Decode as usual; JSON nested past Python's recursion limit still reaches its handler.
+
+        The stock decoder raises ``RecursionError`` there and the packet is dropped, so a client
+        waiting for the ack waits for ever. Instead the event keeps its name and ack id and
+        carries a value nested one level past ``MAX_DEPTH``, which every handler refuses with a
+        typed error (``too_large`` where the payload is checked, ``malformed`` where a shape is).
+        """
+        try:
+            count: int = super().decode(encoded_packet)
+        except RecursionError:
+            name = _EVENT_NAME.search(encoded_packet) if isinstance(encoded_packet, str) else None
+            self.data = [name.group(1) if name else "message", _too_deep()]
+            return 0
+        return count
+
+
+_EVENT_NAME = re.compile(r'\[\s*"([A-Za-z0-9_.:-]{1,64})"')
+
+
+def _too_deep() -> list[Any]:
+    value: list[Any] = []
+    for _ in range(MAX_DEPTH):
+        value = [value]
+    return value
 
 
 class Fanout(Protocol):

@@ -197,3 +197,20 @@ async def test_each_event_checks_the_expiry_before_any_sweep() -> None:
     with pytest.raises(CommandError) as gone:
         grants.principal("/", "sid-1")
     assert gone.value.code is Code.UNAUTHENTICATED
+
+
+async def test_json_nested_past_the_recursion_limit_still_gets_a_typed_answer(room: Room) -> None:
+    """The stock decoder drops such a packet (RecursionError) and the client would wait for ever."""
+    url = room.base.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    deep = "[" * 5000 + "]" * 5000
+    async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+        await ws.receive_str(timeout=10)
+        await ws.send_str("40" + json.dumps({"token": room.created["supervisor"][0]}))
+        assert (await ws.receive_str(timeout=10)).startswith("40")
+        for n, event in enumerate(("command", "sync", "proof"), start=1):
+            await ws.send_str(f'42{n}["{event}",{deep}]')
+            answer = await ws.receive_str(timeout=10)
+            while not answer.startswith(f"43{n}"):  # skip pings and live events
+                answer = await ws.receive_str(timeout=10)
+            error = json.loads(answer[2 + len(str(n)) :])[0]["error"]
+            assert error["code"] in ("too_large", "malformed"), (event, error)

@@ -164,6 +164,14 @@ async def test_socket_reads_with_out_of_range_integers_are_answered(db_room: Roo
     answer = await call(sup, "sync", {"after": BIG - 1})
     assert answer["ok"] is True
     assert answer["events"] == []
+    # the audit trail's socket reads take the same bound (the database holds 64-bit integers)
+    for proof in (
+        {"kind": "inclusion", "seq": BIG},
+        {"kind": "inclusion", "seq": 1, "size": HUNDRED_DIGITS},
+        {"kind": "consistency", "from": 1, "to": BIG},
+    ):
+        answer = await call(sup, "proof", proof)
+        assert answer["error"]["code"] == "malformed", (proof, answer)
     # the connection still works
     assert await head_of(sup) >= 1
 
