@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server.app.hardening import parse_allowed_origins, private_dir
+from server.app.limits import Limits
 from server.app.secrets import Secret, load_or_create
 from server.store.engine import default_url
 from signaling.ice import IceConfig, parse_ice_urls
@@ -46,6 +48,10 @@ class Config:
     ``static-auth-secret``; seats get time-limited credentials (``EVALROOM_TURN_TTL_S``, 3600).
     ``EVALROOM_MEDIA_DARK_MS``: a published track with no media for this long raises an alert
     event (default 10000).
+    ``EVALROOM_ALLOWED_ORIGINS``: comma-separated browser origins (``https://host[:port]``) that
+    may open socket.io connections and send POSTs; default: the server's own origin (the
+    request's scheme and ``Host``) and that of ``EVALROOM_PUBLIC_URL`` (server/app/hardening.py).
+    The data directory is created 0700.
     """
 
     data_dir: Path
@@ -69,12 +75,14 @@ class Config:
     janus_port: int = 8088
     ice: IceConfig = field(default_factory=IceConfig)
     media_dark_ms: int = 10_000
+    allowed_origins: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str) -> Config:
         """Read the configuration; ``overrides`` (e.g. from the command line) win."""
         source = {**(os.environ if env is None else env), **overrides}
-        data_dir = Path(source.get("EVALROOM_DATA_DIR", "data")).resolve()
+        data_dir = private_dir(Path(source.get("EVALROOM_DATA_DIR", "data")).resolve())
         host = source.get("EVALROOM_HOST", "127.0.0.1")
         port = int(source.get("EVALROOM_PORT", "8080"))
         token_key = source.get("EVALROOM_TOKEN_KEY")
@@ -105,6 +113,8 @@ class Config:
             janus_port=int(source.get("EVALROOM_JANUS_PORT", "8088")),
             ice=ice_from_env(source),
             media_dark_ms=int(source.get("EVALROOM_MEDIA_DARK_MS", "10000")),
+            allowed_origins=parse_allowed_origins(source.get("EVALROOM_ALLOWED_ORIGINS", "")),
+            limits=Limits.from_env(source),
         )
 
 

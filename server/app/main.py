@@ -15,6 +15,12 @@ from server.app.audit_sio import register_audit
 from server.app.committer import Committer
 from server.app.config import Config
 from server.app.fanout import Dispatcher, JsonOnlyPacket
+from server.app.hardening import (
+    OriginPolicy,
+    browser_guard,
+    normalize_origin,
+    security_headers,
+)
 from server.app.http import SERVICE, add_routes, typed_errors
 from server.app.media_service import MediaService
 from server.app.notary import Notary, load_or_create_key
@@ -44,12 +50,17 @@ def wall_ms() -> int:
 
 def make_app(config: Config) -> web.Application:
     """The whole server as one aiohttp application (started and stopped by ``cleanup_ctx``)."""
-    app = web.Application(middlewares=[typed_errors], client_max_size=256 * 1024)
+    origins = OriginPolicy(config.allowed_origins, normalize_origin(config.public_url))
+    app = web.Application(
+        middlewares=[browser_guard(origins), typed_errors], client_max_size=256 * 1024
+    )
+    app.on_response_prepare.append(security_headers)
     app[CONFIG] = config
     app[CONFIG_DATA_DIR] = config.data_dir
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
-        cors_allowed_origins=[],
+        # one engine.io server under "/" and "/media": a foreign Origin is refused for both
+        cors_allowed_origins=origins.for_engineio(),
         # Frames up to 1 MiB are read so that an oversized command gets a typed ``too_large``
         # answer (commands are capped far lower); beyond that the connection is closed.
         max_http_buffer_size=MAX_FRAME,
@@ -99,7 +110,7 @@ def make_app(config: Config) -> web.Application:
         )
         service.reports.desk = ReportDesk(config.data_dir)
         app[SERVICE] = service
-        grants = SocketGrants(sio, service.auth)
+        grants = SocketGrants(sio, service.auth, config.limits)
         register(sio, service, dispatcher, grants)
         register_audit(sio, audit, grants)
         media = MediaService(sio, committer, grants, config, wall_ms)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,32 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def default_url(data_dir: Path) -> str:
     """The embedded default: one SQLite file in the data directory."""
     return f"sqlite+aiosqlite:///{data_dir / 'evalroom.db'}"
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file 0600 (its folder 0700) before SQLite opens it.
+
+    SQLite creates a database 0644 and gives its ``-wal`` and ``-shm`` files the database
+    file's mode, so one exclusive create here makes all three private. A file made by an older
+    version is tightened to 0600 (with its ``-wal`` and ``-shm``).
+    """
+    if str(path) in ("", ":memory:"):
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)  # mkdir's mode goes through the umask
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for existing in (
+            path,
+            path.with_name(path.name + "-wal"),
+            path.with_name(path.name + "-shm"),
+        ):
+            if existing.exists():
+                existing.chmod(0o600)
+    else:
+        path.chmod(0o600)  # os.open's mode goes through the umask too
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
@@ -55,7 +82,7 @@ def open_engine(url: str, role: str | None = None) -> AsyncEngine:
     if url.startswith("postgresql://"):
         url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite+aiosqlite:///"):
-        Path(url.removeprefix("sqlite+aiosqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(Path(url.removeprefix("sqlite+aiosqlite:///")))
     engine = create_async_engine(url, pool_pre_ping=False)
     if is_sqlite(engine):
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
