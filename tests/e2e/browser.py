@@ -34,15 +34,22 @@ if not CHROMIUM.exists():
 
 @asynccontextmanager
 async def chromium_page(
-    errors: list[str] | None = None, width: int = 1400, height: int = 900
+    errors: list[str] | None = None, width: int = 1400, height: int = 900, enforce_csp: bool = False
 ) -> AsyncIterator[Any]:
-    """A fresh page; uncaught page errors go to ``errors``; the browser closes after."""
+    """A fresh page; uncaught page errors go to ``errors``; the browser closes after.
+
+    The server's Content-Security-Policy allows no ``eval``, and Playwright's ``wait_for_function``
+    evaluates its predicate with ``eval`` in the page, so pages bypass the policy unless
+    ``enforce_csp`` (tests/e2e/test_csp.py checks the policy itself, polling with ``evaluate``).
+    """
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = await browser.new_page(viewport={"width": width, "height": height})
+            page = await browser.new_page(
+                viewport={"width": width, "height": height}, bypass_csp=not enforce_csp
+            )
             if errors is not None:
                 page.on("pageerror", lambda exc: errors.append(str(exc)))
             yield page

@@ -46,7 +46,8 @@ async def chromium_media(args: list[str] | None = None) -> AsyncIterator[Any]:
 
 async def new_page(browser: Any, errors: list[str], width: int = 1366, height: int = 768) -> Any:
     """A page whose uncaught errors and failed requests go to ``errors``."""
-    page = await browser.new_page(viewport={"width": width, "height": height})
+    # bypass_csp: wait_for_function evals its predicate in the page (tests/e2e/browser.py)
+    page = await browser.new_page(viewport={"width": width, "height": height}, bypass_csp=True)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
         "response",

@@ -94,7 +94,7 @@ async def test_a_seat_by_host_name_over_https_enrols_and_signs(
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=args, env=env)
         try:
-            page = await browser.new_page()
+            page = await browser.new_page(bypass_csp=True)  # see tests/e2e/browser.py
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             response = await page.goto(f"{https}/seat/{session}/{browser_seat}")
             assert response is not None
@@ -139,7 +139,7 @@ async def test_a_seat_by_host_name_over_https_enrols_and_signs(
         env = {**os.environ, "HOME": str(tmp_path / "untrusting")}
         stranger = await pw.chromium.launch(executable_path=str(CHROMIUM), args=args, env=env)
         try:
-            page = await stranger.new_page()
+            page = await stranger.new_page(bypass_csp=True)
             with pytest.raises(PlaywrightError, match="ERR_CERT_AUTHORITY_INVALID"):
                 await page.goto(f"{https}/seat/{session}/{browser_seat}")
         finally:
