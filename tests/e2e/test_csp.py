@@ -20,7 +20,11 @@ import pytest
 from server.client.seat import SeatClient
 from tests.app.conftest import Room, advance, create_session, load_lot
 from tests.e2e.browser import chromium_page
+from tests.e2e.media_pages import chromium_media
 from tests.e2e.test_seat_report import _fill_and_submit, _room, _value
+from tests.media.conftest import loopback_only as loopback_only
+from tests.media.conftest import media_app as media_app
+from tests.media.conftest import media_server as media_server
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -181,3 +185,34 @@ async def test_an_injected_inline_script_is_blocked_and_reported(server: str) ->
         events = [v.split(" ")[0] for v in seen if v.startswith("script-src")]
         assert events == ["script-src-elem", "script-src-attr"]
         assert len(console) == 2  # and Chromium said so on the console
+
+
+@pytest.mark.slow
+async def test_live_media_runs_without_violations(media_server: str) -> None:
+    """The seat publishes Chromium's fake camera; the supervisor's wall plays it live."""
+    created = await create_session(media_server, load_lot())
+    session, seat = created["session"], created["seats"][0]
+    async with chromium_media() as browser:
+        page = await browser.new_page()  # the policy enforced (media_pages.new_page bypasses it)
+        console = await _open(page, f"{media_server}/seat/{session}/{seat}")
+        await page.fill("#code", created["codes"][seat])
+        await page.click("#enrol-button")
+        await until(
+            page,
+            "(() => { const m = window.evalroomMedia;"
+            " return m && m.publisher && m.publisher.connectionState === 'connected'; })()",
+            20,
+        )
+        wall = await browser.new_page()
+        wall_console = await _open(
+            wall, f"{media_server}/supervisor/{session}#token={created['supervisor'][0]}"
+        )
+        await until(
+            wall,
+            f"(() => {{ const t = document.querySelector('#wall .tile[data-source=\"{seat}\"]');"
+            " return t && t.dataset.media === 'live' && t.querySelector('video').videoWidth > 0;"
+            " })()",
+            30,
+        )
+        assert await violations(page, console) == []
+        assert await violations(wall, wall_console) == []
