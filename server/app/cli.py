@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", help="listen port (EVALROOM_PORT)")
     parser.add_argument("--tls-cert", help="certificate chain PEM: serve HTTPS (EVALROOM_TLS_CERT)")
     parser.add_argument("--tls-key", help="its private key PEM (EVALROOM_TLS_KEY)")
+    parser.add_argument(
+        "--allowed-origins",
+        help="comma-separated browser origins allowed to connect and POST "
+        "(EVALROOM_ALLOWED_ORIGINS; default: the server's own)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the server")
     commands.add_parser("demo", help="run the server with the sample lot seeded")
@@ -192,6 +197,7 @@ def main(argv: list[str] | None = None) -> None:
             "EVALROOM_PORT": args.port,
             "EVALROOM_TLS_CERT": args.tls_cert,
             "EVALROOM_TLS_KEY": args.tls_key,
+            "EVALROOM_ALLOWED_ORIGINS": args.allowed_origins,
         }.items()
         if value is not None
     }

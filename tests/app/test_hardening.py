@@ -16,6 +16,7 @@ import pytest
 import socketio
 from aiohttp import web
 
+from server.app.cli import main as cli_main
 from server.app.config import Config
 from server.app.hardening import OriginPolicy, normalize_origin, parse_allowed_origins
 from server.app.main import make_app
@@ -309,3 +310,9 @@ async def test_an_older_database_file_is_tightened(tmp_path: Path) -> None:
     finally:
         await engine.dispose()
     assert _mode(db) == 0o600
+
+
+def test_the_command_line_flag_reaches_the_configuration(tmp_path: Path) -> None:
+    """``--allowed-origins`` is read as ``EVALROOM_ALLOWED_ORIGINS`` (a bad one stops the start)."""
+    with pytest.raises(SystemExit, match=r"EVALROOM_ALLOWED_ORIGINS: 'venue\.example'"):
+        cli_main(["--data-dir", str(tmp_path), "--allowed-origins", "venue.example", "serve"])
