@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp import hdrs, web
+from aiohttp import hdrs, web, web_response
 from aiohttp.typedefs import Middleware
 
 from server.domain.errors import Code, CommandError
@@ -196,6 +196,16 @@ async def security_headers(request: web.BaseRequest, response: web.StreamRespons
     response.headers.setdefault(
         "Content-Security-Policy", content_security_policy(request.host, request.secure)
     )
+
+
+def hide_server_banner() -> None:
+    """No aiohttp version on the responses aiohttp writes itself, before any route or signal.
+
+    A malformed request line is answered by the protocol, without ``on_response_prepare``; that
+    answer takes its ``Server`` header from this module global of aiohttp (the client's
+    ``User-Agent`` has its own). Everything that reaches the app has no ``Server`` at all.
+    """
+    web_response.SERVER_SOFTWARE = "evalroom"  # type: ignore[attr-defined]  # not re-exported
 
 
 def private_dir(path: Path) -> Path:

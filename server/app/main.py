@@ -18,6 +18,7 @@ from server.app.fanout import Dispatcher, JsonOnlyPacket
 from server.app.hardening import (
     OriginPolicy,
     browser_guard,
+    hide_server_banner,
     normalize_origin,
     security_headers,
 )
@@ -55,6 +56,7 @@ def make_app(config: Config) -> web.Application:
         middlewares=[browser_guard(origins), typed_errors], client_max_size=256 * 1024
     )
     app.on_response_prepare.append(security_headers)
+    hide_server_banner()
     app[CONFIG] = config
     app[CONFIG_DATA_DIR] = config.data_dir
     sio = socketio.AsyncServer(
@@ -110,7 +112,7 @@ def make_app(config: Config) -> web.Application:
         )
         service.reports.desk = ReportDesk(config.data_dir)
         app[SERVICE] = service
-        grants = SocketGrants(sio, service.auth, config.limits)
+        grants = SocketGrants(sio, service.auth)
         register(sio, service, dispatcher, grants)
         register_audit(sio, audit, grants)
         media = MediaService(sio, committer, grants, config, wall_ms)

@@ -268,6 +268,20 @@ async def test_every_response_carries_the_security_headers_and_no_server_banner(
             assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
 
 
+async def test_a_request_the_protocol_refuses_carries_no_version_either(server: str) -> None:
+    """A malformed request line never reaches the app (no on_response_prepare)."""
+    host, port = server.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GARBAGE\r\n\r\n")
+    await writer.drain()
+    head = (await asyncio.wait_for(reader.read(4096), 10)).decode(errors="replace")
+    writer.close()
+    await writer.wait_closed()
+    assert head.startswith("HTTP/1.0 400"), head
+    assert "aiohttp" not in head
+    assert "Python" not in head
+
+
 async def test_a_host_header_cannot_write_into_the_policy(server: str) -> None:
     async with (
         aiohttp.ClientSession() as http,
