@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -62,3 +63,30 @@ async def kill(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
         process.send_signal(signal.SIGKILL)
     await process.wait()
+
+
+@dataclass
+class ServerProcess:
+    """One server's data dir, port, log and environment, started again after every SIGKILL."""
+
+    data_dir: Path
+    port: int
+    log: Path
+    env: dict[str, str] = field(default_factory=dict)
+    process: asyncio.subprocess.Process | None = None
+    starts: int = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        """Start it on the same data (and database) as before; returns once it answers."""
+        assert self.process is None or self.process.returncode is not None, "still running"
+        self.process = await start_server(self.data_dir, self.port, self.log, self.env)
+        self.starts += 1
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, open transactions die with the process."""
+        if self.process is not None:
+            await kill(self.process)
