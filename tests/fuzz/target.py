@@ -345,15 +345,17 @@ class Target:
             self.tally.skipped += 1
             self.tally.fail("skipped", item, repr(error))
             return
-        ok = isinstance(answer, dict) and answer.get("ok")
-        code = (
-            "ok"
-            if ok
-            else str(answer.get("error", {}).get("code"))
-            if isinstance(answer, dict)
-            else "?"
-        )
+        code = _code(answer)
         self.tally.statuses[f"sio {code}"] += 1
+        if code == "unauthenticated" or item.event == "disconnect":
+            # a client 'disconnect' event leaves the socket without its grant: start afresh
+            await self._forget(item.namespace, item.sender, client)
+
+    async def _forget(self, namespace: str, sender: str, client: socketio.AsyncClient) -> None:
+        async with self._locks[(namespace, sender)]:
+            if self._clients.get((namespace, sender)) is client:
+                del self._clients[(namespace, sender)]
+        await _drop(client)
 
     async def _open(self, namespace: str, auth: Any) -> tuple[aiohttp.ClientWebSocketResponse, str]:
         """A bare websocket with a CONNECT to ``namespace`` sent; the server's answer packet."""
