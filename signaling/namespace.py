@@ -40,6 +40,8 @@ class Admission(Protocol):
 
     def principal(self, namespace: str, sid: str) -> Principal: ...
 
+    def throttle(self, namespace: str, sid: str, kind: str) -> None: ...
+
 
 def _error(error: SignalError | CommandError) -> dict[str, Any]:
     return {"ok": False, "error": error.to_json()}
@@ -80,6 +82,7 @@ class MediaNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_join(self, sid: str, data: Any = None) -> dict[str, Any]:
         try:
             principal = await self._principal(sid)
+            self._grants.throttle(NAMESPACE, sid, "media")
             answer = await self.rooms.join(sid, principal)
             user = f"{principal.session}.{principal.subject}"
             servers = ice_servers(self._ice, user, self._now_ms() // 1000)
@@ -104,6 +107,7 @@ class MediaNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _dispatch(self, sid: str, event: str, data: Any) -> dict[str, Any]:
         await self._principal(sid)
+        self._grants.throttle(NAMESPACE, sid, "media")
         message = messages.parse_message(event, data)
         rooms = self.rooms
         if isinstance(message, messages.Publish):

@@ -20,7 +20,9 @@ def register_audit(sio: socketio.AsyncServer, audit: AuditService, grants: Socke
     """Attach ``checkpoint`` and ``proof`` to the default namespace."""
 
     async def session_of(sid: str) -> str:
-        return grants.principal(NAMESPACE, sid).session
+        principal = grants.principal(NAMESPACE, sid)
+        grants.throttle(NAMESPACE, sid, "read")
+        return principal.session
 
     @sio.on("checkpoint")  # type: ignore[untyped-decorator]
     async def checkpoint(sid: str, data: Any = None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from server.app.config import Config
 from server.app.gc_policy import GcPolicy
 from server.app.listen import ListenRefused, check_listen, ssl_context
 from server.app.main import make_app
+from server.app.serving import limit_connections
 from server.app.tls_init import trust_instructions, write_tls
 from server.app.verify_cli import add_verify_parser
 
@@ -77,8 +78,9 @@ async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
     warning = check_listen(config)
     if warning is not None:
         logging.getLogger("evalroom").warning(warning)
-    runner = web.AppRunner(make_app(config))
+    runner = web.AppRunner(make_app(config), **config.limits.handler_args())
     await runner.setup()
+    limit_connections(runner, config.limits)
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context(config))
     await site.start()
     print(f"evalroom serving on {config.public_url} (data: {config.data_dir})", flush=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.app.hardening import parse_allowed_origins, private_dir
+from server.app.limits import Limits
 from server.app.secrets import Secret, load_or_create
 from server.store.engine import default_url
 from signaling.ice import IceConfig, parse_ice_urls
@@ -75,6 +76,7 @@ class Config:
     ice: IceConfig = field(default_factory=IceConfig)
     media_dark_ms: int = 10_000
     allowed_origins: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str) -> Config:
@@ -112,6 +114,7 @@ class Config:
             ice=ice_from_env(source),
             media_dark_ms=int(source.get("EVALROOM_MEDIA_DARK_MS", "10000")),
             allowed_origins=parse_allowed_origins(source.get("EVALROOM_ALLOWED_ORIGINS", "")),
+            limits=Limits.from_env(source),
         )
 
 

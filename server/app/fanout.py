@@ -9,6 +9,7 @@ correctness, only for liveness.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Protocol
 
@@ -61,6 +62,8 @@ class JsonOnlyPacket(socketio.packet.Packet):  # type: ignore[misc]
         return count
 
 
+logger = logging.getLogger(__name__)
+
 _EVENT_NAME = re.compile(r'\[\s*"([A-Za-z0-9_.:-]{1,64})"')
 
 
@@ -81,9 +84,13 @@ class Fanout(Protocol):
 class Dispatcher:
     """Emits role-filtered views of committed events to this node's socket.io rooms."""
 
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(self, sio: socketio.AsyncServer, send_queue_packets: int = 1000) -> None:
         self._sio = sio
         self._seats: dict[str, set[str]] = {}  # session -> seats with a connected client
+        # A socket that does not read lets its queue grow with every event; past this many
+        # packets it is dropped (it catches up with ``sync`` when it comes back).
+        self.send_queue_packets = send_queue_packets
+        self.dropped = 0
 
     def seat_joined(self, session: str, seat: str) -> None:
         """Remember that a seat of ``session`` has a client here."""
@@ -129,8 +136,27 @@ class Dispatcher:
             return  # nobody there: nothing to encode
         encoded = self._sio.packet_class(EVENT, namespace="/", data=[event, data]).encode()
         message = engineio.packet.Packet(engineio.packet.MESSAGE, encoded)
+        sockets = self._sio.eio.sockets
         for _sid, eio_sid in members:
+            socket = sockets.get(eio_sid)
+            if socket is not None and socket.queue.qsize() >= self.send_queue_packets:
+                self._drop(eio_sid, socket.queue.qsize())
+                continue
             await self._sio.eio.send_packet(eio_sid, message)
+
+    def _drop(self, eio_sid: str, queued: int) -> None:
+        """Cut a connection that stopped reading: its TCP transport is aborted.
+
+        Closing the engine.io socket alone is not enough: its writer waits for the peer to
+        drain a full TCP buffer, which a client that never reads never does. Aborting the
+        transport ends the writer, the reader and the socket, and frees what was queued.
+        """
+        self.dropped += 1
+        logger.info("dropping connection %s: %d messages unread", eio_sid, queued)
+        request = (self._sio.environ.get(eio_sid) or {}).get("aiohttp.request")
+        transport = getattr(request, "transport", None)
+        if transport is not None:
+            transport.abort()
 
     async def publish_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         """Supervisors and auditors see every new (or newly co-signed) checkpoint live."""

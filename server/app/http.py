@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from server.app.handlers.enrolment import source_key
+from server.app.limits import LIMITS, Limits
 from server.app.service import Service
 from server.domain.errors import Code, CommandError
 from server.domain.untrusted import MAX_INT, check_text, check_untrusted
@@ -33,6 +35,7 @@ _STATUS = {
     Code.FORBIDDEN: 403,
     Code.UNKNOWN_SESSION: 404,
     Code.UNKNOWN_SEAT: 404,
+    Code.REQUEST_TIMEOUT: 408,
     Code.TOO_LARGE: 413,
     Code.TOO_MANY_ATTEMPTS: 429,
     Code.INTERNAL: 500,
@@ -70,10 +73,17 @@ async def _read_limited(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise too_large
     data = bytearray()
-    async for chunk in request.content.iter_any():  # chunked bodies have no length up front
-        data += chunk
-        if len(data) > MAX_BODY:
-            raise too_large
+    limits = request.app.get(LIMITS) or Limits()
+    try:
+        async with asyncio.timeout(limits.body_timeout_s):  # a body trickled in is cut off
+            async for chunk in request.content.iter_any():  # chunked bodies: no length up front
+                data += chunk
+                if len(data) > MAX_BODY:
+                    raise too_large
+    except TimeoutError:
+        raise CommandError(
+            Code.REQUEST_TIMEOUT, f"request body not complete within {limits.body_timeout_s} s"
+        ) from None
     return bytes(data)
 
 

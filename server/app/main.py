@@ -23,6 +23,7 @@ from server.app.hardening import (
     security_headers,
 )
 from server.app.http import SERVICE, add_routes, typed_errors
+from server.app.limits import LIMITS
 from server.app.media_service import MediaService
 from server.app.notary import Notary, load_or_create_key
 from server.app.recordings_http import add_recording_routes
@@ -58,6 +59,7 @@ def make_app(config: Config) -> web.Application:
     app.on_response_prepare.append(security_headers)
     hide_server_banner()
     app[CONFIG] = config
+    app[LIMITS] = config.limits
     app[CONFIG_DATA_DIR] = config.data_dir
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -70,7 +72,7 @@ def make_app(config: Config) -> web.Application:
         serializer=JsonOnlyPacket,
     )
     sio.attach(app)
-    dispatcher = Dispatcher(sio)
+    dispatcher = Dispatcher(sio, config.limits.send_queue_packets)
     app[DISPATCHER] = dispatcher
 
     notary = Notary(config.node_name, load_or_create_key(config.data_dir / "node.key"))
@@ -112,7 +114,7 @@ def make_app(config: Config) -> web.Application:
         )
         service.reports.desk = ReportDesk(config.data_dir)
         app[SERVICE] = service
-        grants = SocketGrants(sio, service.auth)
+        grants = SocketGrants(sio, service.auth, config.limits)
         register(sio, service, dispatcher, grants)
         register_audit(sio, audit, grants)
         media = MediaService(sio, committer, grants, config, wall_ms)

@@ -8,6 +8,7 @@ list of event views in ``seq`` order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -19,6 +20,8 @@ from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal, Role
 
 logger = logging.getLogger(__name__)
+
+Handler = Callable[[str, Principal, Any], Awaitable[dict[str, Any]]]
 
 NAMESPACE = "/"
 
@@ -32,8 +35,28 @@ def register(
 ) -> None:
     """Attach the handlers of the default namespace."""
 
-    async def principal_of(sid: str) -> Principal:
-        return grants.principal(NAMESPACE, sid)  # refused once the token has expired
+    def answered(
+        kind: str,
+    ) -> Callable[[Handler], Callable[[str, Any], Awaitable[dict[str, Any]]]]:
+        """A handler that always answers: the socket's principal (refused once its token
+        lapsed), its rate limit for ``kind``, typed errors, and ``internal`` for a bug."""
+
+        def wrap(handler: Handler) -> Callable[[str, Any], Awaitable[dict[str, Any]]]:
+            async def event(sid: str, data: Any = None) -> dict[str, Any]:
+                try:
+                    principal = grants.principal(NAMESPACE, sid)
+                    grants.throttle(NAMESPACE, sid, kind)
+                    return await handler(sid, principal, data)
+                except CommandError as error:
+                    return _error(error)
+                except Exception:  # a bug must not leave the client waiting for an ack forever
+                    logger.exception("%s failed", handler.__name__)
+                    return _error(CommandError(Code.INTERNAL, "internal error; ask again"))
+
+            event.__name__ = handler.__name__
+            return event
+
+        return wrap
 
     @sio.event  # type: ignore[untyped-decorator]
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -49,56 +72,37 @@ def register(
     async def disconnect(sid: str, reason: Any = None) -> None:
         grants.forget(NAMESPACE, sid)
 
-    @sio.event  # type: ignore[untyped-decorator]
-    async def join(sid: str, data: Any = None) -> dict[str, Any]:
+    async def join(sid: str, principal: Principal, data: Any) -> dict[str, Any]:
         """Enter the live stream and receive everything after ``after``."""
-        try:
-            principal = await principal_of(sid)
-            after = data.get("after", 0) if isinstance(data, dict) else 0
-            # Enter the room first: a live event that races the catch-up is then received
-            # twice at worst, and clients drop a seq they already hold.
-            await sio.enter_room(sid, room_for(principal))
-            if principal.role is Role.EXPERT:
-                dispatcher.seat_joined(principal.session, principal.subject)
-            answer = await service.read.catch_up(principal, after)
-        except CommandError as error:
-            return _error(error)
+        after = data.get("after", 0) if isinstance(data, dict) else 0
+        # Enter the room first: a live event that races the catch-up is then received twice at
+        # worst, and clients drop a seq they already hold.
+        await sio.enter_room(sid, room_for(principal))
+        if principal.role is Role.EXPERT:
+            dispatcher.seat_joined(principal.session, principal.subject)
+        answer = await service.read.catch_up(principal, after)
+        grants.charge_events(NAMESPACE, sid, len(answer.get("events", ())))
         return {"ok": True, "role": str(principal.role), "seat": principal.seat, **answer}
 
-    @sio.event  # type: ignore[untyped-decorator]
-    async def sync(sid: str, data: Any = None) -> dict[str, Any]:
+    async def sync(sid: str, principal: Principal, data: Any) -> dict[str, Any]:
         """Events after ``after`` (a client that saw a gap asks this)."""
-        try:
-            principal = await principal_of(sid)
-            after = data.get("after") if isinstance(data, dict) else None
-            return {"ok": True, **(await service.read.catch_up(principal, after))}
-        except CommandError as error:
-            return _error(error)
+        after = data.get("after") if isinstance(data, dict) else None
+        answer = await service.read.catch_up(principal, after)
+        grants.charge_events(NAMESPACE, sid, len(answer.get("events", ())))
+        return {"ok": True, **answer}
 
-    @sio.event  # type: ignore[untyped-decorator]
-    async def command(sid: str, data: Any = None) -> dict[str, Any]:
+    async def command(sid: str, principal: Principal, data: Any) -> dict[str, Any]:
         """One command; acknowledged only after it is committed."""
-        try:
-            principal = await principal_of(sid)
-            return await service.commands.command(principal, data)
-        except CommandError as error:
-            return _error(error)
-        except Exception:  # a bug must not leave the client waiting for an ack forever
-            logger.exception("command failed")
-            return _error(CommandError(Code.INTERNAL, "internal error; resend the command"))
+        return await service.commands.command(principal, data)
 
-    @sio.event  # type: ignore[untyped-decorator]
-    async def state(sid: str, data: Any = None) -> dict[str, Any]:
+    async def state(sid: str, principal: Principal, data: Any) -> dict[str, Any]:
         """The whole current view (what a client holds after folding every event)."""
-        try:
-            return {"ok": True, "state": await service.read.snapshot(await principal_of(sid))}
-        except CommandError as error:
-            return _error(error)
+        return {"ok": True, "state": await service.read.snapshot(principal)}
 
-    @sio.event  # type: ignore[untyped-decorator]
-    async def results(sid: str, data: Any = None) -> dict[str, Any]:
+    async def results(sid: str, principal: Principal, data: Any) -> dict[str, Any]:
         """Results and flags, computed from the current state for this role."""
-        try:
-            return {"ok": True, **(await service.read.results(await principal_of(sid)))}
-        except CommandError as error:
-            return _error(error)
+        return {"ok": True, **(await service.read.results(principal))}
+
+    for handler in (join, sync, state, results):
+        sio.on(handler.__name__, answered("read")(handler))
+    sio.on("command", answered("command")(command))

@@ -11,7 +11,9 @@ The principal of a socket is fixed at connect: python-socketio refuses a second 
 namespace the connection already joined (tests/app/test_socket_grants.py shows it), so a client
 cannot swap the principal of an open socket.
 
-Sockets are per node, so this registry is per node too; the revocation itself is in the log, which
+Each socket also has a token bucket per kind of message (commands, reads, signaling), and one
+token has at most ``Limits.sockets_per_token`` sockets per namespace on a node. Sockets are per
+node, so this registry is per node too; the revocation itself is in the log, which
 every node reads.
 """
 
@@ -20,11 +22,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import socketio
 
 from server.app.handlers.auth import AuthHandler
+from server.app.limits import Limits
+from server.app.rate import Bucket
 from server.app.tokens import Claims
 from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal
@@ -34,29 +40,80 @@ logger = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_S = 1.0
 AUTH_ERROR_EVENT = "auth_error"
+_KINDS = ("command", "read", "media")
 
 
 class SocketGrants:
     """The token claims of every open socket on this node, by (namespace, sid)."""
 
     def __init__(
-        self, sio: socketio.AsyncServer, auth: AuthHandler, interval_s: float = SWEEP_INTERVAL_S
+        self,
+        sio: socketio.AsyncServer,
+        auth: AuthHandler,
+        limits: Limits | None = None,
+        interval_s: float = SWEEP_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sio = sio
         self._auth = auth
+        self.limits = limits or Limits()
         self.interval_s = interval_s
+        self._clock = clock
         self._grants: dict[tuple[str, str], Claims] = {}
+        self._buckets: dict[tuple[str, str, str], Bucket] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def admit(self, namespace: str, sid: str, token: Any) -> Principal:
-        """Check a connecting socket's token (expiry and revocation) and remember its claims."""
+        """Check a connecting socket's token (expiry, revocation, how many sockets it has open)
+        and remember its claims."""
         claims = await self._auth.claims(token)
+        held = sum(
+            1
+            for (ns, _sid), other in self._grants.items()
+            if ns == namespace and other.principal == claims.principal
+        )
+        if held >= self.limits.sockets_per_token:
+            raise CommandError(
+                Code.TOO_MANY_CONNECTIONS,
+                f"this token has {held} sockets open here already; close one first",
+            )
         self._grants[(namespace, sid)] = claims
         return claims.principal
 
     def forget(self, namespace: str, sid: str) -> None:
         """A socket closed."""
         self._grants.pop((namespace, sid), None)
+        for kind in _KINDS:
+            self._buckets.pop((namespace, sid, kind), None)
+
+    def throttle(self, namespace: str, sid: str, kind: str) -> None:
+        """Refuse with ``rate_limited`` a socket sending ``kind`` (command, read, media) fast."""
+        key = (namespace, sid, kind)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            rate, burst = self._rate_of(kind)
+            bucket = self._buckets[key] = Bucket(rate, burst)
+        wait_s = bucket.take(self._clock())
+        if wait_s > 0:
+            raise CommandError(
+                Code.RATE_LIMITED,
+                f"too many {kind} messages on this socket; slow down",
+                retry_after_ms=int(wait_s * 1000) + 1,
+            )
+
+    def charge_events(self, namespace: str, sid: str, events: int) -> None:
+        """Charge a socket's reads for the events a catch-up answer carried."""
+        bucket = self._buckets.get((namespace, sid, "read"))
+        if bucket is not None and events:
+            bucket.charge(events / self.limits.events_per_read, self._clock())
+
+    def _rate_of(self, kind: str) -> tuple[float, int]:
+        limits = self.limits
+        if kind == "command":
+            return limits.commands_per_s, limits.commands_burst
+        if kind == "read":
+            return limits.reads_per_s, limits.reads_burst
+        return limits.media_per_s, limits.media_burst
 
     def principal(self, namespace: str, sid: str) -> Principal:
         """The principal of an open socket, refused once its token has expired."""

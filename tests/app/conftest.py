@@ -16,6 +16,7 @@ from aiohttp import web
 
 from server.app.config import Config
 from server.app.main import make_app
+from server.app.serving import limit_connections
 from server.client.seat import Client, SeatClient
 from server.domain.lot import Lot, parse_lot
 
@@ -134,8 +135,9 @@ async def server(tmp_path: Path) -> AsyncIterator[str]:
         EVALROOM_ADMIN_TOKEN=ADMIN,
         EVALROOM_TOKEN_KEY=TOKEN_KEY,
     )
-    runner = web.AppRunner(make_app(config))
+    runner = web.AppRunner(make_app(config), **config.limits.handler_args())
     await runner.setup()
+    limit_connections(runner, config.limits)
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     try:

@@ -98,13 +98,16 @@ async def test_resend_returns_the_same_ack_and_stores_nothing(room: Room) -> Non
 
 async def test_far_behind_client_catches_up_in_one_round_trip(room: Room) -> None:
     sup, seats = await start_scoring(room)
-    seat = seats[0]
     await sup.disconnect()
     total = 1100
     values = ["1", "2", "3", "4.5"]
+    # spread over the seats: one socket sending 1,100 commands at once would be rate limited
     for start in range(0, total, 100):
         await asyncio.gather(
-            *(seat.score("B1", "T1", values[n % len(values)]) for n in range(start, start + 100))
+            *(
+                seats[n % len(seats)].score("B1", "T1", values[n % len(values)])
+                for n in range(start, start + 100)
+            )
         )
     probe = room.client(room.created["supervisor"][1])
     head = await head_of_via_http(room)
