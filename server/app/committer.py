@@ -131,6 +131,9 @@ class Committer:
         self._on_checkpoint = on_checkpoint
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._cache = WriterCache(sign_checkpoint)
+        # Look in the store for events no checkpoint covers: at start (a crash left them) and
+        # after a failed transaction (the cache that knew about them was dropped).
+        self._tails_unchecked = True
         self._read: dict[str, SessionState] = {}  # loaded for readers when the writer has none
         path = sqlite_file(engine)
         self._writer = SqliteWriter(path) if path else None  # SQLite: a batch in one thread hop
@@ -271,6 +274,7 @@ class Committer:
             await step(batch)
         except Exception:
             logger.exception("append transaction failed; %d commands refused", len(batch))
+            self._tails_unchecked = True
             if not batch:  # the idle checkpoint may have touched any cached session
                 self._cache.clear()
             for pending in batch:
@@ -329,15 +333,20 @@ class Committer:
     async def _checkpoint_idle(self, _batch: list[_Pending]) -> None:
         """Sign a checkpoint for every session whose newest events waited a whole period."""
         now = self._clock()
-        due = [s for s, c in self._cache.items() if c.checkpoint_due(now, force=False)]
-        if not due or self._sign is None:
+        due = {s for s, c in self._cache.items() if c.checkpoint_due(now, force=False)}
+        tails: set[str] = set()
+        if self._tails_unchecked and self._sign is not None:
+            async with self._engine.connect() as conn:
+                tails = set(await audit.unsigned_tails_txn(conn))
+            self._tails_unchecked = False
+        if not (due or tails) or self._sign is None:
             return
         writes = BatchWrites()
-        async with append_scope(self._engine, self._writer, due) as scope:
-            for session in due:
+        async with append_scope(self._engine, self._writer, sorted(due | tails)) as scope:
+            for session in sorted(due | tails):
                 if await self._cache.load_txn(scope, session) is None:
                     continue
-                checkpoint = self._cache.due_checkpoint(session, now, force=False)
+                checkpoint = self._cache.due_checkpoint(session, now, force=session in tails)
                 if checkpoint is not None:
                     writes.checkpoints.append(checkpoint)
             await scope.write(writes)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.auditlog.merkle import (
@@ -23,7 +23,14 @@ from server.auditlog.merkle import (
     root_from_leaves,
 )
 from server.auditlog.subtrees import compact_range_keys, needed_subtrees, subtree_key
-from server.store.tables import checkpoints, cosignatures, events, tree_nodes, witnessed
+from server.store.tables import (
+    checkpoints,
+    cosignatures,
+    events,
+    sessions,
+    tree_nodes,
+    witnessed,
+)
 
 Key = tuple[int, int]
 MIN_STORED_LEVEL = 3
@@ -200,6 +207,22 @@ async def checkpoints_txn(
         .limit(limit)
     )
     return await _with_cosignatures(conn, session, [tuple(r) for r in rows])
+
+
+async def unsigned_tails_txn(conn: AsyncConnection) -> list[str]:
+    """Sessions whose head is past their newest checkpoint (a crash or a failed transaction left
+    events that no signed checkpoint covers yet)."""
+    newest = (
+        select(checkpoints.c.session_id, func.max(checkpoints.c.size).label("size"))
+        .group_by(checkpoints.c.session_id)
+        .subquery()
+    )
+    rows = await conn.execute(
+        select(sessions.c.id)
+        .select_from(sessions.outerjoin(newest, newest.c.session_id == sessions.c.id))
+        .where(sessions.c.head_seq > func.coalesce(newest.c.size, 0))
+    )
+    return sorted(rows.scalars())
 
 
 async def checkpointed_sessions_txn(conn: AsyncConnection) -> list[str]:

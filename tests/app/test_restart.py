@@ -323,13 +323,6 @@ async def finish(room: Room, sup: Client, seats: list[SeatClient], load: Load) -
         assert viewer.events[sent.ack["seq"]]["hash"] == sent.ack["hash"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="server defect: after a restart the committer signs idle checkpoints only for the"
-    " sessions in its writer cache, which starts empty, so events a kill left unsigned stay"
-    " unsigned until the session's next append (forever if none comes)",
-)
 async def test_a_tail_the_kill_left_unsigned_is_signed_after_restart(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data", free_port(), tmp_path / "server.log")
     await server.start()
