@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from server.app.report_desk import reports_folder
 from server.auditlog.archive import verify_archive
 from server.client.seat import ClientError, SeatClient
 from tests.app.conftest import Room, advance, create_session, load_lot
@@ -141,5 +142,37 @@ async def test_report_is_issued_signed_dissented_and_archived(server: str, tmp_p
                 zf.writestr(name, data)
         problems = {(p.kind, p.item) for p in verify_archive(forged, allow_open=True).problems}
         assert ("report", f"report/{digest}.pdf") in problems
+    finally:
+        await room.close()
+
+
+async def test_issuing_again_neither_wipes_signatures_nor_renders_a_resend(
+    server: str, tmp_path: Path
+) -> None:
+    room, sup, seats = await reviewed_room(server)
+    try:
+        ack = await sup.command({"id": "report-1", "type": "report.issue"})
+        digest = ack["report"]
+        cmd = seats[0].next_id()
+        await seats[0].command(seats[0].signed("report.sign", cmd, report=digest))
+        # a resend of the same command id gets the same answer, rendered once
+        again = await sup.command({"id": "report-1", "type": "report.issue"})
+        assert (again["seq"], again["report"]) == (ack["seq"], digest)
+        # issuing anew with nothing changed keeps the report and its signature
+        unchanged = await sup.command({"id": "report-2", "type": "report.issue"})
+        assert unchanged["unchanged"] is True
+        assert (unchanged["seq"], unchanged["report"]) == (ack["seq"], digest)
+        status, body = await _get(
+            f"{room.base}/api/sessions/{room.session}/report", room.created["auditor"]
+        )
+        assert status == 200
+        assert list(json.loads(body)["report"]["signatures"]) == [seats[0].seat]
+        events = (await sup.sio.call("sync", {"after": 0}))["events"]
+        assert [e["seq"] for e in events if e["type"] == "report.issued"] == [ack["seq"]]
+        # one unsigned rendering only (each rendering is named by its own SHA-256)
+        folder = reports_folder(tmp_path, room.session)
+        assert sorted(p.name for p in folder.glob("*.pdf")) == sorted(
+            [f"{digest}.pdf", "report.pdf"]
+        )
     finally:
         await room.close()

@@ -12,7 +12,7 @@ from server.domain.commands import check_command_id
 from server.domain.errors import Code, CommandError
 from server.domain.report_signing import report_state_view
 from server.domain.roles import Principal, Role
-from server.store import audit
+from server.store import audit, log
 
 
 class ReportHandler:
@@ -33,8 +33,25 @@ class ReportHandler:
             raise CommandError(Code.REPORT_NOT_READY, "this node renders no reports")
         state = await self._read.frozen_state(principal.session)
         async with self._read.engine.connect() as conn:
+            done = await log.find_acks_txn(conn, state.session, [(principal.actor, command_id)])
+            if done:  # a resend: the stored ack, without rendering anything again
+                ack = done[(principal.actor, command_id)].ack
+                issued = (await log.read_after_txn(conn, state.session, ack["seq"] - 1, 1)).events
+                data = issued[0].data if issued else {}
+                return {**ack, "report": data.get("report"), "content": data.get("content")}
             root = (await audit.load_tree_txn(conn, state.session, state.seq)).root()
-        issue = await self.desk.render(state, self._auth.wall_ms(), root)
+        content = self.desk.content(state, self._auth.wall_ms(), root)
+        if state.report is not None and await self.desk.unchanged(state, content):
+            # Issuing what is issued already would only wipe the signatures collected so far.
+            report = state.report
+            return {
+                "ok": True,
+                "seq": report.seq,
+                "report": report.hash,
+                "content": report.content,
+                "unchanged": True,
+            }
+        issue = await self.desk.render(content)
         ack = await self._committer.submit(principal, command_id, issue)
         await self.refresh(principal.session)
         return {**ack, "report": issue.report, "content": issue.content}
