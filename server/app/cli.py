@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import ClientSession, web
 
+from server.app import log_limits
 from server.app.config import Config
 from server.app.gc_policy import GcPolicy
 from server.app.listen import ListenRefused, check_listen, ssl_context
@@ -208,6 +209,7 @@ def main(argv: list[str] | None = None) -> None:
         config = Config.from_env(None, **overrides)
     except ValueError as error:
         raise SystemExit(f"evalroom: {error}") from error
+    log_limits.install(config.limits.log_lines_per_min)
     if args.command == "tls":
         _tls_init(config, args.name, args.ip, args.out or config.data_dir / "tls")
     elif args.command in ("serve", "demo"):
