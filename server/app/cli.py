@@ -21,7 +21,7 @@ from server.app.config import Config
 from server.app.gc_policy import GcPolicy
 from server.app.listen import ListenRefused, check_listen, ssl_context
 from server.app.main import make_app
-from server.app.serving import limit_connections
+from server.app.serving import limit_connections, raise_fd_limit
 from server.app.tls_init import trust_instructions, write_tls
 from server.app.verify_cli import add_verify_parser
 
@@ -79,6 +79,7 @@ async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
     warning = check_listen(config)
     if warning is not None:
         logging.getLogger("evalroom").warning(warning)
+    raise_fd_limit()
     runner = web.AppRunner(make_app(config), **config.limits.handler_args())
     await runner.setup()
     limit_connections(runner, config.limits)

@@ -1,17 +1,21 @@
 """Serving the app: connection-level limits that a request handler cannot enforce.
 
-``limit_connections`` caps the open TCP connections of one source address: the 257th connection
-from one address is closed as soon as it is accepted, so 20,000 half-open connections from an
-attacker cost the node 256 sockets, and every other address is served. The request head timeout
-(slowloris) is aiohttp's keep-alive timer, which since 3.10 also runs from the connection's start
-until the first request is complete (``Limits.handler_args``).
+``limit_connections`` caps open TCP connections per source address (``connections_per_source``)
+and in all (``max_connections``, kept under the process's file-descriptor limit: a server that
+runs out of descriptors stops accepting anyone). A connection over its source's cap is closed as
+soon as it is accepted. When the node as a whole is full, the oldest connection of the address
+holding the most is closed to make room, so an attacker holding thousands of half-open
+connections from a few addresses loses its own, and a seat or a health check still gets in. The
+request head timeout (slowloris) is aiohttp's keep-alive timer, which since 3.10 also runs from
+the connection's start until the first request is complete (``Limits.handler_args``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+import resource
+from collections import OrderedDict
 from typing import Any
 
 from aiohttp import web
@@ -20,14 +24,66 @@ from server.app.limits import Limits
 
 logger = logging.getLogger(__name__)
 
+FD_RESERVE = 512  # descriptors kept for the database, recordings, the media worker's pipes
+
 
 def _source(transport: asyncio.BaseTransport) -> str:
     peer = transport.get_extra_info("peername")
     return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
 
 
-def limit_connections(runner: web.AppRunner, limits: Limits) -> None:
-    """Cap connections per source address on ``runner``'s server (after ``runner.setup()``).
+def connection_budget(limits: Limits) -> int:
+    """``max_connections``, lowered to fit under this process's descriptor limit."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    room = soft - FD_RESERVE if soft != resource.RLIM_INFINITY else limits.max_connections
+    return max(16, min(limits.max_connections, room))
+
+
+def raise_fd_limit() -> None:
+    """Use the hard descriptor limit: the soft one (often 1024) is far below what a node needs."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class ConnectionTable:
+    """Open connections by source, oldest first; decides which to close."""
+
+    def __init__(self, per_source: int, budget: int) -> None:
+        self.per_source = per_source
+        self.budget = budget
+        self.by_source: dict[str, OrderedDict[Any, asyncio.Transport]] = {}
+        self.sources: dict[Any, str] = {}
+        self.total = 0
+        self.shed = 0
+
+    def opened(self, handler: Any, transport: asyncio.Transport) -> list[asyncio.Transport]:
+        """Record a connection; the transports to close now (this one, or the node's surplus)."""
+        source = _source(transport)
+        held = self.by_source.setdefault(source, OrderedDict())
+        held[handler] = transport
+        self.sources[handler] = source
+        self.total += 1
+        if len(held) > self.per_source:
+            return [transport]
+        if self.total > self.budget:
+            busiest = max(self.by_source.values(), key=len)
+            return [next(iter(busiest.values()))]  # its oldest: the longest-held half-open one
+        return []
+
+    def closed(self, handler: Any) -> None:
+        source = self.sources.pop(handler, None)
+        if source is None:
+            return
+        held = self.by_source[source]
+        held.pop(handler, None)
+        self.total -= 1
+        if not held:
+            del self.by_source[source]
+
+
+def limit_connections(runner: web.AppRunner, limits: Limits) -> ConnectionTable:
+    """Cap connections on ``runner``'s server (call after ``runner.setup()``).
 
     aiohttp has no hook for this, so the server's ``connection_made``/``connection_lost`` are
     wrapped on this instance: both are called by every connection's protocol.
@@ -35,25 +91,19 @@ def limit_connections(runner: web.AppRunner, limits: Limits) -> None:
     server = runner.server
     if server is None:
         raise RuntimeError("call limit_connections after runner.setup()")
-    open_by_source: Counter[str] = Counter()
-    sources: dict[Any, str] = {}
+    table = ConnectionTable(limits.connections_per_source, connection_budget(limits))
     made, lost = server.connection_made, server.connection_lost
 
     def connection_made(handler: Any, transport: asyncio.Transport) -> None:
-        source = _source(transport)
-        sources[handler] = source
-        open_by_source[source] += 1
         made(handler, transport)
-        if open_by_source[source] > limits.connections_per_source:
-            transport.abort()  # connection_lost follows and counts it down
+        for victim in table.opened(handler, transport):
+            table.shed += 1
+            victim.abort()  # connection_lost follows and counts it down
 
     def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
-        source = sources.pop(handler, None)
-        if source is not None:
-            open_by_source[source] -= 1
-            if open_by_source[source] <= 0:
-                del open_by_source[source]
+        table.closed(handler)
         lost(handler, exc)
 
     server.connection_made = connection_made  # type: ignore[method-assign]
     server.connection_lost = connection_lost  # type: ignore[method-assign]
+    return table

@@ -59,6 +59,7 @@ async def tight(tmp_path: Path) -> AsyncIterator[str]:
         header_timeout_s="1",
         body_timeout_s="1",
         connections_per_source="20",
+        max_connections="30",
         sockets_per_token="2",  # noqa: S106 - a count, not a password
         send_queue_packets="20",
         commands_per_s="5",
@@ -145,6 +146,25 @@ async def test_connections_per_source_are_capped_and_others_still_served(tight: 
     for _, writer in held:
         writer.close()
     extra_writer.close()
+
+
+async def test_a_full_node_sheds_the_busiest_address_not_a_newcomer(tight: str) -> None:
+    port = int(tight.rsplit(":", 1)[1])
+    attacker = [await _open(port, "127.0.0.5") for _ in range(20)]
+    other = [await _open(port, "127.0.0.7") for _ in range(10)]  # 30: the node is full
+    await asyncio.sleep(0.1)
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.6", 0))
+    async with (
+        aiohttp.ClientSession(connector=connector) as http,
+        http.get(f"{tight}/healthz") as response,
+    ):
+        assert response.status == 200  # the newcomer got in
+    # the room was made by closing the oldest connection of the busiest address
+    assert await _closed_within(attacker[0][0], 2.0)
+    for reader, _ in other:
+        assert not await _closed_within(reader, 0.05)
+    for _, writer in attacker + other:
+        writer.close()
 
 
 async def test_sockets_per_token_are_capped(tight: str) -> None:
