@@ -35,16 +35,17 @@ class Limits:
     # Messages queued to one socket that does not read: beyond it the socket is dropped rather
     # than buffered without bound.
     send_queue_packets: int = 1000
-    # Commands per socket: a steady rate and a burst (a seat scoring a whole sheet fast).
+    # Commands per principal (all its sockets): a steady rate and a burst (a seat scoring a
+    # whole sheet fast).
     commands_per_s: float = 50.0
     commands_burst: int = 1000  # a whole sheet queued offline goes out at once on reconnect
-    # Reads per socket (join, sync, state, results, checkpoint, proof): one token each, and a
+    # Reads per principal (join, sync, state, results, checkpoint, proof): one token each, and a
     # catch-up answer costs one more per ``events_per_read`` events in it, so a client asking for
     # the whole history again and again runs dry fast while a small read stays cheap.
     reads_per_s: float = 20.0
     reads_burst: int = 100
-    events_per_read: int = 250
-    # Signaling messages per /media socket (ICE candidates come in bursts).
+    events_per_read: int = 50
+    # Signaling messages per principal on /media (ICE candidates come in bursts).
     media_per_s: float = 50.0
     media_burst: int = 400
     # Log lines per message and minute; the rest are counted and summed up once a minute.

@@ -11,10 +11,10 @@ The principal of a socket is fixed at connect: python-socketio refuses a second 
 namespace the connection already joined (tests/app/test_socket_grants.py shows it), so a client
 cannot swap the principal of an open socket.
 
-Each socket also has a token bucket per kind of message (commands, reads, signaling), and one
-token has at most ``Limits.sockets_per_token`` sockets per namespace on a node. Sockets are per
-node, so this registry is per node too; the revocation itself is in the log, which
-every node reads.
+Each principal has a token bucket per namespace and kind of message (commands, reads,
+signaling), shared by its sockets, and one token has at most ``Limits.sockets_per_token``
+sockets per namespace on a node. Sockets are per node, so this registry is per node too; the
+revocation itself is in the log, which every node reads.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ logger = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_S = 1.0
 AUTH_ERROR_EVENT = "auth_error"
-_KINDS = ("command", "read", "media")
 
 
 class SocketGrants:
@@ -60,7 +59,7 @@ class SocketGrants:
         self.interval_s = interval_s
         self._clock = clock
         self._grants: dict[tuple[str, str], Claims] = {}
-        self._buckets: dict[tuple[str, str, str], Bucket] = {}
+        self._buckets: dict[tuple[str, str, str, str], Bucket] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def admit(self, namespace: str, sid: str, token: Any) -> Principal:
@@ -81,19 +80,17 @@ class SocketGrants:
         return claims.principal
 
     def forget(self, namespace: str, sid: str) -> None:
-        """A socket closed."""
+        """A socket closed (its principal's buckets stay: a reconnect gets no fresh burst)."""
         self._grants.pop((namespace, sid), None)
-        for kind in _KINDS:
-            self._buckets.pop((namespace, sid, kind), None)
 
     def throttle(self, namespace: str, sid: str, kind: str) -> None:
-        """Refuse with ``rate_limited`` a socket sending ``kind`` (command, read, media) fast."""
-        key = (namespace, sid, kind)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            rate, burst = self._rate_of(kind)
-            bucket = self._buckets[key] = Bucket(rate, burst)
-        wait_s = bucket.take(self._clock())
+        """Refuse with ``rate_limited`` a socket sending ``kind`` (command, read, media) fast.
+
+        The bucket is its principal's on this namespace, shared by that token's sockets: more
+        sockets, or a reconnect, buy no more than one socket has.
+        """
+        bucket = self._bucket(namespace, sid, kind)
+        wait_s = bucket.take(self._clock()) if bucket is not None else 0.0
         if wait_s > 0:
             raise CommandError(
                 Code.RATE_LIMITED,
@@ -103,9 +100,22 @@ class SocketGrants:
 
     def charge_events(self, namespace: str, sid: str, events: int) -> None:
         """Charge a socket's reads for the events a catch-up answer carried."""
-        bucket = self._buckets.get((namespace, sid, "read"))
+        bucket = self._bucket(namespace, sid, "read")
         if bucket is not None and events:
             bucket.charge(events / self.limits.events_per_read, self._clock())
+
+    def _bucket(self, namespace: str, sid: str, kind: str) -> Bucket | None:
+        claims = self._grants.get((namespace, sid))
+        if claims is None:
+            return None
+        key = (namespace, kind, claims.principal.actor, claims.principal.session)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) > 100_000:  # principals are few; this bounds a node's memory
+                self._buckets.clear()
+            rate, burst = self._rate_of(kind)
+            bucket = self._buckets[key] = Bucket(rate, burst)
+        return bucket
 
     def _rate_of(self, kind: str) -> tuple[float, int]:
         limits = self.limits
