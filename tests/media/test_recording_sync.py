@@ -52,7 +52,7 @@ async def test_audio_and_video_align_through_sender_reports(
         (tmp_path / "archive.zip").write_bytes(await response.read())
     report = verify_archive(tmp_path / "archive.zip", allow_open=True)  # a session still open
     assert report.ok, [str(p) for p in report.problems]
-    assert report.counts["logged recordings"] == 2
+    assert report.counts["recordings"] == 2
     with zipfile.ZipFile(tmp_path / "archive.zip") as zf:
         names = set(zf.namelist())
     assert {f"recordings/{m['file']}" for m in by_track.values()} <= names
