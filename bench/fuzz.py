@@ -86,7 +86,10 @@ async def fuzz(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
                     report_progress(target, done, started, server.pid)
             pending.cancel()
         rss_end = vm_rss_kb(server.pid)
-        honest = await honest_score(base)
+        try:
+            honest: int | str = await honest_score(base)
+        except Exception as error:  # the figures above still count: say why it failed
+            honest = f"failed: {error!r}"
     finally:
         await target.close()
         run_end = log.stat().st_size  # what the server logs while it stops is counted apart
