@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.fuzz.inputs import SOCKET_EVENTS, ConnectInput, FrameInput, FuzzInput, SocketInput
+from tests.fuzz.inputs import (
+    SOCKET_EVENTS,
+    ConnectInput,
+    FrameInput,
+    FuzzInput,
+    Signed,
+    SocketInput,
+)
 
 DEFECTS = {
     "unknown_event": (
@@ -49,6 +56,9 @@ _EVENT = re.compile(r'^2(/media,)?[0-9]+\["')
 def _huge(value: Any) -> bool:
     if isinstance(value, int) and not isinstance(value, bool):
         return abs(value) >= 10**100
+    if isinstance(value, Signed):  # what lands in the envelope as it is, not inside ``signed``
+        mutation = value.mutation
+        return value.stage in ("envelope", "sig") and mutation is not None and _huge(mutation.value)
     if isinstance(value, dict):
         return any(_huge(item) for item in value.values())
     if isinstance(value, list | tuple):

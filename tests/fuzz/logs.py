@@ -9,6 +9,7 @@ from pathlib import Path
 # Loggers of the fuzzing side itself (the clients run in the test's process).
 CLIENT_LOGGERS = ("socketio.client", "engineio.client", "aiohttp.client")
 TRACEBACK = "Traceback (most recent call last)"
+CHAINED = ("The above exception was the direct cause", "During handling of the above exception")
 
 
 class TracebackCounter(logging.Handler):
@@ -31,11 +32,18 @@ class TracebackCounter(logging.Handler):
 
 
 def tracebacks_in(log: Path, start: int = 0, end: int | None = None) -> tuple[int, list[str]]:
-    """Tracebacks in a server's log file between two byte offsets, and the first few in full."""
+    """Tracebacks in a server's log file between two byte offsets, and the first few in full.
+
+    A chained exception ("The above exception was the direct cause ...") is one traceback.
+    """
     text = log.read_bytes()[start:end].decode("utf-8", "replace")
     pieces = text.split(TRACEBACK)
-    examples = []
+    count, examples = 0, list[str]()
     for before, after in itertools.pairwise(pieces):
         header = before.rstrip().rsplit("\n", 1)[-1]
-        examples.append((header + "\n" + TRACEBACK + after)[:3000])
-    return len(pieces) - 1, examples[:10]
+        if header.startswith(CHAINED):
+            continue
+        count += 1
+        if len(examples) < 10:
+            examples.append((header + "\n" + TRACEBACK + after)[:3000])
+    return count, examples
