@@ -41,6 +41,11 @@ DEFECTS = {
         "large' while the packet is decoded, so it is logged with a traceback and dropped, and "
         "the call gets no answer (PROTOCOL.md promises 'malformed' for integers past 64 bits)"
     ),
+    "number_auth": (
+        "a CONNECT whose auth is a bare JSON number ('400.5', '404.49e+16'): the decoder takes its "
+        "leading digits for an ack id and fails on the rest (JSONDecodeError, traceback), so the "
+        "CONNECT is neither accepted nor refused"
+    ),
     "undecodable_packet": (
         "a socket.io packet the stock decoder refuses (invalid JSON, an integer over 4,300 "
         "digits, an unknown packet type, an event without data or with an empty list, a bad ack "
@@ -72,6 +77,8 @@ def known_defect(item: FuzzInput) -> str | None:
         return "huge_int"
     if isinstance(item, ConnectInput) and _huge(item.auth):
         return "huge_int"
+    if isinstance(item, ConnectInput) and isinstance(item.auth, int | float):
+        return None if isinstance(item.auth, bool) else "number_auth"
     if isinstance(item, SocketInput):
         if item.event in ("connect", "disconnect"):
             return "reserved_event"
