@@ -26,6 +26,7 @@ from server.app.tls_init import trust_instructions, write_tls
 from server.app.verify_cli import add_verify_parser
 
 DEMO_LOT = Path(__file__).with_name("demo-lot.json")
+ACCEPT_BACKLOG = 4096
 
 
 def print_credentials(config: Config, created: dict[str, Any], out: Any = sys.stdout) -> None:
@@ -82,8 +83,12 @@ async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
     raise_fd_limit()
     runner = web.AppRunner(make_app(config), **config.limits.handler_args())
     await runner.setup()
-    limit_connections(runner, config.limits)
-    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context(config))
+    limit_connections(runner, config.limits, ACCEPT_BACKLOG)
+    # A deep accept queue: under a connection flood a short one drops SYNs, and a seat's new
+    # connection then waits for its SYN to be sent again (1 s, 3 s, …).
+    site = web.TCPSite(
+        runner, config.host, config.port, ssl_context=ssl_context(config), backlog=ACCEPT_BACKLOG
+    )
     await site.start()
     print(f"evalroom serving on {config.public_url} (data: {config.data_dir})", flush=True)
     policy = GcPolicy()  # full collections only when quiet: they pause the loop (gc_policy.py)

@@ -3,9 +3,11 @@
 ``limit_connections`` caps open TCP connections per source address (``connections_per_source``)
 and in all (``max_connections``, kept under the process's file-descriptor limit: a server that
 runs out of descriptors stops accepting anyone). A connection over its source's cap is closed as
-soon as it is accepted. When the node as a whole is full, the oldest connection of the address
-holding the most is closed to make room, so an attacker holding thousands of half-open
-connections from a few addresses loses its own, and a seat or a health check still gets in. The
+soon as it is accepted. When the node as a whole is full, a new connection from an address that
+holds many already is closed at once, and one from a light address (a seat, a browser, a health
+check) gets the place of the oldest connection of the address holding the most: an attacker
+holding thousands of half-open connections from some addresses loses its own, and everyone else
+still gets in. The
 request head timeout (slowloris) is aiohttp's keep-alive timer, which since 3.10 also runs from
 the connection's start until the first request is complete (``Limits.handler_args``).
 """
@@ -25,6 +27,7 @@ from server.app.limits import Limits
 logger = logging.getLogger(__name__)
 
 FD_RESERVE = 512  # descriptors kept for the database, recordings, the media worker's pipes
+HEAVY = 16  # an address with this many connections open is not a seat's or a browser's
 
 
 def _source(transport: asyncio.BaseTransport) -> str:
@@ -32,11 +35,17 @@ def _source(transport: asyncio.BaseTransport) -> str:
     return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
 
 
-def connection_budget(limits: Limits) -> int:
-    """``max_connections``, lowered to fit under this process's descriptor limit."""
+def connection_budget(limits: Limits, backlog: int) -> int:
+    """``max_connections``, lowered to fit under this process's descriptor limit.
+
+    The event loop accepts up to ``backlog`` connections in one go before any of them is looked
+    at, so that many descriptors are kept free on top: a process out of descriptors fails
+    ``accept`` and asyncio then stops accepting anyone for a second.
+    """
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    room = soft - FD_RESERVE if soft != resource.RLIM_INFINITY else limits.max_connections
-    return max(16, min(limits.max_connections, room))
+    if soft == resource.RLIM_INFINITY:
+        return limits.max_connections
+    return max(16, min(limits.max_connections, soft - FD_RESERVE - backlog))
 
 
 def raise_fd_limit() -> None:
@@ -67,8 +76,10 @@ class ConnectionTable:
         if len(held) > self.per_source:
             return [transport]
         if self.total > self.budget:
-            busiest = max(self.by_source.values(), key=len)
-            return [next(iter(busiest.values()))]  # its oldest: the longest-held half-open one
+            if len(held) >= HEAVY:  # a heavy address's newcomer: refused, nothing else moves
+                return [transport]
+            busiest = max(self.by_source.values(), key=len)  # room for a light newcomer
+            return [next(iter(busiest.values()))]  # the busiest address's oldest connection
         return []
 
     def closed(self, handler: Any) -> None:
@@ -82,7 +93,7 @@ class ConnectionTable:
             del self.by_source[source]
 
 
-def limit_connections(runner: web.AppRunner, limits: Limits) -> ConnectionTable:
+def limit_connections(runner: web.AppRunner, limits: Limits, backlog: int = 128) -> ConnectionTable:
     """Cap connections on ``runner``'s server (call after ``runner.setup()``).
 
     aiohttp has no hook for this, so the server's ``connection_made``/``connection_lost`` are
@@ -91,7 +102,7 @@ def limit_connections(runner: web.AppRunner, limits: Limits) -> ConnectionTable:
     server = runner.server
     if server is None:
         raise RuntimeError("call limit_connections after runner.setup()")
-    table = ConnectionTable(limits.connections_per_source, connection_budget(limits))
+    table = ConnectionTable(limits.connections_per_source, connection_budget(limits, backlog))
     made, lost = server.connection_made, server.connection_lost
 
     def connection_made(handler: Any, transport: asyncio.Transport) -> None:
