@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-import socketio
 from aiohttp import web
 
 from server.app.audit_http import AUDIT, CONFIG_DATA_DIR, WITNESS, add_audit_routes
@@ -31,6 +30,7 @@ from server.app.report_desk import ReportDesk
 from server.app.report_http import add_report_routes
 from server.app.service import Service
 from server.app.sio import register
+from server.app.sio_guard import GuardedServer
 from server.app.socket_grants import SocketGrants
 from server.app.tokens import TokenMinter
 from server.app.witness import Witness
@@ -61,7 +61,7 @@ def make_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[LIMITS] = config.limits
     app[CONFIG_DATA_DIR] = config.data_dir
-    sio = socketio.AsyncServer(
+    sio = GuardedServer(
         async_mode="aiohttp",
         # one engine.io server under "/" and "/media": a foreign Origin is refused for both
         cors_allowed_origins=origins.for_engineio(),
