@@ -6,6 +6,7 @@ import base64
 import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,13 +124,19 @@ async def head_of(supervisor: Client) -> int:
     return int(answer["state"]["seq"])
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[str]:
-    """A real server on loopback; yields its base URL."""
+@asynccontextmanager
+async def running_node(
+    data_dir: Path, env: dict[str, str] | None = None, sndbuf: int = 0
+) -> AsyncIterator[str]:
+    """A real node on loopback, served as ``evalroom serve`` serves it; yields its base URL.
+
+    ``env``: more ``EVALROOM_*`` settings; ``sndbuf``: the accepted connections' send buffer
+    (0: the kernel's), for a test that needs a slow peer's buffers to fill fast.
+    """
     port = free_port()
     config = Config.from_env(
-        {},
-        EVALROOM_DATA_DIR=str(tmp_path),
+        env or {},
+        EVALROOM_DATA_DIR=str(data_dir),
         EVALROOM_HOST="127.0.0.1",
         EVALROOM_PORT=str(port),
         EVALROOM_ADMIN_TOKEN=ADMIN,
@@ -138,12 +145,22 @@ async def server(tmp_path: Path) -> AsyncIterator[str]:
     runner = web.AppRunner(make_app(config), **config.limits.handler_args())
     await runner.setup()
     limit_connections(runner, config.limits)
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if sndbuf:  # accepted connections inherit it
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+    listener.bind(("127.0.0.1", port))
+    await web.SockSite(runner, listener).start()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[str]:
+    """A real server on loopback; yields its base URL."""
+    async with running_node(tmp_path) as base:
+        yield base
 
 
 @pytest.fixture

@@ -6,22 +6,19 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import socketio
-from aiohttp import web
 
 from server.app.cli import main as cli_main
 from server.app.config import Config
 from server.app.hardening import OriginPolicy, normalize_origin, parse_allowed_origins
-from server.app.main import make_app
 from server.store.engine import migrate, open_engine
-from tests.app.conftest import ADMIN, TOKEN_KEY, Room, free_port, load_lot
+from tests.app.conftest import ADMIN, Room, load_lot, running_node
 
 EVIL = "http://evil.example"
 
@@ -85,24 +82,8 @@ def test_a_configured_list_replaces_the_default() -> None:
 # --- a real server -----------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def _running(data_dir: Path, **env: str) -> AsyncIterator[str]:
-    port = free_port()
-    config = Config.from_env(
-        {},
-        EVALROOM_DATA_DIR=str(data_dir),
-        EVALROOM_PORT=str(port),
-        EVALROOM_ADMIN_TOKEN=ADMIN,
-        EVALROOM_TOKEN_KEY=TOKEN_KEY,
-        **env,
-    )
-    runner = web.AppRunner(make_app(config))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+def _running(data_dir: Path, **env: str) -> AbstractAsyncContextManager[str]:
+    return running_node(data_dir, env)
 
 
 async def _post(

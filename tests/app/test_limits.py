@@ -15,40 +15,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from server.app.config import Config
 from server.app.limits import Limits
-from server.app.main import make_app
-from server.app.serving import limit_connections
-from tests.app.conftest import ADMIN, TOKEN_KEY, Room, create_session, free_port, load_lot
+from tests.app.conftest import Room, create_session, load_lot, running_node
 from tests.app.test_resume import start_scoring
 
 
 async def _serve(tmp_path: Path, sndbuf: int = 0, **limits: str) -> AsyncIterator[str]:
-    port = free_port()
     env = {f"EVALROOM_LIMIT_{k.upper()}": v for k, v in limits.items()}
-    config = Config.from_env(
-        env,
-        EVALROOM_DATA_DIR=str(tmp_path),
-        EVALROOM_HOST="127.0.0.1",
-        EVALROOM_PORT=str(port),
-        EVALROOM_ADMIN_TOKEN=ADMIN,
-        EVALROOM_TOKEN_KEY=TOKEN_KEY,
-    )
-    runner = web.AppRunner(make_app(config), **config.limits.handler_args())
-    await runner.setup()
-    limit_connections(runner, config.limits)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    if sndbuf:  # accepted connections inherit it: the kernel then holds little for a slow peer
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
-    listener.bind(("127.0.0.1", port))
-    site = web.SockSite(runner, listener)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with running_node(tmp_path, env, sndbuf) as base:
+        yield base
 
 
 @pytest.fixture

@@ -15,12 +15,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from server.app.config import Config
-from server.app.main import make_app
 from server.client.seat import Client, ClientError
-from tests.app.conftest import ADMIN, TOKEN_KEY, Room, free_port, head_of, load_lot
+from tests.app.conftest import ADMIN, Room, head_of, load_lot, running_node
 from tests.app.test_bad_input import cell, scoring_room
 
 BIG = 2**63  # one past the largest signed 64-bit integer
@@ -33,26 +30,12 @@ async def db_room(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     env = {}
     if request.param == "postgres":
         env["EVALROOM_DATABASE_URL"] = request.getfixturevalue("pg_url")
-    port = free_port()
-    config = Config.from_env(
-        {},
-        EVALROOM_DATA_DIR=str(tmp_path),
-        EVALROOM_HOST="127.0.0.1",
-        EVALROOM_PORT=str(port),
-        EVALROOM_ADMIN_TOKEN=ADMIN,
-        EVALROOM_TOKEN_KEY=TOKEN_KEY,
-        **env,
-    )
-    runner = web.AppRunner(make_app(config))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    base = f"http://127.0.0.1:{port}"
-    room = Room(base, await _created(base), load_lot())
-    try:
-        yield room
-    finally:
-        await room.close()
-        await runner.cleanup()
+    async with running_node(tmp_path, env) as base:
+        room = Room(base, await _created(base), load_lot())
+        try:
+            yield room
+        finally:
+            await room.close()
 
 
 async def _created(base: str) -> dict[str, Any]:

@@ -5,38 +5,18 @@ the archive as an auditor downloads it. Shared by the doc test and ``bench/archi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
-from server.app.config import Config
-from server.app.main import make_app
 from server.client.simulate import run_session
-from tests.app.conftest import ADMIN, TOKEN_KEY, create_session, free_port, load_lot
+from tests.app.conftest import create_session, load_lot, running_node
 
 
-@asynccontextmanager
-async def node(data_dir: Path) -> AsyncIterator[str]:
+def node(data_dir: Path) -> AbstractAsyncContextManager[str]:
     """A node as the app tests' ``server`` fixture runs it; yields its base URL."""
-    port = free_port()
-    config = Config.from_env(
-        {},
-        EVALROOM_DATA_DIR=str(data_dir),
-        EVALROOM_HOST="127.0.0.1",
-        EVALROOM_PORT=str(port),
-        EVALROOM_ADMIN_TOKEN=ADMIN,
-        EVALROOM_TOKEN_KEY=TOKEN_KEY,
-    )
-    runner = web.AppRunner(make_app(config))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    return running_node(data_dir)
 
 
 async def closed_session_archive(data_dir: Path) -> tuple[bytes, str]:
