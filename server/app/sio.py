@@ -7,8 +7,6 @@ list of event views in ``seq`` order.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -16,47 +14,16 @@ import socketio
 from server.app.fanout import Dispatcher, room_for
 from server.app.service import Service
 from server.app.socket_grants import SocketGrants
-from server.domain.errors import Code, CommandError
+from server.domain.errors import CommandError
 from server.domain.roles import Principal, Role
 
-logger = logging.getLogger(__name__)
-
-Handler = Callable[[str, Principal, Any], Awaitable[dict[str, Any]]]
-
 NAMESPACE = "/"
-
-
-def _error(error: CommandError) -> dict[str, Any]:
-    return {"ok": False, "error": error.to_json()}
 
 
 def register(
     sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher, grants: SocketGrants
 ) -> None:
     """Attach the handlers of the default namespace."""
-
-    def answered(
-        kind: str,
-    ) -> Callable[[Handler], Callable[[str, Any], Awaitable[dict[str, Any]]]]:
-        """A handler that always answers: the socket's principal (refused once its token
-        lapsed), its rate limit for ``kind``, typed errors, and ``internal`` for a bug."""
-
-        def wrap(handler: Handler) -> Callable[[str, Any], Awaitable[dict[str, Any]]]:
-            async def event(sid: str, data: Any = None) -> dict[str, Any]:
-                try:
-                    principal = grants.principal(NAMESPACE, sid)
-                    grants.throttle(NAMESPACE, sid, kind)
-                    return await handler(sid, principal, data)
-                except CommandError as error:
-                    return _error(error)
-                except Exception:  # a bug must not leave the client waiting for an ack forever
-                    logger.exception("%s failed", handler.__name__)
-                    return _error(CommandError(Code.INTERNAL, "internal error; ask again"))
-
-            event.__name__ = handler.__name__
-            return event
-
-        return wrap
 
     @sio.event  # type: ignore[untyped-decorator]
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -104,5 +71,5 @@ def register(
         return {"ok": True, **(await service.read.results(principal))}
 
     for handler in (join, sync, state, results):
-        sio.on(handler.__name__, answered("read")(handler))
-    sio.on("command", answered("command")(command))
+        sio.on(handler.__name__, grants.answering(NAMESPACE, "read", handler))
+    sio.on("command", grants.answering(NAMESPACE, "command", command))

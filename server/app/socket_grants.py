@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -37,6 +37,9 @@ from server.domain.roles import Principal
 from server.domain.state import SessionState
 
 logger = logging.getLogger(__name__)
+
+Handler = Callable[[str, Principal, Any], Awaitable[dict[str, Any]]]
+Event = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
 SWEEP_INTERVAL_S = 1.0
 AUTH_ERROR_EVENT = "auth_error"
@@ -97,6 +100,26 @@ class SocketGrants:
                 f"too many {kind} messages on this socket; slow down",
                 retry_after_ms=int(wait_s * 1000) + 1,
             )
+
+    def answering(self, namespace: str, kind: str, handler: Handler) -> Event:
+        """``handler`` as a socket.io event that always answers: the socket's principal
+        (refused once its token lapsed), its rate limit for ``kind``, typed errors, and
+        ``internal`` for a bug (a client must never wait for an ack for ever)."""
+
+        async def event(sid: str, data: Any = None) -> dict[str, Any]:
+            try:
+                principal = self.principal(namespace, sid)
+                self.throttle(namespace, sid, kind)
+                return await handler(sid, principal, data)
+            except CommandError as error:
+                return {"ok": False, "error": error.to_json()}
+            except Exception:
+                logger.exception("%s failed", handler.__name__)
+                bug = CommandError(Code.INTERNAL, "internal error; ask again")
+                return {"ok": False, "error": bug.to_json()}
+
+        event.__name__ = handler.__name__
+        return event
 
     def charge_events(self, namespace: str, sid: str, events: int) -> None:
         """Charge a socket's reads for the events a catch-up answer carried."""
