@@ -189,8 +189,16 @@
       setTimeout(() => this.socket.connect(), wait);
     }
 
+    // A read the server refuses as rate_limited (a page reloaded again and again spends its
+    // token's read budget) is asked again once the budget has refilled.
     async call(name, data) {
-      return this.socket.timeout(30000).emitWithAck(name, data);
+      for (let attempt = 0; ; attempt++) {
+        const answer = await this.socket.timeout(30000).emitWithAck(name, data);
+        const error = answer && !answer.ok ? answer.error : null;
+        if (!error || error.code !== "rate_limited" || attempt >= 5) return answer;
+        const wait = (error.details && error.details.retry_after_ms) || 1000;
+        await new Promise((done) => setTimeout(done, Math.min(wait, 10000)));
+      }
     }
 
     async _joined() {

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from server.app.budgets import BUDGETS
 from server.app.handlers.enrolment import source_key
 from server.app.limits import LIMITS, Limits
 from server.app.service import Service
@@ -38,6 +39,7 @@ _STATUS = {
     Code.REQUEST_TIMEOUT: 408,
     Code.TOO_LARGE: 413,
     Code.TOO_MANY_ATTEMPTS: 429,
+    Code.RATE_LIMITED: 429,
     Code.INTERNAL: 500,
 }
 
@@ -187,7 +189,14 @@ async def _principal_for(request: web.Request) -> Any:
 async def read_events(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     after = uint_param(request.query.get("after", "0"), "after")
-    answer = await service.read.catch_up(await _principal_for(request), after)
+    principal = await _principal_for(request)
+    budgets = request.app[BUDGETS]
+    budgets.take("/", principal, "read")
+
+    def afford(events: int) -> None:
+        budgets.take_events("/", principal, events)
+
+    answer = await service.read.catch_up(principal, after, afford)
     return web.json_response({"ok": True, **answer})
 
 

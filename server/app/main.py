@@ -11,6 +11,7 @@ from aiohttp import web
 from server.app.audit_http import AUDIT, CONFIG_DATA_DIR, WITNESS, add_audit_routes
 from server.app.audit_service import AuditService
 from server.app.audit_sio import register_audit
+from server.app.budgets import BUDGETS
 from server.app.committer import Committer
 from server.app.config import Config
 from server.app.fanout import Dispatcher, JsonOnlyPacket
@@ -115,6 +116,7 @@ def make_app(config: Config) -> web.Application:
         service.reports.desk = ReportDesk(config.data_dir)
         app[SERVICE] = service
         grants = SocketGrants(sio, service.auth, config.limits)
+        app[BUDGETS] = grants.budgets  # HTTP reads spend the same budgets as socket reads
         register(sio, service, dispatcher, grants)
         register_audit(sio, audit, grants)
         media = MediaService(sio, committer, grants, config, wall_ms)

@@ -11,10 +11,10 @@ The principal of a socket is fixed at connect: python-socketio refuses a second 
 namespace the connection already joined (tests/app/test_socket_grants.py shows it), so a client
 cannot swap the principal of an open socket.
 
-Each principal has a token bucket per namespace and kind of message (commands, reads,
-signaling), shared by its sockets, and one token has at most ``Limits.sockets_per_token``
-sockets per namespace on a node. Sockets are per node, so this registry is per node too; the
-revocation itself is in the log, which every node reads.
+Every event is also charged to its principal's budget for its kind (``budgets.py``), and one
+token has at most ``Limits.sockets_per_token`` sockets per namespace on a node. Sockets are per
+node, so this registry is per node too; the revocation itself is in the log, which every node
+reads.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from typing import Any
 
 import socketio
 
+from server.app.budgets import Budgets
 from server.app.handlers.auth import AuthHandler
 from server.app.limits import Limits
-from server.app.rate import Bucket
 from server.app.tokens import Claims
 from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal
@@ -62,7 +62,7 @@ class SocketGrants:
         self.interval_s = interval_s
         self._clock = clock
         self._grants: dict[tuple[str, str], Claims] = {}
-        self._buckets: dict[tuple[str, str, str, str], Bucket] = {}
+        self.budgets = Budgets(self.limits, clock)
         self._task: asyncio.Task[None] | None = None
 
     async def admit(self, namespace: str, sid: str, token: Any) -> Principal:
@@ -86,20 +86,15 @@ class SocketGrants:
         """A socket closed (its principal's buckets stay: a reconnect gets no fresh burst)."""
         self._grants.pop((namespace, sid), None)
 
-    def throttle(self, namespace: str, sid: str, kind: str) -> None:
+    def throttle(self, namespace: str, sid: str, kind: str, amount: float = 1.0) -> None:
         """Refuse with ``rate_limited`` a socket sending ``kind`` (command, read, media) fast.
 
-        The bucket is its principal's on this namespace, shared by that token's sockets: more
+        The budget is its principal's on this namespace, shared by that token's sockets: more
         sockets, or a reconnect, buy no more than one socket has.
         """
-        bucket = self._bucket(namespace, sid, kind)
-        wait_s = bucket.take(self._clock()) if bucket is not None else 0.0
-        if wait_s > 0:
-            raise CommandError(
-                Code.RATE_LIMITED,
-                f"too many {kind} messages on this socket; slow down",
-                retry_after_ms=int(wait_s * 1000) + 1,
-            )
+        claims = self._grants.get((namespace, sid))
+        if claims is not None:
+            self.budgets.take(namespace, claims.principal, kind, amount)
 
     def answering(self, namespace: str, kind: str, handler: Handler) -> Event:
         """``handler`` as a socket.io event that always answers: the socket's principal
@@ -120,33 +115,6 @@ class SocketGrants:
 
         event.__name__ = handler.__name__
         return event
-
-    def charge_events(self, namespace: str, sid: str, events: int) -> None:
-        """Charge a socket's reads for the events a catch-up answer carried."""
-        bucket = self._bucket(namespace, sid, "read")
-        if bucket is not None and events:
-            bucket.charge(events / self.limits.events_per_read, self._clock())
-
-    def _bucket(self, namespace: str, sid: str, kind: str) -> Bucket | None:
-        claims = self._grants.get((namespace, sid))
-        if claims is None:
-            return None
-        key = (namespace, kind, claims.principal.actor, claims.principal.session)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) > 100_000:  # principals are few; this bounds a node's memory
-                self._buckets.clear()
-            rate, burst = self._rate_of(kind)
-            bucket = self._buckets[key] = Bucket(rate, burst)
-        return bucket
-
-    def _rate_of(self, kind: str) -> tuple[float, int]:
-        limits = self.limits
-        if kind == "command":
-            return limits.commands_per_s, limits.commands_burst
-        if kind == "read":
-            return limits.reads_per_s, limits.reads_burst
-        return limits.media_per_s, limits.media_burst
 
     def principal(self, namespace: str, sid: str) -> Principal:
         """The principal of an open socket, refused once its token has expired."""

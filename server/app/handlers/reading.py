@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,7 +16,13 @@ from server.domain.untrusted import MAX_INT
 from server.domain.views import Viewer, event_view, state_view
 from server.store import log
 
-CATCH_UP_LIMIT = 5_000  # events sent in one answer; further behind gets a snapshot
+# Events sent in one answer; further behind gets a snapshot. A page costs its reader
+# CATCH_UP_LIMIT / Limits.events_per_read reads (40 of a burst of 100 by default).
+CATCH_UP_LIMIT = 2_000
+
+
+def _free(events: int) -> None:
+    """Reading without a budget (the node's own reads)."""
 
 
 class ReadHandler:
@@ -41,12 +48,19 @@ class ReadHandler:
         """
         return state_from_json(state_to_json(await self.state(session)))
 
-    async def catch_up(self, principal: Principal, after: Any) -> dict[str, Any]:
-        """Events after ``after`` as this principal may see them, or a snapshot when far behind."""
+    async def catch_up(
+        self, principal: Principal, after: Any, afford: Callable[[int], None] = _free
+    ) -> dict[str, Any]:
+        """Events after ``after`` as this principal may see them, or a snapshot when far behind.
+
+        ``afford`` is called with the number of events the answer will carry (a snapshot counts
+        as a full page) before any of the work is done; it raises to refuse.
+        """
         if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_INT:
             raise CommandError(Code.MALFORMED, "'after' must be a non-negative 64-bit integer seq")
         state = await self.state(principal.session)
         viewer = Viewer.of(principal)
+        afford(min(max(state.seq - after, 0), CATCH_UP_LIMIT))
         if state.seq - after > CATCH_UP_LIMIT:
             return {"head": state.seq, "snapshot": state_view(state, viewer), "events": []}
         async with self.engine.connect() as conn:
