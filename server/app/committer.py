@@ -238,10 +238,15 @@ class Committer:
             if head is None:
                 return None
             written = self._cache.get(session)
-            for state in (written.state if written else None, self._read.get(session)):
-                if state is not None and state.seq == head:
-                    return state
-            state = await log.load_state_txn(conn, session)
+            if written is not None and written.state.seq == head:
+                return written.state
+            # The writer's projection is ahead while a batch is being committed (or it has none):
+            # readers keep their own, moved on by the few events since it was last read.
+            state = self._read.get(session)
+            if state is None or not head - log.SNAPSHOT_EVERY <= state.seq <= head:
+                state = await log.load_state_txn(conn, session)
+            elif state.seq < head:
+                state = await log.fold_after_txn(conn, session, state)
         if state is not None and state.seq >= head:
             self._read[session] = state
         return state

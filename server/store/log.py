@@ -189,15 +189,29 @@ async def load_state_txn(conn: AsyncConnection, session: str) -> SessionState | 
         )
     ).scalar_one_or_none()
     state = state_from_json(json.loads(row)) if row is not None else None
+    return await fold_after_txn(conn, session, state)
+
+
+async def fold_after_txn(
+    conn: AsyncConnection, session: str, state: SessionState | None
+) -> SessionState | None:
+    """``state`` (None: from the start) moved on, in place, by every stored event after it.
+
+    Two readers may move one shared state on at once: each folds only the events past the
+    state's seq as it is once its page has arrived, so none is applied twice.
+    """
     after = state.seq if state is not None else 0
     while True:
         page = await read_after_txn(conn, session, after, 10_000)
         if not page.events:
             return state
-        state = fold(page.events, state)
-        after = state.seq
+        current = state.seq if state is not None else 0
+        events = [e for e in page.events if e.seq > current]
+        if events:
+            state = fold(events, state)
         if not page.limited:
             return state
+        after = page.events[-1].seq
 
 
 async def code_hash_txn(conn: AsyncConnection, session: str, seat: str) -> tuple[bytes, int] | None:

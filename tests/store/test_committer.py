@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -270,3 +271,63 @@ async def test_two_nodes_locking_the_same_sessions_in_opposite_order_never_deadl
 
 async def _ignore(*_args: Any) -> None:
     return None
+
+
+async def test_readers_move_their_state_on_by_the_events_since_not_a_reload(
+    harness: Harness, engine: AsyncEngine, lot_json: dict[str, Any], monkeypatch: Any
+) -> None:
+    """While the writer's projection is ahead (a batch in flight) readers fold the few events
+    since their own copy; two readers doing it at once apply none twice."""
+    seats = await harness.scoring_session(lot_json)
+    committer = harness.committer
+    state = await committer.current_state(SESSION)
+    assert state is not None
+    committer._cache.clear()  # the writer holds nothing: readers are on their own
+    committer._read[SESSION] = state
+    await asyncio.gather(*(harness.score(seat, f"r{n}") for seat in seats for n in range(3)))
+    committer._cache.clear()
+    loads = 0
+    real_load = log.load_state_txn
+
+    async def counted_load(conn: Any, session: str) -> Any:
+        nonlocal loads
+        loads += 1
+        return await real_load(conn, session)
+
+    folded: list[int] = []
+    real_fold = log.fold
+
+    def recorded_fold(events: Any, into: Any = None) -> Any:
+        events = list(events)
+        folded.extend(e.seq for e in events)
+        return real_fold(events, into)
+
+    both_reading = asyncio.Event()
+    readers = 0
+    real_read = log.read_after_txn
+
+    async def read_together(conn: Any, session: str, after: int, limit: int) -> Any:
+        """Both readers read their page before either folds (where the pool lets them)."""
+        nonlocal readers
+        readers += 1
+        if readers == 2:
+            both_reading.set()
+        page = await real_read(conn, session, after, limit)
+        with contextlib.suppress(TimeoutError):  # SQLite's pool may hand out one connection
+            await asyncio.wait_for(both_reading.wait(), 0.5)
+        return page
+
+    monkeypatch.setattr(log, "load_state_txn", counted_load)
+    monkeypatch.setattr(log, "fold", recorded_fold)
+    monkeypatch.setattr(log, "read_after_txn", read_together)
+    first, second = await asyncio.gather(
+        committer.current_state(SESSION), committer.current_state(SESSION)
+    )
+    assert loads == 0  # moved on, not reloaded
+    assert first is second is state
+    assert sorted(folded) == sorted(set(folded))
+    assert len(folded) == 3 * len(seats)
+    async with engine.connect() as conn:
+        page = await log.read_after_txn(conn, SESSION, 0, 10_000)
+    assert state.seq == page.head
+    assert state_to_json(state) == state_to_json(fold(page.events))  # nothing applied twice
