@@ -17,11 +17,12 @@ from typing import Any
 from aiohttp import ClientSession, web
 
 from server.app import log_limits
+from server.app.acceptor import listening_sockets, start_site
 from server.app.config import Config
 from server.app.gc_policy import GcPolicy
 from server.app.listen import ListenRefused, check_listen, ssl_context
 from server.app.main import make_app
-from server.app.serving import limit_connections, raise_fd_limit
+from server.app.serving import raise_fd_limit
 from server.app.tls_init import trust_instructions, write_tls
 from server.app.verify_cli import add_verify_parser
 
@@ -83,13 +84,11 @@ async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
     raise_fd_limit()
     runner = web.AppRunner(make_app(config), **config.limits.handler_args())
     await runner.setup()
-    limit_connections(runner, config.limits, ACCEPT_BACKLOG)
     # A deep accept queue: under a connection flood a short one drops SYNs, and a seat's new
-    # connection then waits for its SYN to be sent again (1 s, 3 s, …).
-    site = web.TCPSite(
-        runner, config.host, config.port, ssl_context=ssl_context(config), backlog=ACCEPT_BACKLOG
-    )
-    await site.start()
+    # connection then waits for its SYN to be sent again (1 s, 3 s, …). The site takes from it
+    # a few at a time (acceptor.py), so its depth costs the event loop nothing.
+    sockets = listening_sockets(config.host, config.port, ACCEPT_BACKLOG)
+    await start_site(runner, config.limits, sockets, ssl_context(config))
     print(f"evalroom serving on {config.public_url} (data: {config.data_dir})", flush=True)
     policy = GcPolicy()  # full collections only when quiet: they pause the loop (gc_policy.py)
     policy.install()

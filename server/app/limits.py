@@ -26,9 +26,10 @@ class Limits:
     # Open TCP connections from one address (a venue behind NAT shares one): beyond it a new
     # connection is closed at once.
     connections_per_source: int = 256
-    # Open TCP connections in all (lowered to fit the process's descriptor limit): when full, the
-    # oldest connection of the busiest address is closed to make room.
-    max_connections: int = 16384
+    # Open TCP connections in all (lowered to fit the process's descriptor limit: give a node
+    # 65,536, docs/DEPLOY.md): when full, the oldest connection of the busiest address is closed
+    # to make room. One waiting for its request head costs about a kilobyte (head_gate.py).
+    max_connections: int = 65536
     # Open sockets of one token on one namespace (tabs of one seat, a reconnect racing its old
     # socket): beyond it a new connect is refused with ``too_many_connections``.
     sockets_per_token: int = 8

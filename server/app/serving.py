@@ -18,6 +18,7 @@ import asyncio
 import logging
 import resource
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -29,23 +30,25 @@ logger = logging.getLogger(__name__)
 FD_RESERVE = 512  # descriptors kept for the database, recordings, the media worker's pipes
 HEAVY = 16  # an address with this many connections open is not a seat's or a browser's
 
+Closer = Callable[[], None]
+
 
 def _source(transport: asyncio.BaseTransport) -> str:
     peer = transport.get_extra_info("peername")
     return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
 
 
-def connection_budget(limits: Limits, backlog: int) -> int:
+def connection_budget(limits: Limits, batch: int) -> int:
     """``max_connections``, lowered to fit under this process's descriptor limit.
 
-    The event loop accepts up to ``backlog`` connections in one go before any of them is looked
-    at, so that many descriptors are kept free on top: a process out of descriptors fails
-    ``accept`` and asyncio then stops accepting anyone for a second.
+    The site accepts up to ``batch`` connections in one go before any of them is recorded, so
+    that many descriptors are kept free on top: a process out of descriptors fails ``accept``
+    and stops accepting anyone for a second.
     """
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return limits.max_connections
-    return max(16, min(limits.max_connections, soft - FD_RESERVE - backlog))
+    return max(16, min(limits.max_connections, soft - FD_RESERVE - batch))
 
 
 def raise_fd_limit() -> None:
@@ -56,44 +59,63 @@ def raise_fd_limit() -> None:
 
 
 class ConnectionTable:
-    """Open connections by source, oldest first; decides which to close."""
+    """Open connections by source, oldest first; decides which to close.
+
+    A connection is any key (aiohttp's request handler, or a connection still waiting for its
+    head in ``head_gate``) with a function that closes it.
+    """
 
     def __init__(self, per_source: int, budget: int) -> None:
         self.per_source = per_source
         self.budget = budget
-        self.by_source: dict[str, OrderedDict[Any, asyncio.Transport]] = {}
+        self.by_source: dict[str, OrderedDict[Any, Closer]] = {}
         self.sources: dict[Any, str] = {}
         self.total = 0
         self.shed = 0
 
-    def opened(self, handler: Any, transport: asyncio.Transport) -> list[asyncio.Transport]:
-        """Record a connection; the transports to close now (this one, or the node's surplus)."""
-        source = _source(transport)
+    def refuses(self, source: str) -> bool:
+        """Whether a new connection from ``source`` would be closed at once (see ``opened``)."""
+        held = len(self.by_source.get(source, ()))
+        return held >= self.per_source or (self.total >= self.budget and held + 1 >= HEAVY)
+
+    def opened(self, key: Any, source: str, close: Closer) -> list[Closer]:
+        """Record a connection; what to close now (this one, or the node's surplus)."""
         held = self.by_source.setdefault(source, OrderedDict())
-        held[handler] = transport
-        self.sources[handler] = source
+        held[key] = close
+        self.sources[key] = source
         self.total += 1
         if len(held) > self.per_source:
-            return [transport]
+            return [close]
         if self.total > self.budget:
             if len(held) >= HEAVY:  # a heavy address's newcomer: refused, nothing else moves
-                return [transport]
+                return [close]
             busiest = max(self.by_source.values(), key=len)  # room for a light newcomer
             return [next(iter(busiest.values()))]  # the busiest address's oldest connection
         return []
 
-    def closed(self, handler: Any) -> None:
-        source = self.sources.pop(handler, None)
+    def closed(self, key: Any) -> None:
+        source = self.sources.pop(key, None)
         if source is None:
             return
         held = self.by_source[source]
-        held.pop(handler, None)
+        held.pop(key, None)
         self.total -= 1
         if not held:
             del self.by_source[source]
 
+    def close_later(self, victims: list[Closer]) -> None:
+        """Close ``victims`` on the loop's next turn.
 
-def limit_connections(runner: web.AppRunner, limits: Limits, backlog: int = 128) -> ConnectionTable:
+        Not now: a connection's aiohttp handler starts its request loop only after
+        ``connection_made`` returns, and one lost before that start trips its assertions.
+        """
+        loop = asyncio.get_running_loop()
+        for victim in victims:
+            self.shed += 1
+            loop.call_soon(victim)
+
+
+def limit_connections(runner: web.AppRunner, limits: Limits, batch: int) -> ConnectionTable:
     """Cap connections on ``runner``'s server (call after ``runner.setup()``).
 
     aiohttp has no hook for this, so the server's ``connection_made``/``connection_lost`` are
@@ -102,14 +124,12 @@ def limit_connections(runner: web.AppRunner, limits: Limits, backlog: int = 128)
     server = runner.server
     if server is None:
         raise RuntimeError("call limit_connections after runner.setup()")
-    table = ConnectionTable(limits.connections_per_source, connection_budget(limits, backlog))
+    table = ConnectionTable(limits.connections_per_source, connection_budget(limits, batch))
     made, lost = server.connection_made, server.connection_lost
 
     def connection_made(handler: Any, transport: asyncio.Transport) -> None:
         made(handler, transport)
-        for victim in table.opened(handler, transport):
-            table.shed += 1
-            victim.abort()  # connection_lost follows and counts it down
+        table.close_later(table.opened(handler, _source(transport), transport.abort))
 
     def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
         table.closed(handler)

@@ -15,9 +15,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from server.app.acceptor import start_site
 from server.app.config import Config
 from server.app.main import make_app
-from server.app.serving import limit_connections
 from server.client.seat import Client, SeatClient
 from server.domain.lot import Lot, parse_lot
 
@@ -144,12 +144,12 @@ async def running_node(
     )
     runner = web.AppRunner(make_app(config), **config.limits.handler_args())
     await runner.setup()
-    limit_connections(runner, config.limits)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if sndbuf:  # accepted connections inherit it
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
     listener.bind(("127.0.0.1", port))
-    await web.SockSite(runner, listener).start()
+    listener.listen(128)
+    await start_site(runner, config.limits, [listener])
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
