@@ -7,7 +7,10 @@ run ``--concurrency`` at a time. Progress goes to stderr; the last line of stdou
 object:
 
 - ``inputs``: inputs sent; ``unhandled``: tracebacks in the server's log; ``http_5xx``;
-  ``unanswered``: calls, requests and CONNECTs without an answer within ``--timeout`` s;
+  ``unanswered``: calls, requests and CONNECTs without an answer within ``--timeout`` s on a
+  connection that stayed open (a frame over the server's limit is answered by closing the
+  connection with 1009, "message too big": counted under ``answers``; a call in flight on a
+  connection the server closed for another input is counted as ``cut_by_close``);
 - ``rss_growth``: (end - start) / start of the server's VmRSS, start taken after ``--warmup``
   inputs; ``honest_seq``: the seq of an honest seat's score committed after the run (0: failed).
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -29,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.app.conftest import free_port
-from tests.app.processes import kill, start_server
+from tests.app.processes import SERVE, kill, start_server
 from tests.fuzz.draw import BATCH, draw_batch
 from tests.fuzz.health import honest_score
 from tests.fuzz.inputs import FuzzInput
@@ -59,7 +63,16 @@ async def run_batch(target: Target, inputs: list[FuzzInput], concurrency: int) -
 async def fuzz(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     log = data_dir / "server.log"
     port = free_port()
-    server = await start_server(data_dir, port, log)
+    traced = data_dir / "memtrace.txt"
+    if args.trace_memory:
+        code = (
+            f"import sys; sys.path.insert(0, 'bench'); import memtrace; memtrace.install(); {SERVE}"
+        )
+        server = await start_server(
+            data_dir, port, log, {"EVALROOM_MEMTRACE_OUT": str(traced)}, code
+        )
+    else:
+        server = await start_server(data_dir, port, log)
     base = f"http://127.0.0.1:{port}"
     target = Target(base, timeout=args.timeout)
     started = time.monotonic()
@@ -81,11 +94,19 @@ async def fuzz(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
                 done += len(inputs)
                 if not rss_start and done >= args.warmup:
                     rss_start = vm_rss_kb(server.pid)
+                    if args.trace_memory:
+                        server.send_signal(signal.SIGUSR1)  # memtrace's baseline
                 if done >= next_report or done >= args.inputs:
                     next_report += args.progress
                     report_progress(target, done, started, server.pid)
             pending.cancel()
         rss_end = vm_rss_kb(server.pid)
+        if args.trace_memory:
+            server.send_signal(signal.SIGUSR1)  # memtrace's comparison
+            for _ in range(600):
+                if traced.exists():
+                    break
+                await asyncio.sleep(0.1)
         try:
             honest: int | str = await honest_score(base)
         except Exception as error:  # the figures above still count: say why it failed
@@ -102,6 +123,7 @@ async def fuzz(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         "unhandled": unhandled,
         "http_5xx": tally.http_5xx,
         "unanswered": tally.unanswered,
+        "cut_by_close": tally.cut_by_close,
         "rss_growth": round((rss_end - rss_start) / rss_start, 4) if rss_start else None,
         "rss_start_kb": rss_start,
         "rss_end_kb": rss_end,
@@ -117,6 +139,7 @@ async def fuzz(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         "tracebacks": examples[:3],
         "unhandled_at_stop": at_stop,
         "tracebacks_at_stop": stop_examples[:2],
+        "memory_growth": traced.read_text("utf-8").splitlines()[:60] if traced.exists() else None,
     }
 
 
@@ -153,6 +176,11 @@ def main() -> None:
         "--skip-known", action="store_true", help="leave out tests/fuzz/known.py's classes"
     )
     parser.add_argument("--data-dir", type=Path, help="keep the server's data and log here")
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="run the server under tracemalloc (bench/memtrace.py); report where it grew",
+    )
     args = parser.parse_args()
     args.warmup = min(args.warmup, max(args.inputs // 10, 1))
     if args.data_dir:

@@ -21,10 +21,18 @@ def output_of(log: Path) -> str:
     return log.read_text(errors="replace")
 
 
+SERVE = "from server.app.cli import main; main()"
+
+
 async def start_server(
-    data_dir: Path, port: int, log: Path, extra_env: dict[str, str] | None = None
+    data_dir: Path,
+    port: int,
+    log: Path,
+    extra_env: dict[str, str] | None = None,
+    code: str = SERVE,
 ) -> asyncio.subprocess.Process:
-    """``evalroom serve`` as a child process; returns once ``/healthz`` answers."""
+    """``evalroom serve`` as a child process (``code`` runs it); returns once ``/healthz``
+    answers."""
     env = {
         **os.environ,
         "EVALROOM_ADMIN_TOKEN": ADMIN,
@@ -35,7 +43,7 @@ async def start_server(
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
-            "from server.app.cli import main; main()",
+            code,
             "--data-dir",
             str(data_dir),
             "--port",

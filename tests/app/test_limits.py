@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from server.app.limits import Limits
+from server.app.main import MAX_FRAME
 from server.app.rate import Bucket
 from tests.app.conftest import Room, create_session, load_lot, running_node
 from tests.app.test_resume import start_scoring
@@ -292,3 +293,19 @@ async def test_a_whole_history_catch_up_asked_32_times_at_once_is_made_once(
             assert (await other.sio.call("sync", {"after": 0}))["ok"]
         finally:
             await room.close()
+
+
+async def test_a_frame_over_the_limit_is_answered_by_closing_as_message_too_big(
+    server: str,
+) -> None:
+    """What the fuzzer counts as the server's answer to a frame over ``MAX_FRAME``."""
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(
+            server.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+        )
+        assert (await ws.receive()).data.startswith("0")  # engine.io OPEN
+        await ws.send_str('42["sync",{"after":0,"x":"' + "x" * MAX_FRAME + '"}]')
+        closing = await asyncio.wait_for(ws.receive(), 5)
+        assert closing.type is aiohttp.WSMsgType.CLOSE
+        assert closing.data == 1009
+        await ws.close()

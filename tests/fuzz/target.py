@@ -26,6 +26,7 @@ import socketio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from yarl import URL
 
+from server.app.main import MAX_FRAME
 from server.app.secrets import Secret
 from server.app.tokens import TokenMinter
 from server.auditlog.canonical import canonical_bytes
@@ -56,6 +57,9 @@ class Tally:
     inputs: int = 0
     http_5xx: int = 0
     unanswered: int = 0
+    # calls in flight on a connection the server closed meanwhile (for another input's frame
+    # over the limit, or a client 'disconnect' event): the close is their answer
+    cut_by_close: int = 0
     skipped: int = 0  # the client library itself could not send the input
     kinds: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
@@ -233,6 +237,11 @@ class Target:
                 await self._frame(item)
             else:
                 await self._connect(item)
+        except TooBig:
+            self.tally.statuses["closed 1009: frame over the limit"] += 1
+        except CutByClose as error:
+            self.tally.cut_by_close += 1
+            self.tally.fail("cut by close", item, repr(error))
         except TimeoutError as error:
             self.tally.unanswered += 1
             self.tally.fail("unanswered", item, repr(error))
@@ -335,6 +344,12 @@ class Target:
                 item.event, data, namespace=item.namespace, timeout=self.timeout
             )
         except socketio.exceptions.TimeoutError as error:
+            if not client.connected and _frame_size(item.event, data) > MAX_FRAME:
+                # python-socketio's call waits out its timeout after the server closed the
+                # connection; the frame was over the limit, so the close was the answer
+                raise TooBig(item.event) from error
+            if not client.connected:
+                raise CutByClose(item.event) from error
             raise TimeoutError(
                 f"no ack ({'connected' if client.connected else 'dropped'})"
             ) from error
@@ -401,6 +416,18 @@ class Target:
             await ws.close()
 
 
+TOO_BIG_CLOSE = 1009
+
+
+def _frame_size(event: str, data: Any) -> int:
+    """The bytes of the websocket frame python-socketio sends for ``event`` with ``data``."""
+    args = [event] if data is None else [event, *data] if isinstance(data, tuple) else [event, data]
+    try:
+        return len(json.dumps(args, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    except (TypeError, ValueError, RecursionError):
+        return 0
+
+
 def _code(answer: Any) -> str:
     """``ok``, the error code of a refusal, or ``?`` for an answer of another shape."""
     if not isinstance(answer, dict):
@@ -420,10 +447,21 @@ async def _drop(client: socketio.AsyncClient) -> None:
         await http.close()
 
 
+class CutByClose(Exception):
+    """The connection a call was waiting on was closed before its answer came."""
+
+
+class TooBig(Exception):
+    """The server closed the connection for a frame over its limit (``MAX_FRAME``): websocket
+    close 1009, "message too big". That is its answer: the client learns at once."""
+
+
 async def _receive(ws: aiohttp.ClientWebSocketResponse) -> str:
     """The next engine.io packet that is not a ping (answered with a pong)."""
     while True:
         message = await ws.receive()
+        if message.type == aiohttp.WSMsgType.CLOSE and message.data == TOO_BIG_CLOSE:
+            raise TooBig(message.extra)
         if message.type != aiohttp.WSMsgType.TEXT:
             raise ConnectionError(f"websocket {message.type.name} {message.data!r}")
         text = str(message.data)
