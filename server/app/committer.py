@@ -24,15 +24,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app import writer_cache
+from server.app.pending import Committed, Pending, ack_for, answer_resend, check_one
 from server.app.writer_cache import SignCheckpoint, WriterCache
-from server.auditlog.canonical import CanonicalError
 from server.auditlog.merkle import CompactRange
 from server.domain.commands import Command, CreateSession, command_digest, decide
 from server.domain.errors import Code, CommandError
@@ -51,66 +50,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 512
 
 
-@dataclass(frozen=True, slots=True)
-class Committed:
-    """A committed event and whether results were revealed once it applied."""
-
-    event: Event
-    revealed: bool
-
-
 OnCommit = Callable[[str, list[Committed]], Awaitable[None]]
 OnCheckpoint = Callable[[StoredCheckpoint], Awaitable[None]]
-
-
-@dataclass
-class _Pending:
-    principal: Principal
-    command_id: str
-    command: Command
-    future: asyncio.Future[dict[str, Any]] = field(repr=False)
-    digest: bytes = b""  # command_digest(command), compared with a stored ack's on a resend
-
-
-def ack_for(events: list[Event]) -> dict[str, Any]:
-    """The acknowledgement of a committed command: its last event's ``seq`` and hash."""
-    last = events[-1]
-    return {"ok": True, "seq": last.seq, "hash": last.hash.hex(), "count": len(events)}
-
-
-def answer_resend(
-    stored: StoredAck, command_id: str, digest: bytes
-) -> dict[str, Any] | CommandError:
-    """A command id already committed: its ack if the content is the same, else ``id_reused``."""
-    if stored.digest is not None and stored.digest != digest:
-        return CommandError(
-            Code.ID_REUSED,
-            f"command id {command_id} was committed with other content; use a new id",
-            seq=stored.ack.get("seq"),
-        )
-    return stored.ack
-
-
-def check_one(state: SessionState, pending: _Pending, now: int) -> list[Event]:
-    """Decide one command and seal its events, or raise a ``CommandError`` for it alone.
-
-    Nothing is applied here, so a failure leaves the projection as it was and the batch goes on.
-    Sealing is inside because it is where content that no canonical form accepts shows up.
-    """
-    principal, command_id = pending.principal, pending.command_id
-    try:
-        drafts = decide(state, principal, command_id, pending.command)
-        return [
-            seal(draft, principal.session, state.seq + 1 + n, now) for n, draft in enumerate(drafts)
-        ]
-    except CommandError:
-        raise
-    except (CanonicalError, UnicodeError) as exc:  # a client's content, not a server fault
-        logger.info("command %s of %s refused: %s", command_id, principal.actor, exc)
-        raise CommandError(Code.MALFORMED, f"content not accepted: {exc}") from None
-    except Exception as exc:  # a bug: this command fails, not the batch it came in
-        logger.exception("checking command %s of %s failed", command_id, principal.actor)
-        raise CommandError(Code.INTERNAL, "the command could not be checked") from exc
 
 
 class Committer:
@@ -129,7 +70,7 @@ class Committer:
         self._on_commit = on_commit
         self._sign = sign_checkpoint
         self._on_checkpoint = on_checkpoint
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._queue: asyncio.Queue[Pending] = asyncio.Queue()
         self._cache = WriterCache(sign_checkpoint)
         # Look in the store for events no checkpoint covers: at start (a crash left them) and
         # after a failed transaction (the cache that knew about them was dropped).
@@ -143,7 +84,7 @@ class Committer:
         self._outbox: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
         self._fanout_task: asyncio.Task[None] | None = None
         self._step: asyncio.Future[None] | None = None  # the transaction in progress, if any
-        self._step_batch: list[_Pending] = []
+        self._step_batch: list[Pending] = []
         self.batches = 0  # how many transactions; the benchmark reports commands per batch
         self.retries = 0  # batches decided again after a moved head or a resend
 
@@ -209,7 +150,7 @@ class Committer:
             raise TypeError("use create_session")
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         digest = command_digest(command)
-        self._queue.put_nowait(_Pending(principal, command_id, command, future, digest))
+        self._queue.put_nowait(Pending(principal, command_id, command, future, digest))
         return await future
 
     async def create_session(
@@ -264,7 +205,7 @@ class Committer:
             await self._run_step(self._commit, batch)
 
     async def _run_step(
-        self, step: Callable[[list[_Pending]], Awaitable[None]], batch: list[_Pending]
+        self, step: Callable[[list[Pending]], Awaitable[None]], batch: list[Pending]
     ) -> None:
         # A task of its own, awaited through a shield: stopping cancels the loop, not a
         # transaction that is already on its way to the database (see stop()).
@@ -273,7 +214,7 @@ class Committer:
         await asyncio.shield(self._step)
 
     async def _guarded(
-        self, step: Callable[[list[_Pending]], Awaitable[None]], batch: list[_Pending]
+        self, step: Callable[[list[Pending]], Awaitable[None]], batch: list[Pending]
     ) -> None:
         try:
             await step(batch)
@@ -289,8 +230,8 @@ class Committer:
                         CommandError(Code.INTERNAL, "could not store; resend the command")
                     )
 
-    async def _commit(self, batch: list[_Pending]) -> None:
-        by_session: dict[str, list[_Pending]] = {}
+    async def _commit(self, batch: list[Pending]) -> None:
+        by_session: dict[str, list[Pending]] = {}
         for pending in batch:
             by_session.setdefault(pending.principal.session, []).append(pending)
         try:
@@ -304,8 +245,8 @@ class Committer:
                 self._cache.pop(session, None)
             await self._commit_once(by_session, careful=True)
 
-    async def _commit_once(self, by_session: dict[str, list[_Pending]], careful: bool) -> None:
-        results: list[tuple[_Pending, dict[str, Any] | CommandError]] = []
+    async def _commit_once(self, by_session: dict[str, list[Pending]], careful: bool) -> None:
+        results: list[tuple[Pending, dict[str, Any] | CommandError]] = []
         published: dict[str, list[Committed]] = {}
         writes = BatchWrites()
         now = self._clock()
@@ -335,7 +276,7 @@ class Committer:
                 pending.future.set_result(result)
         self._deliver(published, signed)
 
-    async def _checkpoint_idle(self, _batch: list[_Pending]) -> None:
+    async def _checkpoint_idle(self, _batch: list[Pending]) -> None:
         """Sign a checkpoint for every session whose newest events waited a whole period."""
         now = self._clock()
         due = {s for s, c in self._cache.items() if c.checkpoint_due(now, force=False)}
@@ -366,9 +307,9 @@ class Committer:
         self,
         scope: AppendScope,
         session: str,
-        pendings: list[_Pending],
+        pendings: list[Pending],
         now: int,
-        results: list[tuple[_Pending, dict[str, Any] | CommandError]],
+        results: list[tuple[Pending, dict[str, Any] | CommandError]],
         writes: BatchWrites,
         careful: bool,
     ) -> list[Committed]:

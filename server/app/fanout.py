@@ -18,7 +18,7 @@ import socketio
 from socketio.packet import EVENT
 
 from server.app.audit_service import checkpoint_json
-from server.app.committer import Committed
+from server.app.pending import Committed
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
 from server.domain.untrusted import MAX_DEPTH
 from server.domain.views import Viewer, event_view

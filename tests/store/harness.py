@@ -8,7 +8,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.app.committer import Committed, Committer, SignCheckpoint
+from server.app.committer import Committer, SignCheckpoint
+from server.app.pending import Committed
 from server.domain.commands import AdvancePhase, CreateSession, Enrol
 from server.domain.roles import Principal, Role
 from server.store.audit import StoredCheckpoint
