@@ -36,7 +36,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: E402
     Ed25519PublicKey,
 )
 
-from server.auditlog.archive import verify_archive, write_archive  # noqa: E402
+from server.auditlog.archive import verify_archive  # noqa: E402
+from server.auditlog.archive_write import write_archive  # noqa: E402
 from server.auditlog.merkle import (  # noqa: E402
     CompactRange,
     inclusion_proof_from,

@@ -1,9 +1,9 @@
 """Exporting a session as an ``evalroom-archive/1`` zip (电子档案一键归档).
 
-The pure writer (:func:`server.auditlog.archive.write_archive`) consumes plain iterables; here a
-worker thread runs it while each page of events, leaf hashes and checkpoints is fetched from the
-database on the event loop, so a long session streams through in pages of ``PAGE`` rows and the
-loop keeps serving seats meanwhile.
+The pure writer (:func:`server.auditlog.archive_write.write_archive`) consumes plain iterables;
+here a worker thread runs it while each page of events, leaf hashes and checkpoints is fetched
+from the database on the event loop, so a long session streams through in pages of ``PAGE`` rows
+and the loop keeps serving seats meanwhile.
 
 What goes in: every event's exact stored bytes, the stored leaf hashes, every checkpoint with its
 cosignatures, the recordings under ``<data dir>/recordings/<session>/`` that a ``recording.closed``
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app.notary import Notary
 from server.app.report_desk import reports_folder
-from server.auditlog.archive import ArchiveInfo, Recording, write_archive
+from server.auditlog.archive_write import ArchiveInfo, Recording, write_archive
 from server.store import audit, log
 
 PAGE = 10_000

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app.archive_export import export_archive
 from server.app.notary import Notary
-from server.auditlog.archive import ArchiveInfo
+from server.auditlog.archive_write import ArchiveInfo
 from server.auditlog.note import (
     NoteError,
     Verifier,

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from server.auditlog.archive import Recording, write_archive
+from server.auditlog.archive_write import Recording, write_archive
 from server.auditlog.canonical import canonical_bytes
 
 MANIFEST, EVENTS, LEAVES = "manifest.json", "events.jsonl", "leaves.txt"

@@ -22,7 +22,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.app.verify_cli import main as verify_main
-from server.auditlog.archive import Recording, verify_archive, write_archive
+from server.auditlog.archive import verify_archive
+from server.auditlog.archive_write import Recording, write_archive
 from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
 from server.auditlog.merkle import root_from_leaves
 from server.auditlog.note import (
