@@ -11,6 +11,7 @@ reconnect buy nothing. Buckets are per node, like sockets.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -46,6 +47,10 @@ class Budgets:
         """Spend what an answer carrying ``events`` events costs on top of its read."""
         if events > 0:
             self.take(scope, principal, "read", events / self.limits.events_per_read)
+
+    def afford(self, scope: str, principal: Principal) -> Callable[[int], None]:
+        """What ``ReadHandler.catch_up`` calls with the events its answer will carry."""
+        return functools.partial(self.take_events, scope, principal)
 
     def _bucket(self, scope: str, principal: Principal, kind: str) -> Bucket:
         key = (scope, kind, principal.actor, principal.session)

@@ -190,13 +190,9 @@ async def read_events(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     after = uint_param(request.query.get("after", "0"), "after")
     principal = await _principal_for(request)
-    budgets = request.app[BUDGETS]
+    budgets = request.app[BUDGETS]  # the default namespace's: one read budget however it comes
     budgets.take("/", principal, "read")
-
-    def afford(events: int) -> None:
-        budgets.take_events("/", principal, events)
-
-    answer = await service.read.catch_up(principal, after, afford)
+    answer = await service.read.catch_up(principal, after, budgets.afford("/", principal))
     return web.json_response({"ok": True, **answer})
 
 

@@ -74,22 +74,22 @@ class ConnectionTable:
         self.shed = 0
 
     def refuses(self, source: str) -> bool:
-        """Whether a new connection from ``source`` would be closed at once (see ``opened``)."""
+        """Whether a new connection from ``source`` is closed at once: over its address's cap,
+        or from a heavy address while the node is full."""
         held = len(self.by_source.get(source, ()))
         return held >= self.per_source or (self.total >= self.budget and held + 1 >= HEAVY)
 
     def opened(self, key: Any, source: str, close: Closer) -> list[Closer]:
         """Record a connection; what to close now (this one, or the node's surplus)."""
+        refused = self.refuses(source)
         held = self.by_source.setdefault(source, OrderedDict())
         held[key] = close
         self.sources[key] = source
         self.total += 1
-        if len(held) > self.per_source:
+        if refused:  # over its address's cap, or a heavy address's newcomer: nothing else moves
             return [close]
-        if self.total > self.budget:
-            if len(held) >= HEAVY:  # a heavy address's newcomer: refused, nothing else moves
-                return [close]
-            busiest = max(self.by_source.values(), key=len)  # room for a light newcomer
+        if self.total > self.budget:  # room for a light newcomer
+            busiest = max(self.by_source.values(), key=len)
             return [next(iter(busiest.values()))]  # the busiest address's oldest connection
         return []
 

@@ -7,7 +7,6 @@ list of event views in ``seq`` order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -40,10 +39,6 @@ def register(
     async def disconnect(sid: str, reason: Any = None) -> None:
         grants.forget(NAMESPACE, sid)
 
-    def afford(principal: Principal) -> Callable[[int], None]:
-        """A catch-up's events are paid for before the answer is made (budgets.py)."""
-        return lambda events: grants.budgets.take_events(NAMESPACE, principal, events)
-
     async def join(sid: str, principal: Principal, data: Any) -> dict[str, Any]:
         """Enter the live stream and receive everything after ``after``."""
         after = data.get("after", 0) if isinstance(data, dict) else 0
@@ -52,13 +47,17 @@ def register(
         await sio.enter_room(sid, room_for(principal))
         if principal.role is Role.EXPERT:
             dispatcher.seat_joined(principal.session, principal.subject)
-        answer = await service.read.catch_up(principal, after, afford(principal))
+        answer = await service.read.catch_up(
+            principal, after, grants.budgets.afford(NAMESPACE, principal)
+        )
         return {"ok": True, "role": str(principal.role), "seat": principal.seat, **answer}
 
     async def sync(sid: str, principal: Principal, data: Any) -> dict[str, Any]:
         """Events after ``after`` (a client that saw a gap asks this)."""
         after = data.get("after") if isinstance(data, dict) else None
-        answer = await service.read.catch_up(principal, after, afford(principal))
+        answer = await service.read.catch_up(
+            principal, after, grants.budgets.afford(NAMESPACE, principal)
+        )
         return {"ok": True, **answer}
 
     async def command(sid: str, principal: Principal, data: Any) -> dict[str, Any]:

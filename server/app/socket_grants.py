@@ -86,7 +86,7 @@ class SocketGrants:
         """A socket closed (its principal's buckets stay: a reconnect gets no fresh burst)."""
         self._grants.pop((namespace, sid), None)
 
-    def throttle(self, namespace: str, sid: str, kind: str, amount: float = 1.0) -> None:
+    def throttle(self, namespace: str, sid: str, kind: str) -> None:
         """Refuse with ``rate_limited`` a socket sending ``kind`` (command, read, media) fast.
 
         The budget is its principal's on this namespace, shared by that token's sockets: more
@@ -94,7 +94,7 @@ class SocketGrants:
         """
         claims = self._grants.get((namespace, sid))
         if claims is not None:
-            self.budgets.take(namespace, claims.principal, kind, amount)
+            self.budgets.take(namespace, claims.principal, kind)
 
     def answering(self, namespace: str, kind: str, handler: Handler) -> Event:
         """``handler`` as a socket.io event that always answers: the socket's principal
