@@ -22,6 +22,7 @@ from server.app.hardening import (
     normalize_origin,
     security_headers,
 )
+from server.app.home_http import add_home_routes
 from server.app.http import SERVICE, add_routes, typed_errors
 from server.app.limits import LIMITS
 from server.app.media_service import MediaService
@@ -134,6 +135,7 @@ def make_app(config: Config) -> web.Application:
 
     app.cleanup_ctx.append(lifecycle)
     add_routes(app)
+    add_home_routes(app)
     add_audit_routes(app)
     add_report_routes(app)
     add_recording_routes(app)
