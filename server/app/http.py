@@ -229,7 +229,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/sessions/{session}/state", read_state)
     app.router.add_get("/api/sessions/{session}/results", read_results)
     app.router.add_get("/seat/{session}/{seat}", _page("seat.html"))
-    for role in ("supervisor", "public", "auditor"):
-        app.router.add_get(f"/{role}/{{session}}", _page("viewer.html"))
+    for role, page in (
+        ("supervisor", "viewer.html"),
+        ("public", "public.html"),  # the waiting area's screen: progress only
+        ("auditor", "viewer.html"),
+    ):
+        app.router.add_get(f"/{role}/{{session}}", _page(page))
     if CLIENT_DIR.exists():
         app.router.add_static("/client/", CLIENT_DIR)
