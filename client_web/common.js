@@ -75,9 +75,19 @@
     if (kind === "session.created") {
       view.session = event.session || view.session;
       view.phase = "prepared";
+      view.phase_times = { prepared: event.t };
       view.lot = data.lot;
       view.seats = {};
       view.cells = {};
+      const chair = data.lot && data.lot.committee && data.lot.committee.chair;
+      view.committee = {
+        chair: data.seats.includes(chair) ? chair : null,
+        chair_round: 1,
+        chair_votes: {},
+        proposals: {},
+        time: { round: 1, requests: [], extensions: 0 },
+        explanations: [],
+      };
       for (const s of data.seats) {
         const venue = s.slice(0, s.lastIndexOf("-"));
         const visible = !ownSeat || s === ownSeat;
@@ -98,6 +108,7 @@
       view.seats[seat][flags[kind]] = true;
     } else if (kind === "phase.changed") {
       view.phase = data.to;
+      view.phase_times = { ...(view.phase_times || {}), [data.to]: event.t };
     } else if (kind === "blind.assigned" || kind === "blind.revealed") {
       // As server/domain/committee_views.py apply_blind_view: on the reveal, cells held under
       // a seat's codes are filed under the bidders (a full view already holds them so).
@@ -113,7 +124,16 @@
             }
           }
         }
+        for (const item of (view.committee && view.committee.explanations) || []) {
+          if (item.code && !item.bidder) item.bidder = Object.fromEntries(data.seats[item.seat] || [])[item.code] || null;
+        }
       }
+    } else if (kind === "report.issued") {
+      view.report = { hash: data.report, content: data.content, bytes: data.bytes, signatures: {} };
+    } else if (kind === "report.signed") {
+      if (view.report) view.report.signatures[seat] = { seq: event.seq, dissent: data.dissent != null ? data.dissent : null };
+    } else if (COMMITTEE_EVENTS.has(kind)) {
+      applyCommittee(view, event);
     } else if (kind === "score.set") {
       const cell = { seq: event.seq };
       if ("value" in data) {
@@ -129,6 +149,66 @@
       view.cells = view.cells || {};
       view.cells[seat] = view.cells[seat] || {};
       view.cells[seat][`${head}/${data.criterion}`] = cell;
+    }
+  }
+
+  const COMMITTEE_EVENTS = new Set([
+    "chair.voted", "chair.round_ended", "chair.elected", "rejection.proposed", "rejection.approved",
+    "rejection.declined", "rejection.voted", "rejection.decided", "time.requested", "time.extended",
+    "flag.explained",
+  ]);
+
+  // Fold one committee event into a view, as server/domain/committee_views.py
+  // apply_committee_view does (the public screen's view has no committee and skips them).
+  function applyCommittee(view, event) {
+    const com = view.committee;
+    if (!com) return;
+    const data = event.data;
+    switch (event.type) {
+      case "chair.voted":
+        com.chair_votes[data.seat] = data.candidate;
+        break;
+      case "chair.round_ended":
+        com.chair_votes = {};
+        com.chair_round = data.round + 1;
+        break;
+      case "chair.elected":
+        com.chair_votes = {};
+        com.chair = data.seat;
+        break;
+      case "rejection.proposed":
+        com.proposals[data.proposal] = {
+          seat: data.seat, bidder: data.bidder, ground: data.ground, reason: data.reason,
+          seq: event.seq, status: "proposed", votes: {},
+        };
+        break;
+      case "rejection.approved":
+      case "rejection.declined":
+        com.proposals[data.proposal].status = event.type.split(".")[1];
+        break;
+      case "rejection.voted":
+        com.proposals[data.proposal].votes[data.seat] = data.vote;
+        break;
+      case "rejection.decided":
+        com.proposals[data.proposal].status = data.outcome;
+        break;
+      case "time.requested":
+        com.time.requests.push(data.seat);
+        break;
+      case "time.extended":
+        com.time = { round: data.round + 1, requests: [], extensions: com.time.extensions + 1 };
+        break;
+      case "flag.explained": {
+        const pairs = (view.blind && view.blind.seats && view.blind.seats[data.seat]) || [];
+        const bidder = data.bidder || (data.code && Object.fromEntries(pairs)[data.code]) || null;
+        com.explanations.push({
+          seat: data.seat, bidder, code: data.code || null, criterion: data.criterion,
+          text: data.text, seq: event.seq,
+        });
+        break;
+      }
+      default:
+        break;
     }
   }
 
@@ -287,7 +367,37 @@
     return node;
   }
 
+  // A modal confirmation in zh-CN and English (window.confirm shows neither our language nor
+  // our page's look, and a headless test cannot see it); resolves true on 确定 Confirm.
+  function confirmDialog(zh, en) {
+    return new Promise((resolve) => {
+      const ok = el("button", { type: "submit", value: "yes", class: "primary" }, "确定 Confirm");
+      const cancel = el("button", { type: "submit", value: "no" }, "取消 Cancel");
+      const dialog = el(
+        "dialog",
+        { class: "confirm", "aria-labelledby": "confirm-text" },
+        el("form", { method: "dialog" }, el("p", { id: "confirm-text" }, zh, el("br"), el("small", {}, en)), el("p", { class: "confirm-buttons" }, ok, " ", cancel)),
+      );
+      dialog.addEventListener("close", () => {
+        dialog.remove();
+        resolve(dialog.returnValue === "yes");
+      });
+      document.body.append(dialog);
+      dialog.showModal();
+      cancel.focus();
+    });
+  }
+
+  // 1:05:09 for a duration in ms (negative counts as 0).
+  function duration(ms) {
+    const total = Math.max(0, Math.floor(ms / 1000));
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${Math.floor(total / 3600)}:${pad(Math.floor(total / 60) % 60)}:${pad(total % 60)}`;
+  }
+
   window.Evalroom = {
+    confirm: confirmDialog,
+    duration,
     PHASES,
     PHASE_LABELS,
     canonical,

@@ -44,6 +44,21 @@
     signedEnvelope,
     enqueue,
   });
+  // The committee's steps (seat_committee.js).
+  const committee = window.EvalroomSeatCommittee({
+    seat: SEAT,
+    $,
+    view: () => view,
+    connected: () => connected,
+    signedEnvelope,
+    enqueue,
+    errorText,
+    call: (name, data) => stream.call(name, data),
+    render,
+    focusCell,
+  });
+  let incompleteShown = false; // the "sheet incomplete" message is up (cleared once complete)
+  let pledgeFoldedFor = null; // the signed_in state the pledge text was last folded for
 
   // ---- IndexedDB: db "evalroom", store "seats", key `${session}/${seat}` ----
   function openDb() {
@@ -246,6 +261,10 @@
     if (lot && lot.project) $("project").textContent = `${lot.project.code || ""} ${lot.project.name || ""}`;
     const me = (view.seats && view.seats[SEAT]) || {};
     $("pledge").hidden = !record;
+    if (pledgeFoldedFor !== !!me.signed_in) {
+      pledgeFoldedFor = !!me.signed_in;
+      $("pledge-text").open = !me.signed_in; // folds away once signed; the expert may reopen it
+    }
     $("sign-button").disabled = !connected || !!me.signed_in || view.phase !== "sign_in";
     $("pledge-state").textContent = me.signed_in
       ? "已签署 Signed"
@@ -259,6 +278,16 @@
     }
     $("submit-button").disabled = !connected || !!me.submitted || view.phase !== "scoring" || !me.signed_in;
     $("submit-state").textContent = me.submitted ? "已提交 Submitted" : "";
+    if (lot) {
+      const [filled, total] = sheetProgress(lot);
+      $("sheet-progress").textContent = `已填 ${filled} / ${total} filled`;
+      if (incompleteShown && filled === total) {
+        incompleteShown = false;
+        $("submit-error").textContent = "";
+      }
+    }
+    renderElapsed();
+    committee.render();
     report.render();
   }
 
@@ -330,9 +359,10 @@
       blindBuiltFor = signature;
     }
     const mine = (view.cells && view.cells[SEAT]) || {};
-    const editable = view.phase === "scoring" && !!me.signed_in && !me.submitted && !blind.revealed;
+    const open = view.phase === "scoring" && !!me.signed_in && !me.submitted && !blind.revealed;
+    const fixable = committee.correctable();
     const bidderOf = Object.fromEntries(blind.pairs);
-    updateInputs(grid, editable, (key) => {
+    updateInputs(grid, (key) => open || (fixable.has(key) && !blind.revealed), (key) => {
       const [code, criterion] = key.split("/");
       // before the reveal the seat files its blind cells by code; after it, by bidder
       return mine[key] || (bidderOf[code] ? mine[`${bidderOf[code]}/${criterion}`] : undefined);
@@ -376,15 +406,20 @@
       gridBuiltFor = signature;
     }
     const mine = (view.cells && view.cells[SEAT]) || {};
-    const editable = connectedOrQueued() && view.phase === "scoring" && !!me.signed_in && !me.submitted;
-    updateInputs(grid, editable, (key) => mine[key]);
+    // typing while offline is allowed: the command is queued and resent
+    const open = view.phase === "scoring" && !!me.signed_in && !me.submitted;
+    // after submitting, and in review, an objective value in a mismatch can still be corrected
+    const fixable = committee.correctable();
+    const canFix = ["scoring", "review"].includes(view.phase) && !!me.signed_in;
+    updateInputs(grid, (key) => open || (canFix && fixable.has(key)), (key) => mine[key]);
   }
 
   function updateInputs(grid, editable, savedFor) {
     for (const input of grid.querySelectorAll("input[data-cell]")) {
       const key = input.dataset.cell;
       const saved = savedFor(key);
-      input.disabled = !editable;
+      input.disabled = !editable(key);
+      if (saved && saved.value !== undefined) input.classList.remove("missing");
       const status = cellStatus[key] || (saved ? { state: "saved" } : null);
       if (saved && saved.value !== undefined && document.activeElement !== input && pendingFor(key) === null && !(status && status.state === "error")) {
         input.value = saved.value;
@@ -404,9 +439,63 @@
     }
   }
 
-  function connectedOrQueued() {
-    return true; // typing while offline is allowed: the command is queued and resent
+  // Cells of the sheet this seat holds a value for, of all its cells.
+  function sheetProgress(lot) {
+    const inputs = [...document.querySelectorAll("#grid input[data-cell], #blind-grid input[data-cell]")];
+    const mine = (view.cells && view.cells[SEAT]) || {};
+    const pairs = (ownBlind() || { pairs: [] }).pairs;
+    const bidderOf = Object.fromEntries(pairs);
+    const has = (key) => {
+      const [head, criterion] = key.split("/");
+      const cell = mine[key] || (bidderOf[head] ? mine[`${bidderOf[head]}/${criterion}`] : undefined);
+      return !!(cell && cell.value !== undefined) || pendingFor(key) !== null; // or queued
+    };
+    const total = E.typedCriteria(lot).length * E.bidderIds(lot).length;
+    const missing = inputs.filter((i) => !has(i.dataset.cell));
+    return [inputs.length - missing.length, total, missing];
   }
+
+  // "Scoring for 1:05:12" in the header, from when the scoring phase began (phase_times).
+  function renderElapsed() {
+    const since = view && view.phase_times && view.phase_times.scoring;
+    const end = view && view.phase_times && view.phase_times.review;
+    $("elapsed").textContent = since ? E.duration((end || Date.now()) - since) : "—";
+  }
+  setInterval(() => view && renderElapsed(), 1000);
+
+  function focusCell(key) {
+    const input = document.querySelector(`input[data-cell="${CSS.escape(key)}"]`);
+    if (!input) return;
+    input.scrollIntoView({ block: "center" });
+    input.focus();
+  }
+
+  // Arrow keys move between cells as in a spreadsheet (left/right only at the text's edge).
+  function onGridKey(ev) {
+    const input = ev.target;
+    if (!(input instanceof HTMLInputElement) || !input.dataset.cell) return;
+    const cell = input.closest("td");
+    const row = cell.parentElement;
+    const column = [...row.children].indexOf(cell);
+    let target = null;
+    if (ev.key === "ArrowUp" || ev.key === "ArrowDown" || ev.key === "Enter") {
+      const rows = [...row.parentElement.children];
+      const next = rows[rows.indexOf(row) + (ev.key === "ArrowUp" ? -1 : 1)];
+      target = next && next.children[column];
+    } else if (ev.key === "ArrowLeft" && input.selectionStart === 0 && input.selectionEnd === 0) {
+      target = cell.previousElementSibling;
+    } else if (ev.key === "ArrowRight" && input.selectionStart === input.value.length) {
+      target = cell.nextElementSibling;
+    }
+    const next = target && target.querySelector("input[data-cell]");
+    if (!next) return;
+    ev.preventDefault();
+    if (ev.key === "Enter") input.dispatchEvent(new Event("change"));
+    next.focus();
+    next.select();
+  }
+  $("grid").addEventListener("keydown", onGridKey);
+  $("blind-grid").addEventListener("keydown", onGridKey);
 
   async function onBlindChange(code, criterion, input) {
     const value = input.value.trim();
@@ -482,6 +571,7 @@
       onEvent: (ev) => {
         foldBlind(ev);
         report.fold(ev);
+        committee.onEvent(ev);
         // our own score arriving in the log marks that cell saved
         if (ev.type === "score.set" && ev.data && ev.data.seat === SEAT) {
           const key = `${ev.data.code || ev.data.bidder}/${ev.data.criterion}`;
@@ -491,7 +581,10 @@
         }
       },
       onStatus: setStatus,
-      onConnected: () => flushQueue(),
+      onConnected: () => {
+        flushQueue();
+        committee.refreshFlags();
+      },
       // the token expired (or was refused): sign in again with the seat key; true = reconnect
       onAuthError: async (err) => {
         if (err.code !== "token_expired" && err.code !== "unauthenticated") return false;
@@ -563,12 +656,29 @@
 
   $("submit-button").addEventListener("click", async () => {
     $("submit-error").textContent = "";
+    const [filled, total, missing] = sheetProgress(view.lot);
+    for (const input of missing) input.classList.add("missing");
+    if (missing.length) {
+      incompleteShown = true;
+      $("submit-error").textContent = `评分表未填完：还有 ${missing.length} 项（已标出）。The sheet is incomplete: ${missing.length} cells are missing (marked).`;
+      missing[0].focus();
+      return;
+    }
+    const yes = await E.confirm(
+      `提交评分表？已填 ${filled} / ${total} 项。提交后只能更正有争议的客观分。`,
+      `Submit the sheet (${filled} of ${total} cells)? Afterwards only a disputed objective value can change.`,
+    );
+    if (!yes) return;
     const envelope = await signedEnvelope("sheet.submit", {});
     const answer = await enqueue(envelope, null);
     if (answer && !answer.ok) {
       const d = answer.error.details || {};
       const cells = d.cells ? " " + d.cells.join(", ") : "";
       $("submit-error").textContent = errorText(answer.error) + cells;
+      for (const key of d.cells || []) {
+        const input = document.querySelector(`input[data-cell="${CSS.escape(key)}"]`);
+        if (input) input.classList.add("missing");
+      }
     }
   });
 

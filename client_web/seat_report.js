@@ -195,6 +195,15 @@ window.EvalroomSeatReport = function (page) {
       render();
       return;
     }
+    const yes = await window.Evalroom.confirm(
+      dissent === undefined
+        ? `签署评标报告？您签署的是所阅读 PDF 的 SHA-256：${pdf.computed.slice(0, 16)}…`
+        : `签署评标报告并提出保留意见？您签署的是所阅读 PDF 的 SHA-256：${pdf.computed.slice(0, 16)}…`,
+      dissent === undefined
+        ? "Sign the evaluation report? You sign the SHA-256 of the PDF you read."
+        : "Sign the evaluation report with your dissent? You sign the SHA-256 of the PDF you read.",
+    );
+    if (!yes) return;
     const fields = { report: pdf.computed };
     if (dissent !== undefined) fields.dissent = dissent;
     const envelope = await signedEnvelope("report.sign", fields);

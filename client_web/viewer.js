@@ -15,6 +15,7 @@
   let counter = 0;
   let wall = null; // supervisors only: the video wall (wall.js)
   let replay = null; // auditors, and supervisors after the session: recordings (replay_media.js)
+  let desk = null; // supervisors: the committee's controls (console.js)
 
   function yesNo(flag) {
     if (flag === null || flag === undefined) return "?";
@@ -40,6 +41,7 @@
         E.el("th", {}, "进度 Progress"),
       ),
     );
+    const venueNames = Object.fromEntries(((lot && lot.venues) || []).map((v) => [v.id, v.name]));
     for (const [seat, s] of Object.entries(view.seats || {})) {
       const filled = Object.keys((view.cells && view.cells[seat]) || {}).length;
       table.append(
@@ -47,7 +49,7 @@
           "tr",
           { "data-seat": seat },
           E.el("td", {}, seat),
-          E.el("td", {}, s.venue || ""),
+          E.el("td", {}, venueNames[s.venue] || s.venue || ""),
           E.el("td", {}, yesNo(s.enrolled)),
           E.el("td", {}, yesNo(s.signed_in)),
           E.el("td", {}, yesNo(s.submitted)),
@@ -60,6 +62,7 @@
     button.disabled = !connected || !next;
     button.textContent = next ? `进入 ${E.PHASE_LABELS[next]} Advance` : "已结束 Closed";
     button.dataset.to = next || "";
+    if (desk) desk.render(view);
   }
 
   // Supervisors and auditors: the newest signed checkpoint, live (server message `checkpoint`).
@@ -73,28 +76,26 @@
     $("cp-note").textContent = cp.note;
   }
 
-  const FLAG_LABELS = { deviation: "偏离 Deviation", mismatch: "客观分不一致 Objective mismatch" };
+  // Flags grouped with their explanations (console.js); the controls only for supervisors.
+  const flagsDesk = window.EvalroomConsole({
+    $,
+    call: (name, data) => stream.call(name, data),
+    connected: () => connected,
+    errorText: (error) => (error ? `${error.code}: ${error.message || ""}` : ""),
+  });
 
   // Flags (chair and supervisors see them live) and the ranking once every bid has a total.
   async function refreshResults() {
     if (!stream || ROLE === "public") return;
     const answer = await stream.call("results", {});
     if (!answer.ok) return;
-    const flags = answer.flags || [];
     $("review").hidden = false;
-    $("flags").replaceChildren(
-      E.el("tr", {}, E.el("th", {}, "类型 Kind"), E.el("th", {}, "投标人 Bidder"),
-        E.el("th", {}, "评审项 Item"), E.el("th", {}, "详情 Details")),
-      ...flags.map((f) =>
-        E.el("tr", { "data-kind": f.kind },
-          E.el("td", {}, FLAG_LABELS[f.kind] || f.kind),
-          E.el("td", {}, f.bidder || f.code || ""),
-          E.el("td", {}, f.criterion),
-          E.el("td", {}, f.kind === "deviation"
-            ? `${f.seat}: ${f.score} (均值 mean ${f.mean})${f.explained ? " · 已说明 explained" : ""}`
-            : Object.entries(f.values || {}).map(([v, seats]) => `${v}: ${seats.join(", ")}`).join(" · "))),
-      ),
-    );
+    flagsDesk.renderFlags(answer.flags || [], view);
+    const seats = Object.values((view && view.seats) || {});
+    const waiting = seats.filter((s) => !s.submitted).length;
+    $("provisional").textContent = waiting
+      ? `暂定：还有 ${waiting} 个席位未提交 Provisional: ${waiting} sheet(s) not submitted`
+      : "";
     const results = answer.results;
     const ranking = (results && results.ranking) || [];
     $("ranking").replaceChildren(
@@ -137,6 +138,8 @@
     $("role").textContent = ROLE_LABELS[ROLE] || ROLE;
     $("session-id").textContent = SESSION;
     $("advance").hidden = ROLE !== "supervisor";
+    $("console").hidden = ROLE !== "supervisor";
+    if (ROLE === "supervisor") desk = flagsDesk;
     if (!token) {
       $("conn").textContent = "缺少令牌 Missing #token=… in the address";
       return;
@@ -177,6 +180,8 @@
   $("advance-button").addEventListener("click", async () => {
     const to = $("advance-button").dataset.to;
     if (!to) return;
+    const label = E.PHASE_LABELS[to];
+    if (!(await E.confirm(`进入下一阶段：${label}？阶段只能向前。`, `Advance to ${label}? Phases only move forward.`))) return;
     $("advance-error").textContent = "";
     counter += 1;
     const answer = await stream.call("command", { id: `${ROLE}-${Date.now()}-${counter}`, type: "phase.advance", to });

@@ -157,6 +157,8 @@ class SessionState:
     report: ReportState | None = None
     # "role:subject" -> the token generation in force (server/domain/access.py); absent is 0
     token_generations: dict[str, int] = field(default_factory=dict)
+    # phase -> when it began (ms): the pages' clocks ("scoring for 1 h 20 min")
+    phase_times: dict[str, int] = field(default_factory=dict)
 
     @property
     def revealed(self) -> bool:
@@ -201,6 +203,7 @@ def new_state(created: Event) -> SessionState:
         seats=seats,
         cells={seat: {} for seat in seats},
         committee=Committee(chair=chair if chair in seats else None),  # a named chair
+        phase_times={str(Phase.PREPARED): created.time_ms},
     )
 
 
@@ -213,6 +216,7 @@ def apply_event(state: SessionState, event: Event) -> None:
         state.seats[data["seat"]].key = data["key"]["public"]
     elif event.type == "phase.changed":
         state.phase = Phase(data["to"])
+        state.phase_times[data["to"]] = event.time_ms
     elif event.type == "expert.signed_in":
         state.seats[data["seat"]].signed_in = True
     elif event.type == "score.set":
@@ -321,6 +325,7 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
         "committee": _committee_to_json(state.committee),
         "report": _report_to_json(state.report),
         "tokens": dict(state.token_generations),
+        "phase_times": dict(state.phase_times),
     }
 
 
@@ -418,6 +423,7 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         committee=_committee_from_json(obj["committee"]) if "committee" in obj else Committee(),
         report=_report_from_json(obj.get("report")),
         token_generations=dict(obj.get("tokens", {})),
+        phase_times=dict(obj.get("phase_times", {})),
     )
 
 

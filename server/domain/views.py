@@ -137,6 +137,7 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
         "seats": seats,
         "cells": cells,
         "blind": blind_state_view(state, viewer.role, viewer.seat),
+        "phase_times": dict(state.phase_times),
     }
     if not public:
         view["committee"] = committee_state_view(state, viewer.role, viewer.seat)
@@ -168,6 +169,7 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         }
         view["cells"] = {s: {} for s in data["seats"]}
         view["blind"] = None
+        view["phase_times"] = {"prepared": event["t"]}
         if viewer.role is not Role.PUBLIC:
             chair = lot.get("committee", {}).get("chair")
             view["committee"] = {
@@ -195,6 +197,7 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         view["seats"][seat][flags[kind]] = True
     elif kind == "phase.changed":
         view["phase"] = data["to"]
+        view["phase_times"][data["to"]] = event["t"]
     elif kind in ("blind.assigned", "blind.revealed"):
         apply_blind_view(view, kind, data, viewer.role in FULL_VIEW_ROLES)
     elif kind in COMMITTEE_EVENTS:

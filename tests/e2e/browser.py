@@ -5,6 +5,7 @@ Importing this module skips the importing test module when Chromium is missing (
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -55,3 +56,21 @@ async def chromium_page(
             yield page
         finally:
             await browser.close()
+
+
+async def confirm(page: Any) -> None:
+    """Answer 确定 Confirm in the page's confirmation dialog (common.js ``Evalroom.confirm``)."""
+    await page.click("dialog.confirm button[value=yes]", timeout=15_000)
+
+
+async def until(page: Any, expression: str, seconds: float = 15) -> None:
+    """Poll ``expression`` in the page until it is truthy.
+
+    Playwright's ``wait_for_function`` evaluates with ``eval``, which a page under the server's
+    Content-Security-Policy refuses; ``evaluate`` of an expression is allowed.
+    """
+    async with asyncio.timeout(seconds):
+        while True:
+            if await page.evaluate(expression):
+                return
+            await asyncio.sleep(0.05)

@@ -19,7 +19,7 @@ import pytest
 
 from server.client.seat import SeatClient
 from tests.app.conftest import Room, advance, create_session, load_lot
-from tests.e2e.browser import chromium_page
+from tests.e2e.browser import chromium_page, confirm, until
 from tests.e2e.media_pages import chromium_media
 from tests.e2e.test_seat_report import _fill_and_submit, _room, _value
 from tests.media.conftest import loopback_only as loopback_only
@@ -58,15 +58,6 @@ async def violations(page: Page, console: list[str]) -> list[str]:
         except Exception:  # noqa: S112 - a frame without script (the PDF viewer) records nothing
             continue
     return seen + console
-
-
-async def until(page: Page, expression: str, seconds: float = 15) -> None:
-    """Poll ``expression`` in the page until it is truthy (``wait_for_function`` needs eval)."""
-    async with asyncio.timeout(seconds):
-        while True:
-            if await page.evaluate(expression):
-                return
-            await asyncio.sleep(0.05)
 
 
 async def _open(page: Page, url: str) -> list[str]:
@@ -111,6 +102,7 @@ async def _seat_to_review(room: Room, page: Page, others: list[SeatClient]) -> N
     )
     await asyncio.gather(*(_fill_and_submit(lot, n, o) for n, o in enumerate(others, start=1)))
     await page.click("#submit-button")
+    await confirm(page)
     await until(page, _text("submit-state", "已提交"))
     await advance(sup, "review")
 
@@ -155,6 +147,7 @@ async def test_the_viewer_pages_run_without_violations(server: str) -> None:
             await until(page, "document.querySelectorAll('#events li').length >= 1")
             if role == "supervisor":  # its one state change, over socket.io from its own origin
                 await page.click("#advance-button")
+                await confirm(page)
                 await until(page, _text("phase", "签到"))
             assert await violations(page, console) == [], role
             assert errors == [], role

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from server.client.seat import SeatClient
 from server.domain.lot import Lot
 from tests.app.conftest import Room, advance, create_session, load_lot
-from tests.e2e.browser import chromium_page
+from tests.e2e.browser import chromium_page, confirm
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -109,6 +109,7 @@ async def _seat_in_review(room: Room, page: Page, others: list[SeatClient]) -> s
         *(_fill_and_submit(lot, n, seat) for n, seat in enumerate(others, start=1))
     )
     await page.click("#submit-button")
+    await confirm(page)
     await page.wait_for_function(
         "document.getElementById('submit-state').textContent.includes('已提交')",
         timeout=15_000,
@@ -195,6 +196,7 @@ async def test_seat_page_reads_checks_and_signs_the_report(server: str) -> None:
             assert await page.locator("#report-sign-dissent").is_disabled()  # empty dissent
             await page.locator("#report-dissent").fill(DISSENT)
             await page.click("#report-sign-dissent")
+            await confirm(page)
             await page.wait_for_function(
                 "document.getElementById('report-state').textContent.includes('本席位已签署')",
                 timeout=15_000,
@@ -275,6 +277,7 @@ async def _queue_offline(page: Page, digest: str, button: str) -> list[dict[str,
         "document.getElementById('conn').className === 'offline'", timeout=15_000
     )
     await page.click(button)
+    await confirm(page)
     await page.wait_for_function(
         "document.getElementById('report-state').textContent.includes('已排队')", timeout=15_000
     )

@@ -1,0 +1,145 @@
+// The supervisor's controls (监督控制台): the committee's state with the rejection proposals to
+// approve or decline, closing the blind part, issuing the evaluation report, and the flags
+// grouped by kind with the experts' explanations. Staff commands are unsigned (the supervisor's
+// token stands for them); the server decides (server/domain/commands.py) and logs each one.
+"use strict";
+
+(function () {
+  const E = window.Evalroom;
+  const STATUS = {
+    proposed: "待审核 To review",
+    approved: "表决中 Voting",
+    declined: "未同意 Declined",
+    rejected: "已否决 Rejected",
+    kept: "未否决 Kept",
+  };
+  const FLAG_LABELS = { deviation: "偏离 Deviation", mismatch: "客观分不一致 Objective mismatch" };
+
+  window.EvalroomConsole = function (ctx) {
+    const { $ } = ctx;
+    let counter = 0;
+
+    async function staff(type, fields, errorId) {
+      $(errorId).textContent = "";
+      counter += 1;
+      const answer = await ctx.call("command", { id: `supervisor-${Date.now()}-${counter}`, type, ...fields });
+      if (answer && !answer.ok) $(errorId).textContent = ctx.errorText(answer.error);
+      return answer;
+    }
+
+    function proposalRow(id, p, lot, members) {
+      const votes = Object.values(p.votes || {});
+      const yes = votes.filter((v) => v === "yes").length;
+      const actions = E.el("td", { class: "actions" });
+      if (p.status === "proposed") {
+        const reason = E.el("input", { "aria-label": `不同意的理由 Reason to decline ${id}`, placeholder: "不同意的理由 Reason to decline", maxlength: "2000" });
+        actions.append(
+          E.el("button", { type: "button", "data-act": "approve", onclick: () => staff("rejection.approve", { proposal: id }, "console-error") }, "同意表决 Approve for vote"),
+          " ",
+          reason,
+          " ",
+          E.el("button", {
+            type: "button",
+            "data-act": "decline",
+            onclick: () => {
+              if (!reason.value.trim()) {
+                $("console-error").textContent = "请填写不同意的理由 Write the reason to decline";
+                return;
+              }
+              staff("rejection.decline", { proposal: id, reason: reason.value.trim() }, "console-error");
+            },
+          }, "不同意 Decline"),
+        );
+      }
+      return E.el(
+        "tr",
+        { "data-proposal": id, "data-status": p.status },
+        E.el("td", {}, id),
+        E.el("td", {}, `${p.bidder} ${E.bidderName(lot, p.bidder)}`),
+        E.el("td", {}, p.ground, E.el("br"), E.el("small", {}, p.reason || "")),
+        E.el("td", {}, p.seat),
+        E.el("td", {}, STATUS[p.status] || p.status),
+        E.el("td", {}, `${votes.length} / ${members}（同意 yes ${yes}）`),
+        actions,
+      );
+    }
+
+    function renderCommittee(view) {
+      const com = view.committee;
+      if (!com) return;
+      const members = Object.keys(view.seats || {}).length;
+      $("console-chair").textContent = com.chair
+        ? `组长 Chair: ${com.chair}`
+        : `组长未产生 No chair yet · 第 ${com.chair_round} 轮 round ${com.chair_round}: ${Object.keys(com.chair_votes).length} / ${members} 已投 voted`;
+      const t = com.time;
+      $("console-time").textContent = `时间不足请求 Time requests ${t.requests.length} / ${members}（第 ${t.round} 轮 round ${t.round}）· 已延长 Extended ${t.extensions}`;
+      const rows = Object.entries(com.proposals || {});
+      $("console-proposals").hidden = rows.length === 0;
+      $("console-proposals").replaceChildren(
+        E.el("tr", {}, ...["编号 No.", "投标人 Bidder", "理由 Ground", "提议 By", "状态 Status", "表决 Votes", "操作 Action"].map((h) => E.el("th", {}, h))),
+        ...rows.map(([id, p]) => proposalRow(id, p, view.lot, members)),
+      );
+      const blind = view.blind;
+      $("console-blind").hidden = !(view.phase === "scoring" && blind && !blind.revealed);
+      const report = view.report;
+      $("console-report").hidden = view.phase !== "review";
+      $("console-report-state").textContent = report
+        ? `已出具 Issued · SHA-256 ${report.hash.slice(0, 16)}… · 签署 Signatures ${Object.keys(report.signatures || {}).length} / ${members}`
+        : "尚未出具 Not issued yet";
+      $("console-report-button").textContent = report ? "重新出具报告 Issue again" : "出具评标报告 Issue the report";
+      for (const b of $("console").querySelectorAll("button")) b.disabled = !ctx.connected();
+    }
+
+    // Flags grouped by kind, sorted by bidder and criterion, with the explanations given.
+    function renderFlags(flags, view) {
+      const explanations = (view.committee && view.committee.explanations) || [];
+      const sorted = [...flags].sort((a, b) =>
+        (a.kind + (a.bidder || "") + a.criterion + (a.seat || "")).localeCompare(b.kind + (b.bidder || "") + b.criterion + (b.seat || "")),
+      );
+      const rows = [];
+      for (const kind of ["deviation", "mismatch"]) {
+        const group = sorted.filter((f) => f.kind === kind);
+        if (!group.length) continue;
+        const open = group.filter((f) => !explainedBy(f, explanations).length).length;
+        rows.push(E.el("tr", { class: "group" }, E.el("th", { colspan: "5" }, `${FLAG_LABELS[kind]} · ${group.length}（待说明 unexplained ${open}）`)));
+        for (const f of group) {
+          const said = explainedBy(f, explanations);
+          rows.push(
+            E.el(
+              "tr",
+              { "data-kind": f.kind, "data-explained": said.length ? "yes" : "no" },
+              E.el("td", {}, `${f.bidder || ""} ${E.bidderName(view.lot, f.bidder)}`),
+              E.el("td", {}, f.criterion),
+              E.el("td", {}, f.kind === "deviation" ? f.seat : Object.values(f.values || {}).flat().join(", ")),
+              E.el("td", {}, f.kind === "deviation"
+                ? `${f.score}（均值 mean ${f.mean}）`
+                : Object.entries(f.values || {}).map(([v, seats]) => `${v}: ${seats.join(", ")}`).join(" · ")),
+              E.el("td", {}, said.length ? said.map((e) => `${e.seat}: ${e.text}`).join(" / ") : "—"),
+            ),
+          );
+        }
+      }
+      $("flags").replaceChildren(
+        E.el("tr", {}, ...["投标人 Bidder", "评审项 Item", "席位 Seat", "详情 Details", "说明 Explanation"].map((h) => E.el("th", {}, h))),
+        ...rows,
+      );
+    }
+
+    function explainedBy(f, explanations) {
+      return explanations.filter(
+        (e) => e.bidder === f.bidder && e.criterion === f.criterion && (f.kind !== "deviation" || e.seat === f.seat),
+      );
+    }
+
+    $("console-blind").addEventListener("click", async () => {
+      const yes = await E.confirm("结束暗标评审并揭晓编号？揭晓后暗标评分不可更改。", "Close the blind part and reveal the codes? Blind scores cannot change afterwards.");
+      if (yes) staff("blind.close", {}, "console-error");
+    });
+    $("console-report-button").addEventListener("click", async () => {
+      const yes = await E.confirm("出具评标报告？各成员将签署该报告。", "Issue the evaluation report? Every member will then sign it.");
+      if (yes) staff("report.issue", {}, "console-error");
+    });
+
+    return { render: renderCommittee, renderFlags };
+  };
+})();
