@@ -1,4 +1,4 @@
-"""The ``evalroom`` command: serve, demo, session create, simulate, archive, verify."""
+"""The ``evalroom`` command: serve, demo, session create, simulate, token, archive, verify."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import logging
 import os
 import ssl
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from server.app.verify_cli import add_verify_parser
 
 DEMO_LOT = Path(__file__).with_name("demo-lot.json")
 ACCEPT_BACKLOG = 4096
+MAX_TOKEN_DAYS = 3650
 
 
 def print_credentials(config: Config, created: dict[str, Any], out: Any = sys.stdout) -> None:
@@ -106,14 +108,67 @@ async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
 
 
 async def _simulate(
-    config: Config, lot: dict[str, Any], created: dict[str, Any] | None
+    config: Config, lot: dict[str, Any], created: dict[str, Any] | None, pace: float = 0.0
 ) -> dict[str, Any]:
     from server.client.simulate import run_session
 
     if created is None:
         created = await _create_via_http(config, lot)
         save_credentials(config, created)
-    return await run_session(config.public_url, created, lot, progress=print)
+        if pace > 0:  # a watched rehearsal: the links to open first
+            print_credentials(config, created)
+    return await run_session(
+        config.public_url,
+        created,
+        lot,
+        progress=lambda line: print(line, flush=True),
+        pace=pace,
+    )
+
+
+def _pace(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 3600:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"--pace takes 0..3600 seconds, not {text}")
+    return value
+
+
+def _days(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_TOKEN_DAYS:
+        raise argparse.ArgumentTypeError(f"--days takes 1..{MAX_TOKEN_DAYS}, not {text}")
+    return value
+
+
+async def auditor_link(config: Config, session: str, days: int) -> tuple[str, int]:
+    """A new auditor link for a stored session (closed or not) and its expiry (unix seconds).
+
+    Minted offline with the node's token key, in the generation the log holds for the auditor
+    (a revocation is honoured), like the token ``POST /api/sessions`` hands out; any node that
+    shares the key accepts it. ``LookupError`` when the database has no such session.
+    """
+    from server.app.tokens import TokenMinter
+    from server.domain.access import token_generation
+    from server.domain.roles import Principal, Role
+    from server.store.engine import migrate, open_engine
+    from server.store.log import load_state_txn
+
+    engine = open_engine(config.database_url)
+    try:
+        await migrate(engine)
+        async with engine.connect() as conn:
+            state = await load_state_txn(conn, session)
+    finally:
+        await engine.dispose()
+    if state is None:
+        raise LookupError(
+            f"会话不存在 no session {session!r} in the database (data: {config.data_dir})"
+        )
+    principal = Principal(Role.AUDITOR, session, "auditor")
+    generation = token_generation(state, str(Role.AUDITOR), principal.subject)
+    now = int(time.time())
+    token = TokenMinter(config.token_key).issue(principal, now, days * 86400, generation)
+    return f"{config.public_url}/auditor/{session}#token={token}", now + days * 86400
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +195,24 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser("simulate", help="drive a whole session with headless seats")
     simulate.add_argument("--session", help="a session created earlier (credentials in data dir)")
     simulate.add_argument("--lot", default=str(DEMO_LOT), help="lot JSON (default: sample lot)")
+    simulate.add_argument(
+        "--pace",
+        type=_pace,
+        default=0.0,
+        metavar="SECONDS",
+        help="pause after every step, to watch a rehearsal in the browsers (default 0)",
+    )
+    token = commands.add_parser("token", help="issue a token (server need not run)")
+    kinds = token.add_subparsers(dest="action", required=True)
+    auditor = kinds.add_parser(
+        "auditor",
+        help="a new auditor link for a session, closed or not "
+        "(same data dir, database and EVALROOM_TOKEN_KEY as the server)",
+    )
+    auditor.add_argument("session")
+    auditor.add_argument(
+        "--days", type=_days, default=7, help=f"valid for N days, 1..{MAX_TOKEN_DAYS} (default 7)"
+    )
     archive = commands.add_parser("archive", help="export a session archive (电子档案) zip")
     archive.add_argument("session")
     archive.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.zip")
@@ -235,8 +308,16 @@ def main(argv: list[str] | None = None) -> None:
         if args.session:
             path = config.data_dir / "sessions" / f"{args.session}.credentials.json"
             created = json.loads(path.read_text("utf-8"))
-        summary = asyncio.run(_simulate(config, lot, created))
+        summary = asyncio.run(_simulate(config, lot, created, args.pace))
         print(json.dumps(summary))
+    elif args.command == "token":
+        try:
+            link, expires = asyncio.run(auditor_link(config, args.session, args.days))
+        except LookupError as error:
+            raise SystemExit(f"evalroom token auditor: {error}") from error
+        until = dt.datetime.fromtimestamp(expires, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        print(f"审计 Auditor: {link}")
+        print(f"有效期至 valid until {until} ({args.days} 天 days)")
     elif args.command == "archive":
         try:
             asyncio.run(_archive(config, args.session, args.output))

@@ -1,12 +1,12 @@
 """A whole session driven by headless clients: enrol, sign in, elect the chair, score every cell
 (blind criteria by each seat's own codes), the chair closes the blind part (the reveal), submit,
-review, close."""
+review, close. ``pace`` slows it down so that a rehearsal can be watched in the browsers."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -27,12 +27,18 @@ async def run_session(
     progress: Callable[[str], None] = lambda _line: None,
     seed: int = 7,
     elect_chair: bool = True,
+    pace: float = 0.0,
 ) -> dict[str, Any]:
     """Drive ``credentials['session']`` from enrolment to close; return a summary.
 
     Blind criteria are scored under each seat's own codes; once every blind cell is in, the
     blind part is closed (the reveal): by the chair when ``elect_chair`` (one round of signed
     votes, or the chair the lot names), otherwise by the supervisor.
+
+    ``pace`` (seconds) is a pause after every step, for a rehearsal watched in the browsers: the
+    seats enrol, sign in and vote one after another, then score their sheets side by side, each
+    pausing after every cell; each step is reported (``评分 scoring: host-1 12/35``). 0 (the
+    default) runs flat out, the seats together.
     """
     lot: Lot = parse_lot(lot_json)
     session = credentials["session"]
@@ -40,23 +46,43 @@ async def run_session(
     supervisor = Client(base_url, session, credentials["supervisor"][0])
     await supervisor.connect()
     seats = [SeatClient(base_url, session, seat) for seat in credentials["seats"]]
-    for seat in seats:
+
+    async def pause() -> None:
+        if pace > 0:
+            await asyncio.sleep(pace)
+
+    async def each(label: str, step: Callable[[SeatClient], Awaitable[Any]]) -> None:
+        """Every seat takes ``step``: together, or one after another when paced."""
+        if pace <= 0:
+            await asyncio.gather(*(step(seat) for seat in seats))
+            return
+        for n, seat in enumerate(seats, start=1):
+            await step(seat)
+            progress(f"{label}: {seat.seat} {n}/{len(seats)}")
+            await pause()
+
+    for n, seat in enumerate(seats, start=1):
         await seat.enrol(credentials["codes"][seat.seat])
         await seat.connect()
+        if pace > 0:
+            progress(f"登记 enrolled: {seat.seat} {n}/{len(seats)}")
+            await pause()
     progress(f"enrolled {len(seats)} seats")
 
     async def advance(to: str) -> int:
         ack = await supervisor.command({"id": f"phase-{to}", "type": "phase.advance", "to": to})
         progress(f"phase -> {to}")
+        await pause()
         return int(ack["seq"])
 
     await advance("sign_in")
-    await asyncio.gather(*(seat.sign_in() for seat in seats))
+    await each("签到 signed in", lambda seat: seat.sign_in())
     named = lot.raw.get("committee", {}).get("chair")
     chair = next((s for s in seats if s.seat == named), None)
     if chair is None and elect_chair:  # "elected": one round, everyone votes for the first seat
-        chair = seats[0]
-        await asyncio.gather(*(seat.vote_chair(1, chair.seat) for seat in seats))
+        elected = seats[0]
+        await each("投票 voted", lambda seat: seat.vote_chair(1, elected.seat))
+        chair = elected
         progress(f"chair elected: {chair.seat}")
     await advance("scoring")
     for seat in seats:
@@ -65,6 +91,8 @@ async def run_session(
         )  # its blind codes, in its own order (none when the lot has no blind part)
 
     bidder_ids = [b.id for b in lot.bidders]
+    cells = len(lot.typed_cells())
+    done = {seat.seat: 0 for seat in seats}
 
     async def score_sheet(seat: SeatClient, submit: bool) -> int:
         count = 0
@@ -82,8 +110,15 @@ async def run_session(
             target = seat.codes[bidder_ids.index(bidder)] if blind else bidder
             await seat.score(target, criterion_id, value)
             count += 1
+            done[seat.seat] += 1
+            if pace > 0:
+                progress(f"评分 scoring: {seat.seat} {done[seat.seat]}/{cells}")
+                await pause()
         if submit:
             await seat.submit()
+            if pace > 0:
+                progress(f"提交 submitted: {seat.seat}")
+                await pause()
         return count
 
     scored = sum(await asyncio.gather(*(score_sheet(seat, False) for seat in seats)))
@@ -93,6 +128,7 @@ async def run_session(
         else:
             await supervisor.command({"id": "blind-close", "type": "blind.close"})
         progress("blind part closed: codes revealed")
+        await pause()
     scored += sum(await asyncio.gather(*(score_sheet(seat, True) for seat in seats)))
     progress(f"scored {scored} cells")
     await advance("review")
