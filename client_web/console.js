@@ -15,6 +15,11 @@
   };
   const FLAG_LABELS = { deviation: "偏离 Deviation", mismatch: "客观分不一致 Objective mismatch" };
 
+  function groundText(id) {
+    const found = E.GROUNDS.find((g) => g[0] === id);
+    return found ? `${found[1]} / ${found[2]}` : id;
+  }
+
   window.EvalroomConsole = function (ctx) {
     const { $ } = ctx;
     let counter = 0;
@@ -56,7 +61,7 @@
         { "data-proposal": id, "data-status": p.status },
         E.el("td", {}, id),
         E.el("td", {}, `${p.bidder} ${E.bidderName(lot, p.bidder)}`),
-        E.el("td", {}, p.ground, E.el("br"), E.el("small", {}, p.reason || "")),
+        E.el("td", {}, groundText(p.ground), E.el("br"), E.el("small", {}, p.reason || "")),
         E.el("td", {}, p.seat),
         E.el("td", {}, STATUS[p.status] || p.status),
         E.el("td", {}, `${votes.length} / ${members}（同意 yes ${yes}）`),

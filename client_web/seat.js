@@ -121,8 +121,21 @@
     return answer;
   }
 
+  // Every code's zh-CN and English text from the one catalogue (errors.js).
   function errorText(error) {
-    return error ? `${error.code}: ${error.message || ""}` : "";
+    return error ? window.EvalroomErrors.text(error) : "";
+  }
+
+  // The criterion a cell key ("B1/T1" or "CODE/T1") names.
+  function criterionOf(key) {
+    const id = key.split("/")[1];
+    return E.typedCriteria(view && view.lot).find((c) => c.id === id);
+  }
+
+  // The client-side check of a typed value (same rule as the server's check_value); null if fine.
+  function valueProblem(key, value) {
+    const problem = window.EvalroomErrors.checkValue(criterionOf(key), value);
+    return problem ? `${problem.zh} ${problem.en}` : null;
   }
 
   // ---- enrolment and login ----
@@ -421,7 +434,7 @@
       input.disabled = !editable(key);
       if (saved && saved.value !== undefined) input.classList.remove("missing");
       const status = cellStatus[key] || (saved ? { state: "saved" } : null);
-      if (saved && saved.value !== undefined && document.activeElement !== input && pendingFor(key) === null && !(status && status.state === "error")) {
+      if (saved && saved.value !== undefined && document.activeElement !== input && pendingFor(key) === null && !(status && ["error", "invalid"].includes(status.state))) {
         input.value = saved.value;
       }
       const stateEl = grid.querySelector(`[data-state-for="${CSS.escape(key)}"]`);
@@ -432,10 +445,10 @@
       if (state === "saved") label = "已保存 saved";
       else if (state === "sending") label = "发送中 sending";
       else if (state === "offline") label = "离线 offline";
-      else if (state === "error") label = "未保存 not saved";
+      else if (state === "error" || state === "invalid") label = "未保存 not saved";
       stateEl.textContent = label;
-      stateEl.className = "cell-state " + state;
-      errorEl.textContent = state === "error" ? errorText(status.error) : "";
+      stateEl.className = "cell-state " + (state === "invalid" ? "error" : state);
+      errorEl.textContent = state === "error" ? errorText(status.error) : state === "invalid" ? status.text : "";
     }
   }
 
@@ -494,12 +507,38 @@
     next.focus();
     next.select();
   }
+  // As the expert types: the cell's message follows the text (nothing is sent until it changes).
+  function onGridInput(ev) {
+    const input = ev.target;
+    if (!(input instanceof HTMLInputElement) || !input.dataset.cell) return;
+    const key = input.dataset.cell;
+    const value = input.value.trim();
+    const problem = value === "" ? null : valueProblem(key, value);
+    input.setAttribute("aria-invalid", problem ? "true" : "false");
+    const errorEl = input.parentElement.querySelector(".error");
+    if (problem) errorEl.textContent = problem;
+    else if (cellStatus[key] && cellStatus[key].state === "invalid") {
+      delete cellStatus[key];
+      errorEl.textContent = "";
+    } else if (!(cellStatus[key] && cellStatus[key].state === "error")) errorEl.textContent = "";
+  }
+  $("grid").addEventListener("input", onGridInput);
+  $("blind-grid").addEventListener("input", onGridInput);
   $("grid").addEventListener("keydown", onGridKey);
   $("blind-grid").addEventListener("keydown", onGridKey);
 
+  // A value the server would refuse is not sent: the cell says why, in zh-CN and English.
+  function refuseLocally(key, value) {
+    const problem = valueProblem(key, value);
+    if (!problem) return false;
+    cellStatus[key] = { state: "invalid", text: problem };
+    render();
+    return true;
+  }
+
   async function onBlindChange(code, criterion, input) {
     const value = input.value.trim();
-    if (value === "") return;
+    if (value === "" || refuseLocally(`${code}/${criterion}`, value)) return;
     // the seat signs its own code: it never names the bidder of a blind cell
     const envelope = await signedEnvelope("score.set", { code, criterion, value });
     await enqueue(envelope, `${code}/${criterion}`);
@@ -536,7 +575,7 @@
   async function onCellChange(bidder, criterion, input) {
     const value = input.value.trim();
     const key = `${bidder}/${criterion}`;
-    if (value === "") return;
+    if (value === "" || refuseLocally(key, value)) return;
     const envelope = await signedEnvelope("score.set", { bidder, criterion, value });
     await enqueue(envelope, key);
   }

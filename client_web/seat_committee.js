@@ -9,16 +9,7 @@
 (function () {
   const E = window.Evalroom;
 
-  // server/domain/committee.py GROUNDS, in its order (a test keeps the two equal).
-  const GROUNDS = [
-    ["unsigned_unsealed", "投标文件未经投标单位盖章和单位负责人签字", "Not sealed or not signed by the legal representative"],
-    ["consortium_no_agreement", "投标联合体没有提交共同投标协议", "Consortium without a joint bidding agreement"],
-    ["unqualified", "投标人不符合国家或者招标文件规定的资格条件", "Bidder does not meet the required qualifications"],
-    ["multiple_bids_or_prices", "同一投标人提交两个以上不同的投标文件或者投标报价", "Two or more different bids or prices"],
-    ["price_below_cost_or_above_cap", "投标报价低于成本或者高于招标文件设定的最高投标限价", "Price below cost or above the maximum price"],
-    ["not_responsive", "投标文件没有对招标文件的实质性要求和条件作出响应", "Not responsive to substantive requirements"],
-    ["collusion_or_fraud", "投标人有串通投标、弄虚作假、行贿等违法行为", "Collusion, fraud or bribery"],
-  ];
+  const GROUNDS = E.GROUNDS;
   const STATUS = {
     proposed: "待监督审核 Awaiting the supervisor",
     approved: "表决中 Voting",
@@ -313,5 +304,4 @@
       },
     };
   };
-  window.EvalroomSeatCommittee.GROUNDS = GROUNDS;
 })();

@@ -81,7 +81,7 @@
     $,
     call: (name, data) => stream.call(name, data),
     connected: () => connected,
-    errorText: (error) => (error ? `${error.code}: ${error.message || ""}` : ""),
+    errorText: (error) => window.EvalroomErrors.text(error),
   });
 
   // Flags (chair and supervisors see them live) and the ranking once every bid has a total.
@@ -186,9 +186,7 @@
     counter += 1;
     const answer = await stream.call("command", { id: `${ROLE}-${Date.now()}-${counter}`, type: "phase.advance", to });
     if (!answer.ok) {
-      const d = answer.error.details || {};
-      const seats = d.seats ? " " + d.seats.join(", ") : "";
-      $("advance-error").textContent = `${answer.error.code}: ${answer.error.message}${seats}`;
+      $("advance-error").textContent = window.EvalroomErrors.text(answer.error);
     }
   });
 

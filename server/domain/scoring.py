@@ -36,7 +36,7 @@ def check_value(lot: Lot, bidder: Any, criterion: Any, value: Any) -> str:
         raise CommandError(Code.UNKNOWN_CRITERION, f"no criterion {criterion!r} in this lot")
     if not found.typed:
         raise CommandError(Code.NOT_SCORABLE, f"{found.id} is {found.kind}: never typed")
-    if not isinstance(value, str) or not _DECIMAL.match(value):
+    if not isinstance(value, str) or not _DECIMAL.fullmatch(value):  # "$" lets "7.5\n" in
         raise CommandError(Code.MALFORMED, 'value must be a decimal string such as "7.5"')
     number = Decimal(value)
     if not found.min <= number <= found.max:

@@ -116,15 +116,21 @@ async def test_seat_page_enrols_signs_in_and_scores(server: str) -> None:
             timeout=15_000,
         )
 
-        # an out-of-range value shows the typed error beside its cell
+        # an out-of-range value is caught as it is typed, in zh-CN and English, and not sent
         bad = page.locator(f'input[data-cell="{second}"]')
         await bad.fill("99")
-        await bad.press("Tab")
         await page.wait_for_function(
             f"document.querySelector('[data-error-for=\"{second}\"]').textContent"
-            ".includes('out_of_range')",
+            ".includes('应在')",
             timeout=15_000,
         )
+        await bad.press("Tab")
+        await page.wait_for_function(
+            f"document.querySelector('[data-state-for=\"{second}\"]').textContent"
+            ".includes('未保存')",
+            timeout=15_000,
+        )
+        assert await page.evaluate("window.evalroomSeat.pending.size") == 0  # nothing queued
         await page.screenshot(path=str(SCREENSHOT), full_page=True)
 
         # the supervisor page shows the phase, all seats and the browser seat's progress

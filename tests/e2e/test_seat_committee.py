@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/shots")
 SHOTS.mkdir(exist_ok=True)
-GROUNDS_JS = Path(__file__).parents[2] / "client_web" / "seat_committee.js"
+GROUNDS_JS = Path(__file__).parents[2] / "client_web" / "common.js"
 
 
 def _mid(criterion: dict[str, Any]) -> str:

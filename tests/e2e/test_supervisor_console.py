@@ -1,0 +1,113 @@
+"""The supervisor's console in Chromium: venue names, rejection proposals approved and declined,
+the phase moved with a confirmation, the blind part closed, results provisional until every sheet
+is in, the report issued; seven headless seats play the committee. Read back from the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.app.conftest import Room, create_session, load_lot
+from tests.e2e.browser import chromium_page, confirm, until
+from tests.e2e.test_seat_committee import SHOTS, _log, _score_all
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+
+def _row(proposal: str) -> str:
+    return f"document.querySelector('#console-proposals tr[data-proposal=\"{proposal}\"]')"
+
+
+async def _advance(page: Page, phase_zh: str) -> None:
+    await until(page, "!document.getElementById('advance-button').disabled")
+    await page.click("#advance-button")
+    await confirm(page)
+    await until(page, f"document.getElementById('phase').textContent.includes('{phase_zh}')")
+
+
+pytestmark = pytest.mark.browser
+
+
+async def test_the_supervisor_runs_the_committees_steps_from_the_console(server: str) -> None:
+    lot = load_lot()
+    room = Room(server, await create_session(server, lot), lot)
+    await room.supervisor(1)  # reads the log (room.clients[0])
+    seats = [await room.seat(s) for s in room.created["seats"]]
+    token = room.created["supervisor"][0]
+    errors: list[str] = []
+    async with chromium_page(errors, 1920, 1080, enforce_csp=True) as page:
+        await page.goto(f"{server}/supervisor/{room.session}#token={token}")
+        await until(page, "document.getElementById('conn').className === 'online'")
+        venue = lot["venues"][2]["name"]
+        await until(page, f"document.getElementById('seats').textContent.includes('{venue}')")
+
+        # a phase moves only after the confirmation; cancelling keeps it
+        await page.click("#advance-button")
+        await page.click("dialog.confirm button[value=no]")
+        await asyncio.sleep(0.3)
+        assert "准备" in (await page.locator("#phase").text_content() or "")
+        await _advance(page, "签到")
+        await asyncio.gather(*(seat.sign_in() for seat in seats))
+        for seat in seats:
+            assert (await seat.vote_chair(1, seats[0].seat))["ok"]
+        await until(
+            page, "document.getElementById('console-chair').textContent.includes('组长 Chair')"
+        )
+
+        # two proposals: one approved for the vote, one declined with a reason
+        await seats[1].propose_rejection("B5", "unqualified", "资质证书已过期")
+        await seats[2].propose_rejection("B4", "not_responsive", "工期不满足要求")
+        await until(page, f"{_row('R2')} !== null")
+        await page.click('#console-proposals tr[data-proposal="R1"] button[data-act="approve"]')
+        await until(page, f"{_row('R1')}.dataset.status === 'approved'")
+        await page.click('#console-proposals tr[data-proposal="R2"] button[data-act="decline"]')
+        await until(page, "document.getElementById('console-error').textContent.includes('理由')")
+        await page.fill('#console-proposals tr[data-proposal="R2"] input', "理由不充分")
+        await page.click('#console-proposals tr[data-proposal="R2"] button[data-act="decline"]')
+        await until(page, f"{_row('R2')}.dataset.status === 'declined'")
+        for seat in seats:
+            assert (await seat.vote_rejection("R1", "no"))["ok"]
+        await until(page, f"{_row('R1')}.dataset.status === 'kept'")
+
+        # scoring: the console closes the blind part once every sheet is scored
+        await _advance(page, "评分")
+        assigned = next(e for e in await _log(room) if e["type"] == "blind.assigned")["data"]
+        for seat in seats:
+            seat.know_draw(assigned)
+        await asyncio.gather(*(_score_all(seat, lot) for seat in seats))
+        await until(page, "!document.getElementById('console-blind').hidden")
+        await page.click("#console-blind")
+        await confirm(page)
+        await until(page, "document.getElementById('console-blind').hidden")
+        for seat in seats[:-1]:
+            assert (await seat.submit())["ok"]
+        await until(page, "document.getElementById('provisional').textContent.includes('暂定')")
+        assert (await seats[-1].submit())["ok"]
+        await until(page, "document.getElementById('provisional').textContent === ''")
+
+        # review: the report is issued from the console
+        await _advance(page, "复核")
+        await until(page, "!document.getElementById('console-report').hidden")
+        await page.click("#console-report-button")
+        await confirm(page)
+        await until(
+            page,
+            "document.getElementById('console-report-state').textContent.includes('已出具')",
+            60,
+        )
+        await page.screenshot(path=str(SHOTS / "supervisor-console.png"), full_page=True)
+
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for event in await _log(room):
+        by_type.setdefault(event["type"], []).append(event)
+    assert [e["data"]["proposal"] for e in by_type["rejection.approved"]] == ["R1"]
+    declined = by_type["rejection.declined"][0]["data"]
+    assert (declined["proposal"], declined["reason"]) == ("R2", "理由不充分")
+    assert by_type["blind.revealed"][0]["actor"].startswith("supervisor:")
+    assert [e["data"]["to"] for e in by_type["phase.changed"]] == ["sign_in", "scoring", "review"]
+    assert len(by_type["report.issued"]) == 1
+    assert errors == []
