@@ -120,8 +120,7 @@ async def test_seat_page_enrols_signs_in_and_scores(server: str) -> None:
         bad = page.locator(f'input[data-cell="{second}"]')
         await bad.fill("99")
         await page.wait_for_function(
-            f"document.querySelector('[data-error-for=\"{second}\"]').textContent"
-            ".includes('应在')",
+            f"document.querySelector('[data-error-for=\"{second}\"]').textContent.includes('应在')",
             timeout=15_000,
         )
         await bad.press("Tab")
