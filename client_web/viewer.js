@@ -39,6 +39,7 @@
         E.el("th", {}, "已签到 Signed in"),
         E.el("th", {}, "已提交 Submitted"),
         E.el("th", {}, "进度 Progress"),
+        E.el("th", {}, "在线 Online"),
       ),
     );
     const venueNames = Object.fromEntries(((lot && lot.venues) || []).map((v) => [v.id, v.name]));
@@ -54,15 +55,70 @@
           E.el("td", {}, yesNo(s.signed_in)),
           E.el("td", {}, yesNo(s.submitted)),
           E.el("td", {}, `${filled} / ${total}`),
+          presenceCell(seat),
         ),
       );
     }
+    renderMatrix(lot);
     const next = E.PHASES[E.PHASES.indexOf(view.phase) + 1];
     const button = $("advance-button");
     button.disabled = !connected || !next;
     button.textContent = next ? `进入 ${E.PHASE_LABELS[next]} Advance` : "已结束 Closed";
     button.dataset.to = next || "";
     if (desk) desk.render(view);
+  }
+
+  // Seats' sockets (server `presence`): connected now, or last seen when.
+  const presence = {};
+  function presenceCell(seat) {
+    const p = presence[seat];
+    if (!p) return E.el("td", { class: "presence", "data-online": "unknown" }, "—");
+    const when = p.last_seen ? new Date(p.last_seen).toLocaleTimeString("zh-CN", { hour12: false }) : "";
+    return E.el(
+      "td",
+      { class: "presence", "data-online": p.connected ? "yes" : "no" },
+      p.connected ? "● 在线 online" : `○ 离线 offline${when ? ` · 最后 last ${when}` : ""}`,
+    );
+  }
+
+  // Progress seats × bidders: cells filled of the typed criteria (counts, never values).
+  function renderMatrix(lot) {
+    const table = $("matrix");
+    if (!table || !lot) return;
+    const criteria = E.typedCriteria(lot);
+    const bidders = E.bidderIds(lot);
+    const pairs = (s) => (view.blind && view.blind.seats && view.blind.seats[s]) || [];
+    table.replaceChildren(
+      E.el("tr", {}, E.el("th", {}, "席位 Seat"), ...bidders.map((b) => E.el("th", { title: E.bidderName(lot, b) }, b))),
+      ...Object.keys(view.seats || {}).map((seat) => {
+        const cells = (view.cells && view.cells[seat]) || {};
+        const bidderOf = Object.fromEntries(pairs(seat));
+        const count = {};
+        for (const key of Object.keys(cells)) {
+          const head = key.split("/")[0];
+          const b = bidderOf[head] || head;
+          count[b] = (count[b] || 0) + 1;
+        }
+        return E.el(
+          "tr",
+          { "data-seat": seat },
+          E.el("th", {}, seat),
+          ...bidders.map((b) => {
+            const n = count[b] || 0;
+            const state = n === criteria.length ? "done" : n ? "part" : "none";
+            return E.el("td", { class: `m-${state}` }, `${n}/${criteria.length}`);
+          }),
+        );
+      }),
+    );
+  }
+
+  async function loadPresence() {
+    if (ROLE !== "supervisor" && ROLE !== "auditor") return;
+    const answer = await stream.call("presence", {});
+    if (!answer.ok) return;
+    for (const [seat, p] of Object.entries(answer.seats)) presence[seat] = p;
+    render();
   }
 
   // Supervisors and auditors: the newest signed checkpoint, live (server message `checkpoint`).
@@ -152,12 +208,13 @@
       onView: (v) => {
         view = v;
         render();
-        if (wall) wall.setSeats(view.seats);
+        if (wall) wall.setSeats(view.seats, Object.fromEntries(((view.lot && view.lot.venues) || []).map((v) => [v.id, v.name])));
         if (replay) replay.setView(view);
         scheduleResults();
       },
       onConnected: async () => {
         if (ROLE === "public") return;
+        loadPresence().catch(() => {});
         const answer = await stream.call("checkpoint", {});
         if (answer.ok) showCheckpoint(answer.checkpoint);
       },
@@ -170,6 +227,10 @@
       },
     });
     stream.socket.on("checkpoint", showCheckpoint);
+    stream.socket.on("presence", (change) => {
+      presence[change.seat] = change;
+      render();
+    });
     if (ROLE === "supervisor" && window.EvalroomWall) {
       $("wall-section").hidden = false;
       wall = window.EvalroomWall({ token, container: $("wall") });

@@ -33,15 +33,17 @@
       return node;
     }
 
-    // The seats of the session (from the supervisor's view): a tile for each, in seat order.
-    function setSeats(next) {
+    // The seats of the session (from the supervisor's view): a tile for each, in seat order,
+    // captioned with the venue's name from the lot (venueNames: venue id -> name).
+    function setSeats(next, venueNames) {
       const ids = Object.keys(next || {}).sort();
       if (ids.join(" ") === seats.join(" ")) return;
       seats = ids;
       for (const seat of seats) {
         const node = tileOf(seat);
         node.dataset.owner = "wall"; // kept when the seat stops publishing
-        node.querySelector(".tile-name").textContent = `${seat} · ${(next[seat] && next[seat].venue) || ""}`;
+        const venue = (next[seat] && next[seat].venue) || "";
+        node.querySelector(".tile-name").textContent = `${seat} · ${(venueNames && venueNames[venue]) || venue}`;
         media.tiles.append(node); // keeps the order
       }
       render();

@@ -7,15 +7,17 @@ list of event views in ``seq`` order.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import socketio
 
 from server.app.fanout import Dispatcher, room_for
+from server.app.presence import Presence
 from server.app.service import Service
 from server.app.socket_grants import SocketGrants
-from server.domain.errors import CommandError
-from server.domain.roles import Principal, Role
+from server.domain.errors import Code, CommandError
+from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
 
 NAMESPACE = "/"
 
@@ -24,6 +26,13 @@ def register(
     sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher, grants: SocketGrants
 ) -> None:
     """Attach the handlers of the default namespace."""
+    presence = Presence()
+
+    def now_ms() -> int:
+        return int(time.time() * 1000)
+
+    async def tell_staff(session: str, change: dict[str, Any]) -> None:
+        await sio.emit("presence", change, room=f"{session}/full")
 
     @sio.event  # type: ignore[untyped-decorator]
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -38,6 +47,9 @@ def register(
     @sio.event  # type: ignore[untyped-decorator]
     async def disconnect(sid: str, reason: Any = None) -> None:
         grants.forget(NAMESPACE, sid)
+        left = presence.left(sid, now_ms())
+        if left is not None:
+            await tell_staff(*left)
 
     async def join(sid: str, principal: Principal, data: Any) -> dict[str, Any]:
         """Enter the live stream and receive everything after ``after``."""
@@ -47,6 +59,9 @@ def register(
         await sio.enter_room(sid, room_for(principal))
         if principal.role is Role.EXPERT:
             dispatcher.seat_joined(principal.session, principal.subject)
+            change = presence.joined(principal.session, principal.subject, sid, now_ms())
+            if change is not None:
+                await tell_staff(principal.session, change)
         answer = await service.read.catch_up(
             principal, after, grants.budgets.afford(NAMESPACE, principal)
         )
@@ -72,6 +87,13 @@ def register(
         """Results and flags, computed from the current state for this role."""
         return {"ok": True, **(await service.read.results(principal))}
 
+    async def presence_table(sid: str, principal: Principal, data: Any) -> dict[str, Any]:
+        """Supervisors and auditors: which seats have a socket on this node, last seen when."""
+        if principal.role not in FULL_VIEW_ROLES:
+            raise CommandError(Code.FORBIDDEN, "presence is for supervisors and auditors")
+        return {"ok": True, "seats": presence.of_session(principal.session), "now": now_ms()}
+
+    sio.on("presence", grants.answering(NAMESPACE, "read", presence_table))
     for handler in (join, sync, state, results):
         sio.on(handler.__name__, grants.answering(NAMESPACE, "read", handler))
     sio.on("command", grants.answering(NAMESPACE, "command", command))

@@ -30,7 +30,16 @@ ROLES = ("expert", "supervisor", "auditor", "public", "admin")
 BAD_TOKENS = ("none", "expired", "tampered", "other_session", "revoked", "garbage")
 SENDERS = ROLES + BAD_TOKENS
 
-SOCKET_EVENTS = ("join", "sync", "state", "results", "command", "checkpoint", "proof")
+SOCKET_EVENTS = (
+    "join",
+    "sync",
+    "state",
+    "results",
+    "presence",
+    "command",
+    "checkpoint",
+    "proof",
+)
 SERVER_EVENTS = ("events", "auth_error", "connect", "disconnect", "message", "connect_error")
 MEDIA_EVENTS = (
     "join",
@@ -349,6 +358,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
     "sync": {"after": 1},
     "state": {},
     "results": {},
+    "presence": {},
     "checkpoint": {},
 }
 PROOFS = (
