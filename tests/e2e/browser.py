@@ -74,3 +74,15 @@ async def until(page: Any, expression: str, seconds: float = 15) -> None:
             if await page.evaluate(expression):
                 return
             await asyncio.sleep(0.05)
+
+
+async def another_page(
+    page: Any, errors: list[str] | None, width: int, height: int, enforce_csp: bool = True
+) -> Any:
+    """A new page in ``page``'s browser (its own context), reporting to ``errors`` likewise."""
+    other = await page.context.browser.new_page(
+        viewport={"width": width, "height": height}, bypass_csp=not enforce_csp
+    )
+    if errors is not None:
+        other.on("pageerror", lambda exc: errors.append(str(exc)))
+    return other
