@@ -232,8 +232,9 @@ def add_routes(app: web.Application) -> None:
     for role, page in (
         ("supervisor", "viewer.html"),
         ("public", "public.html"),  # the waiting area's screen: progress only
-        ("auditor", "viewer.html"),
+        ("auditor", "auditor.html"),
     ):
         app.router.add_get(f"/{role}/{{session}}", _page(page))
+    app.router.add_get("/auditor", _page("auditor.html"))  # opens an archive file, no session
     if CLIENT_DIR.exists():
         app.router.add_static("/client/", CLIENT_DIR)
