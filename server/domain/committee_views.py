@@ -6,8 +6,8 @@ What each role sees:
 * an expert: their own codes in their own order, without bidders, until ``blind.revealed``;
   their own votes, requests and explanations in full and another seat's only once the results
   are revealed (phase ``review``), like scores; the chair, tallies, proposals and outcomes at once;
-* the public screen: that a blind draw exists and, after the reveal, the mapping (which tells
-  it nothing: it never saw a code next to a score); never a committee decision.
+* the public screen: that a blind draw exists and that it was revealed, never the mapping (with
+  the times of the cells it would tell who scored which bidder when); never a committee decision.
 
 ``*_state_view`` build the part of ``state_view``; ``apply_*`` fold a viewed event into it.
 """
@@ -52,7 +52,10 @@ def blind_state_view(state: SessionState, role: Role, seat: str | None) -> dict[
     seats: dict[str, list[list[str | None]]] = {
         s: [[c, b] for c, b in pairs] for s, pairs in blind.seats.items()
     }
-    if not blind.revealed and role not in FULL_VIEW_ROLES:
+    if role is Role.PUBLIC:
+        seats = {}  # which code was which bidder is of no use to a waiting room, and it would
+        # tell, with the times of the cells, who scored which bidder when
+    elif not blind.revealed and role not in FULL_VIEW_ROLES:
         seats = {seat: [[c, None] for c, _ in seats[seat]]} if seat in seats else {}
     return {"revealed": blind.revealed, "seats": seats}
 

@@ -94,8 +94,8 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
         base["data"] = {"seat": data["seat"]}
     elif event.type == "phase.changed":
         base["data"] = dict(data)
-    elif event.type == "blind.revealed":  # the mapping, not the chair's signature
-        base["data"] = {k: data[k] for k in ("seats", "criteria")}
+    elif event.type == "blind.revealed":  # that it happened: not the mapping, not the signature
+        base["data"] = {"seats": {}, "criteria": data["criteria"]}
     elif event.type == "blind.assigned":
         base["data"] = blind_event_data(data, viewer.role, None)
     else:
@@ -121,7 +121,8 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
         }
         if full or public or visible:
             # Until the reveal, whoever does not hold the mapping files blind cells by code.
-            by_code = not full and state.blind_open
+            # The public screen never learns the mapping, so it keeps blind cells by code.
+            by_code = (not full and state.blind_open) or public
             cells[seat_id] = {
                 (f"{c.code}/{key.split('/', 1)[1]}" if by_code and c.code else key): (
                     {"seq": c.seq} if public else _cell_json(c)

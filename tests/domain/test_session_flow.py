@@ -166,6 +166,10 @@ def test_public_screen_sees_no_scores_no_names(lot_json: dict[str, Any], run: An
         assert not {"value", "comment", "sig", "signed", "key", "actor"} & set(seen)
         assert not {"text", "reason", "candidate", "vote", "tally", "ground"} & set(seen)
         assert not names & set(seen)
+        if event.type in ("blind.assigned", "blind.revealed"):  # never which code is which bidder
+            assert event_view(event, Viewer(Role.PUBLIC), True)["data"]["seats"] == {}
+    blind = state_view(session.state, Viewer(Role.PUBLIC))["blind"]
+    assert blind is None or blind["seats"] == {}
 
 
 def test_expert_sees_no_other_score_before_reveal(lot_json: dict[str, Any]) -> None:

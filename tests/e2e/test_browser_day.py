@@ -12,7 +12,9 @@ supervisor's page equal the domain's; every flag is explained; every score is si
 from __future__ import annotations
 
 import asyncio
+import os
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -25,7 +27,6 @@ from server.domain.results import results
 from server.domain.state import fold
 from tests.app.conftest import ADMIN, DEMO_LOT_PATH, load_lot
 from tests.e2e.browser import another_page, chromium_page, confirm, until
-from tests.e2e.test_seat_committee import SHOTS
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -36,6 +37,9 @@ ROWS = """[...document.querySelectorAll('#sheet-seats tbody tr')].map((r) => [
   r.dataset.seat, r.querySelector('.code').textContent, r.querySelector('a').href])"""
 ROLE_LINKS = """[...document.querySelectorAll('#sheet-roles tbody tr')].map((r) => [
   r.dataset.role, r.querySelector('a').href])"""
+# Every page at both design sizes, kept as the run's artifacts (and looked at).
+SCREENSHOTS = Path(os.environ.get("EVALROOM_SCREENSHOTS", "build/screenshots"))
+SIZES = ((1366, 768), (1920, 1080))
 OUTLIER = "guest-2-1"  # gives one blind cell far below the committee and explains it
 
 
@@ -60,6 +64,20 @@ async def _log(base: str, session: str, auditor: str) -> list[dict[str, Any]]:
             events += answer["events"]
             if not answer.get("limited"):
                 return events
+
+
+async def _shoot(page: Page, name: str) -> None:
+    """``name`` at 1366×768 and 1920×1080 (the viewport, and the whole page)."""
+    await asyncio.to_thread(SCREENSHOTS.mkdir, parents=True, exist_ok=True)
+    size = page.viewport_size
+    for width, height in SIZES:
+        await page.set_viewport_size({"width": width, "height": height})
+        await asyncio.sleep(0.3)  # layout and any transition settle
+        await page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}x{height}.png"))
+        await page.screenshot(
+            path=str(SCREENSHOTS / f"{name}-{width}x{height}-full.png"), full_page=True
+        )
+    await page.set_viewport_size(size)
 
 
 async def _click_confirmed(page: Page, selector: str) -> None:
@@ -122,6 +140,9 @@ async def test_the_sample_day_runs_from_browsers_only(server: str) -> None:
         rows: list[list[str]] = await home.evaluate(ROWS)
         links = dict(await home.evaluate(ROLE_LINKS))  # the last supervisor link wins: fine
         auditor = links["auditor"].split("#token=")[1]
+        await _shoot(home, "home-sheet")
+        public = await another_page(home, errors, 1920, 1080)
+        await public.goto(links["public"])
         sup = await another_page(home, errors, 1920, 1080)
         await sup.goto(links["supervisor"])
         await until(sup, "document.getElementById('conn').className === 'online'", 30)
@@ -155,6 +176,10 @@ async def test_the_sample_day_runs_from_browsers_only(server: str) -> None:
                 for n, (seat, page) in enumerate(seats.items())
             )
         )
+
+        await _shoot(seats[OUTLIER], "seat-scoring")
+        await _shoot(sup, "supervisor-scoring")
+        await _shoot(public, "public-scoring")
 
         # the outlier explains its flagged score from its page; the console shows the text
         outlier = seats[OUTLIER]
@@ -196,9 +221,15 @@ async def test_the_sample_day_runs_from_browsers_only(server: str) -> None:
             "#ranking tr[data-bidder]",
             "rs => rs.filter(r => r.textContent.includes('推荐')).map(r => r.dataset.bidder)",
         )
-        await sup.screenshot(path=str(SHOTS / "day-supervisor.png"), full_page=True)
-        await seats[chair].screenshot(path=str(SHOTS / "day-chair.png"), full_page=True)
+        await _shoot(sup, "supervisor-review")
+        await _shoot(seats[chair], "seat-review-chair")
         await _advance(sup, "结束")
+        await until(public, "document.body.dataset.phase === 'closed'", 30)
+        await _shoot(public, "public-closed")
+        audit = await another_page(home, errors, 1366, 768)
+        await audit.goto(links["auditor"])
+        await asyncio.sleep(3)  # the whole log loads
+        await _shoot(audit, "auditor-closed")
 
     events = await _log(server, session, auditor)
     state = fold([event_from_bytes(canonical_bytes(e)) for e in events])
