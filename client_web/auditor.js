@@ -52,7 +52,7 @@
   function eventLine(n) {
     if (!log || n === 0) return "#0 · 会话创建之前 Before the session was created";
     const ev = log.events[n - 1];
-    return `#${ev.seq} · ${new Date(ev.t).toLocaleString("zh-CN", { hour12: false })} · ${ev.type} · ${ev.actor} · ${V.summary(ev)}`;
+    return `#${ev.seq} · ${S.dateTime(ev.t)} · ${ev.type} · ${ev.actor} · ${V.summary(ev)}`;
   }
 
   function renderState() {
@@ -180,6 +180,7 @@
   async function setLog(next) {
     log = next;
     current = null;
+    S.reset();
     selectedSeq = 0;
     api.source = log.source;
     ctx = { log, checkpoint: null, proof: log.source === "token" && !log.zip ? proofOverHttp(log.session) : null, levels: levelsFromLeaves() };
@@ -322,6 +323,8 @@
     select,
     verify: verifyAll,
     head: () => (log ? log.head : 0),
+    log: () => log,
+    ctx: () => ctx,
     live: () => live,
     matches: () => list.matches(),
   });

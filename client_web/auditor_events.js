@@ -18,9 +18,7 @@ window.EvalroomAuditEvents = (function () {
     return "";
   }
 
-  function clock(ms) {
-    return new Date(ms).toLocaleString("zh-CN", { hour12: false });
-  }
+  const clock = (ms) => window.EvalroomAuditState.dateTime(ms);
 
   function summary(ev) {
     const d = ev.data || {};
@@ -137,14 +135,24 @@ window.EvalroomAuditEvents = (function () {
       page = Math.min(page, Math.max(0, Math.ceil(matches.length / PAGE) - 1));
     }
 
+    let shown = ""; // the rows on screen: the same page again only moves the selection
+
     function render() {
       if (!log) return;
       const pages = Math.max(1, Math.ceil(matches.length / PAGE));
+      const key = `${log.head}|${page}|${matches.length}|${matches[page * PAGE]}`;
+      if (key === shown) {
+        for (const item of $("events").querySelectorAll("li.selected")) item.classList.remove("selected");
+        const item = $("events").querySelector(`li[data-seq="${selected}"]`);
+        if (item) item.classList.add("selected");
+        return;
+      }
+      shown = key;
       const items = matches.slice(page * PAGE, page * PAGE + PAGE).map((i) => {
         const ev = log.events[i];
         const item = el("li", { value: String(ev.seq), "data-seq": String(ev.seq), class: ev.seq === selected ? "selected" : "" },
           el("span", { class: "ev-seq" }, `#${ev.seq}`),
-          el("span", { class: "ev-time" }, new Date(ev.t).toLocaleTimeString("zh-CN", { hour12: false })),
+          el("span", { class: "ev-time" }, window.EvalroomAuditState.time(ev.t)),
           el("span", { class: "ev-type" }, ev.type),
           el("span", { class: "ev-summary" }, summary(ev)));
         if (decorate) decorate(item, ev);
@@ -179,6 +187,7 @@ window.EvalroomAuditEvents = (function () {
     return {
       setLog(next) {
         log = next;
+        shown = "";
         page = 0;
         refreshOptions();
         filter();

@@ -80,9 +80,11 @@ window.EvalroomAuditState = (function () {
     return found;
   }
 
-  function time(ms) {
-    return new Date(ms).toLocaleTimeString("zh-CN", { hour12: false });
-  }
+  // One formatter for every label: building an Intl formatter per call costs more than a seek.
+  const CLOCK = new Intl.DateTimeFormat("zh-CN", { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  const DATE_TIME = new Intl.DateTimeFormat("zh-CN", { dateStyle: "short", timeStyle: "medium", hour12: false });
+  const time = (ms) => CLOCK.format(ms);
+  const dateTime = (ms) => DATE_TIME.format(ms);
 
   function venueName(view, seat) {
     const s = view.seats && view.seats[seat];
@@ -148,12 +150,16 @@ window.EvalroomAuditState = (function () {
     return [head, ...rows];
   }
 
+  const FLAGS_SHOWN = 40; // the rest are counted: a long list would cost every seek its layout
+
   function flagList(found) {
     if (!found.list.length) return [el("li", { class: "none" }, "无 None")];
-    return found.list.map((f) =>
+    const more = found.list.length - FLAGS_SHOWN;
+    const tail = more > 0 ? [el("li", { class: "more" }, `另有 ${more} 项 and ${more} more (导出评分 CSV 中标出 flagged in the sheets CSV)`)] : [];
+    return found.list.slice(0, FLAGS_SHOWN).map((f) =>
       f.kind === "deviation"
         ? el("li", { "data-kind": "deviation" }, `偏离 Deviation: ${f.seat} ${f.bidder}/${f.criterion} = ${f.score} (均值 mean ${f.mean})`)
-        : el("li", { "data-kind": "mismatch" }, `客观分不一致 Mismatch: ${f.bidder}/${f.criterion} — ${f.values}`));
+        : el("li", { "data-kind": "mismatch" }, `客观分不一致 Mismatch: ${f.bidder}/${f.criterion} — ${f.values}`)).concat(tail);
   }
 
   function committee(view) {
@@ -206,25 +212,63 @@ window.EvalroomAuditState = (function () {
     ];
   }
 
+  // What each panel was last drawn from: a panel whose inputs did not change is not rebuilt
+  // (a seek mostly moves a few cells; rebuilding and laying out every panel costs the most).
+  const drawn = {};
+  function panel($, id, key, build) {
+    if (drawn[id] === key) return;
+    drawn[id] = key;
+    patchChildren($(id), build());
+  }
+
+  // Move `node`'s children to `wanted` touching only what differs: a seek changes a few numbers,
+  // and text left alone is neither shaped nor laid out again (CJK shaping is the dear part).
+  function patchChildren(node, wanted) {
+    const have = node.childNodes;
+    for (let i = 0; i < wanted.length; i++) {
+      const old = have[i];
+      if (!old) node.append(wanted[i]);
+      else if (!patch(old, wanted[i])) node.replaceChild(wanted[i], old);
+    }
+    while (have.length > wanted.length) node.lastChild.remove();
+  }
+
+  function patch(old, next) {
+    if (old.nodeType !== next.nodeType || old.nodeName !== next.nodeName) return false;
+    if (old.nodeType === Node.TEXT_NODE) {
+      if (old.nodeValue !== next.nodeValue) old.nodeValue = next.nodeValue;
+      return true;
+    }
+    for (const attr of [...old.attributes]) if (!next.hasAttribute(attr.name)) old.removeAttribute(attr.name);
+    for (const attr of next.attributes) if (old.getAttribute(attr.name) !== attr.value) old.setAttribute(attr.name, attr.value);
+    patchChildren(old, [...next.childNodes]);
+    return true;
+  }
+
   // Fill the page's state panels from a view; `selected` is the seat whose sheet is shown.
   function render($, view, selected) {
     const found = flags(view);
-    $("phases").replaceChildren(...phases(view));
     const seats = Object.keys(view.seats || {});
     const seat = seats.includes(selected) ? selected : seats[0];
-    if (view.lot) {
-      $("totals").replaceChildren(...totals(view, seat, found.cells));
-      $("sheet").replaceChildren(...(seat ? sheet(view, seat, found.cells) : []));
-      $("sheet-caption").textContent = seat ? `${seat} ${venueName(view, seat)}` : "";
-    } else {
-      $("totals").replaceChildren();
-      $("sheet").replaceChildren();
-    }
-    $("flags").replaceChildren(...flagList(found));
-    $("committee").replaceChildren(...committee(view));
-    $("report").replaceChildren(...report(view));
+    const marks = [...found.cells].join();
+    panel($, "phases", `${view.phase}|${JSON.stringify(view.phase_times || {})}`, () => phases(view));
+    const cells = JSON.stringify(view.cells || {});
+    const lotKey = view.lot ? view.session || "lot" : "";
+    panel($, "totals", `${lotKey}|${seat}|${JSON.stringify(view.seats || {})}|${cells}|${marks}`, () => (view.lot ? totals(view, seat, found.cells) : []));
+    const mine = JSON.stringify(((view.cells || {})[seat]) || {});
+    const codes = JSON.stringify(((view.blind && view.blind.seats) || {})[seat] || []);
+    panel($, "sheet", `${lotKey}|${seat}|${mine}|${codes}|${marks}`, () => (view.lot && seat ? sheet(view, seat, found.cells) : []));
+    $("sheet-caption").textContent = seat ? `${seat} ${venueName(view, seat)}` : "";
+    panel($, "flags", JSON.stringify(found.list), () => flagList(found));
+    panel($, "committee", `${lotKey}|${JSON.stringify(view.committee || null)}`, () => committee(view));
+    panel($, "report", `${seats.join()}|${JSON.stringify(view.report || null)}`, () => report(view));
     return { seat, flags: found };
   }
 
-  return { render, flags, dec, sum, format, venueName };
+  // Forget what was drawn (a new log: the same keys may mean another session).
+  function reset() {
+    for (const id of Object.keys(drawn)) delete drawn[id];
+  }
+
+  return { render, reset, flags, dec, sum, format, venueName, time, dateTime };
 })();
