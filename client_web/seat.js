@@ -5,6 +5,12 @@
 // seat's own codes, in this seat's own order, and signed with the code (never the bidder); the
 // reveal (blind.revealed) shows which bidder each code was and closes those cells.
 // The evaluation report panel is seat_report.js.
+// Offline (issue 11): the service worker seat_sw.js (served at /seat/sw.js) keeps the app shell,
+// and the page keeps its last view in IndexedDB (key ["view", session, seat], saved at most once
+// a second as events fold). A reload without the server shows the sheet from that view, marked
+// 离线 Offline, and the expert keeps typing (signed and queued as before); once the server answers
+// the Stream joins from seq 0 as on any load (the report and committee panels fold state of their
+// own that the stored view does not hold), replaces the stored view, and the queue goes out.
 "use strict";
 
 (function () {
@@ -15,6 +21,9 @@
   const SEAT = decodeURIComponent(parts[2] || "");
   const KEY_ID = `${SESSION}/${SEAT}`;
   const QUEUE_KEY = `evalroom:pending:${KEY_ID}`;
+  const VIEW_KEY = ["view", SESSION, SEAT]; // an array key: never equal to a seat record's string key
+  const SAVE_VIEW_MS = 1000; // the stored view trails the live one by at most this
+  const OFFLINE_AFTER_MS = 2000; // no connection by then: say so (a refused connect says it at once)
   const $ = (id) => document.getElementById(id);
 
   let record = null; // {privateKey, publicKey, token}
@@ -59,8 +68,14 @@
   });
   let incompleteShown = false; // the "sheet incomplete" message is up (cleared once complete)
   let pledgeFoldedFor = null; // the signed_in state the pledge text was last folded for
+  let viewSavedAt = null; // when the view on screen was stored, while it is the stored one
+  let storedSeq = 0; // the seq of the view last stored (or read back) here
+  let offlineKnown = false; // the Stream reported no connection, or it took too long
+  let saveTimer = null;
+  let ownEventFolded = false; // an event of this seat since the view was last stored
 
-  // ---- IndexedDB: db "evalroom", store "seats", key `${session}/${seat}` ----
+  // ---- IndexedDB: db "evalroom", store "seats": the key at `${session}/${seat}`, the last view
+  // at ["view", session, seat] ----
   function openDb() {
     return new Promise((resolve, reject) => {
       const req = indexedDB.open("evalroom", 1);
@@ -75,7 +90,7 @@
       const req = db.transaction("seats").objectStore("seats").get(key);
       req.onsuccess = () => resolve(req.result || null);
       req.onerror = () => reject(req.error);
-    });
+    }).finally(() => db.close());
   }
   async function dbPut(key, value) {
     const db = await openDb();
@@ -84,7 +99,7 @@
       tx.objectStore("seats").put(value, key);
       tx.oncomplete = () => resolve();
       tx.onerror = () => reject(tx.error);
-    });
+    }).finally(() => db.close());
   }
 
   // ---- signing ----
@@ -184,7 +199,16 @@
     return t;
   }
 
-  async function login() {
+  // One sign-in at a time: the Stream, the media panel and the report download may all find the
+  // token stale at once, and the server takes a signed login only if its t is later than the last
+  // one it accepted, so two racing logins would refuse one of them.
+  let loggingIn = null;
+  function login() {
+    if (!loggingIn) loggingIn = signedLogin().finally(() => (loggingIn = null));
+    return loggingIn;
+  }
+
+  async function signedLogin() {
     const payload = { seat: SEAT, session: SESSION, t: loginTime(), type: "seat.login" };
     const { signed, sig } = await sign(payload);
     const answer = await postJson(`/api/sessions/${encodeURIComponent(SESSION)}/login`, {
@@ -199,6 +223,73 @@
 
   function tokenFresh(token) {
     return token && E.tokenExpiry(token) - 60 > Date.now() / 1000;
+  }
+
+  // No server to ask (fetch failed, or a proxy answered 5xx), as opposed to a refusal.
+  function unreachable(error) {
+    return error instanceof TypeError || !!(error && typeof error.code === "string" && /^HTTP_5\d\d$/.test(error.code));
+  }
+
+  // ---- the last view, for a reload without the server ----
+  // This seat's own events (a score it typed, now acknowledged and gone from the queue) are
+  // stored at once, so that a reload right after shows them; the others at most once a second.
+  function scheduleViewSave() {
+    if (ownEventFolded) {
+      ownEventFolded = false;
+      saveView();
+    } else if (!saveTimer) saveTimer = setTimeout(saveView, SAVE_VIEW_MS);
+  }
+
+  // Store the view the Stream folded (a copy taken now: the live one moves on); one write at a
+  // time, in order, so the last one stored is the latest.
+  let saving = Promise.resolve();
+  function saveView() {
+    clearTimeout(saveTimer);
+    saveTimer = null;
+    if (!stream || !view || view !== stream.view) return saving;
+    const copy = structuredClone(view);
+    saving = saving.then(async () => {
+      try {
+        await dbPut(VIEW_KEY, { saved: Date.now(), view: copy });
+        storedSeq = copy.seq;
+      } catch (_e) {
+        /* storage full or blocked: the page still works online */
+      }
+    });
+    return saving;
+  }
+
+  // Show the stored view until the Stream has one of its own.
+  async function restoreView() {
+    let stored = null;
+    try {
+      stored = await dbGet(VIEW_KEY);
+    } catch (_e) {
+      return;
+    }
+    if (!stored || !stored.view || view) return;
+    view = stored.view;
+    viewSavedAt = stored.saved;
+    storedSeq = view.seq;
+    render();
+  }
+
+  function renderOfflineNote() {
+    const note = $("offline-note");
+    note.hidden = connected || !offlineKnown || !record;
+    if (note.hidden) return;
+    const saved = viewSavedAt ? `（${new Date(viewSavedAt).toLocaleString("zh-CN")} 保存 saved）` : "";
+    note.textContent =
+      `离线 Offline · 显示本席位已有的数据${saved} Showing what this seat already had. ` +
+      "现在填写的评分已签名并排队，恢复连接后自动发送。Scores typed now are signed, queued and sent when the connection returns.";
+  }
+
+  // The service worker that keeps the app shell for a reload without the server (seat_sw.js).
+  function registerWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.register("/seat/sw.js", { scope: "/seat/" }).catch(() => {
+      /* refused (a browser without workers here): the page works online as before */
+    });
   }
 
   // ---- the command queue ----
@@ -262,6 +353,20 @@
     return null;
   }
 
+  // The value of the last score queued for a cell (shown in it after a reload), or null.
+  function queuedValue(cell) {
+    let value = null;
+    for (const p of pending.values()) {
+      if (p.cell !== cell || p.envelope.type !== "score.set") continue;
+      try {
+        value = JSON.parse(p.envelope.signed).value;
+      } catch (_e) {
+        /* not ours to read: leave the cell as it is */
+      }
+    }
+    return typeof value === "string" ? value : null;
+  }
+
   function flushQueue() {
     for (const id of [...pending.keys()]) send(id);
   }
@@ -269,6 +374,7 @@
   // ---- rendering ----
   function render() {
     if (!view) return;
+    renderOfflineNote();
     $("phase").textContent = E.PHASE_LABELS[view.phase] || view.phase || "—";
     const lot = view.lot;
     if (lot && lot.project) $("project").textContent = `${lot.project.code || ""} ${lot.project.name || ""}`;
@@ -437,6 +543,8 @@
       if (saved && saved.value !== undefined && document.activeElement !== input && pendingFor(key) === null && !(status && ["error", "invalid"].includes(status.state))) {
         input.value = saved.value;
       }
+      const queued = pendingFor(key) === null ? null : queuedValue(key);
+      if (queued !== null && input.value === "" && document.activeElement !== input) input.value = queued;
       const stateEl = grid.querySelector(`[data-state-for="${CSS.escape(key)}"]`);
       const errorEl = grid.querySelector(`[data-error-for="${CSS.escape(key)}"]`);
       let label = "";
@@ -582,6 +690,7 @@
 
   function setStatus(text, isConnected) {
     connected = isConnected;
+    if (!isConnected) offlineKnown = true;
     const conn = $("conn");
     conn.textContent = text;
     conn.className = isConnected ? "online" : "offline";
@@ -599,15 +708,26 @@
 
   // ---- start ----
   async function connect() {
-    if (!tokenFresh(record.token)) await login();
+    if (!tokenFresh(record.token)) {
+      try {
+        await login();
+      } catch (e) {
+        // No server to sign in with: an enrolled seat goes on with the token it holds; when the
+        // server is back it refuses that token and onAuthError below signs in again.
+        if (!(unreachable(e) && record.token)) throw e;
+      }
+    }
     $("enrol").hidden = true;
     $("pledge").hidden = false;
     stream = new E.Stream(record.token, SEAT, {
       onView: (v) => {
         view = v;
+        viewSavedAt = null;
+        scheduleViewSave();
         render();
       },
       onEvent: (ev) => {
+        if (ev.data && ev.data.seat === SEAT) ownEventFolded = true;
         foldBlind(ev);
         report.fold(ev);
         committee.onEvent(ev);
@@ -623,6 +743,8 @@
       onConnected: () => {
         flushQueue();
         committee.refreshFlags();
+        // a report download that failed while offline is tried again
+        if ($("report-loading").className === "error") report.reload();
       },
       // the token expired (or was refused): sign in again with the seat key; true = reconnect
       onAuthError: async (err) => {
@@ -637,7 +759,8 @@
         }
       },
     });
-    window.evalroomSeat = { stream, pending }; // for debugging and the browser tests
+    // for debugging and the browser tests
+    window.evalroomSeat = { stream, pending, storedSeq: () => storedSeq, saveView };
     startMedia();
   }
 
@@ -649,6 +772,7 @@
       $("enrol-error").textContent = "此浏览器不支持 WebCrypto（需要 https 或 localhost）。This browser has no WebCrypto (needs https or localhost).";
       return;
     }
+    registerWorker();
     loadQueue();
     record = await dbGet(KEY_ID);
     if (!record) {
@@ -657,6 +781,11 @@
       return;
     }
     const pendingEnrolment = !record.token; // a key kept while an enrolment went unanswered
+    if (!pendingEnrolment) await restoreView();
+    setTimeout(() => {
+      offlineKnown = true;
+      render();
+    }, OFFLINE_AFTER_MS);
     try {
       await connect();
     } catch (e) {
@@ -719,6 +848,14 @@
         if (input) input.classList.add("missing");
       }
     }
+  });
+
+  // the last few events before the page goes away (or to the background) are stored too
+  addEventListener("pagehide", () => {
+    if (saveTimer) saveView();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden && saveTimer) saveView();
   });
 
   start();

@@ -34,6 +34,7 @@ from server.app.service import Service
 from server.app.sio import register
 from server.app.sio_guard import GuardedServer
 from server.app.socket_grants import SocketGrants
+from server.app.sw_http import add_worker_routes
 from server.app.tokens import TokenMinter
 from server.app.witness import Witness
 from server.auditlog.note import parse_verifier_key
@@ -136,6 +137,7 @@ def make_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(lifecycle)
     add_routes(app)
     add_home_routes(app)
+    add_worker_routes(app)
     add_audit_routes(app)
     add_report_routes(app)
     add_recording_routes(app)
