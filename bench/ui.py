@@ -53,7 +53,8 @@ INTERACTIVE_PROBE = """
 WATCH_PROGRESS = """([seat, n]) => new Promise((resolve) => {
   const seen = () => {
     const row = document.querySelector(`#seats tr[data-seat="${seat}"]`);
-    return row && row.children[5] && row.children[5].textContent.startsWith(`${n} /`);
+    const cell = row && row.querySelector('td.progress');
+    return cell && cell.textContent.startsWith(`${n} /`);
   };
   if (seen()) { resolve(Date.now()); return; }
   const observer = new MutationObserver(() => {

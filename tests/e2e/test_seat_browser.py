@@ -143,7 +143,7 @@ async def test_seat_page_enrols_signs_in_and_scores(server: str) -> None:
             " && document.getElementById('phase').textContent.includes('Scoring')",
             timeout=15_000,
         )
-        progress = viewer.locator(f'#seats tr[data-seat="{browser_seat}"] td').last
+        progress = viewer.locator(f'#seats tr[data-seat="{browser_seat}"] td.progress')
         assert (await progress.text_content()) == "1 / 35"
         assert await viewer.locator("#events li").count() >= 16
         await viewer.screenshot(path="/tmp/supervisor.png", full_page=True)
