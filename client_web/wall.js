@@ -98,7 +98,7 @@
       const head = E.el(
         "tr",
         {},
-        E.el("th", {}),
+        E.el("th", {}, E.el("span", { class: "sr-only" }, "媒体 Media")),
         E.el("th", {}, "kb/s"),
         E.el("th", {}, "包 pkts"),
         E.el("th", {}, "丢 lost"),
