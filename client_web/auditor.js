@@ -55,9 +55,24 @@
     return `#${ev.seq} · ${S.dateTime(ev.t)} · ${ev.type} · ${ev.actor} · ${V.summary(ev)}`;
   }
 
+  // Charts follow the shown seq once the timeline rests (a dragged slider is not slowed).
+  let chartsTimer = null;
+  let chartsKey = "";
+  function renderCharts() {
+    clearTimeout(chartsTimer);
+    chartsTimer = setTimeout(() => {
+      const key = `${log && log.session}|${JSON.stringify(current.cells || {})}`;
+      $("charts-at").textContent = `#${current.seq}`;
+      if (key === chartsKey) return;
+      chartsKey = key;
+      window.EvalroomAuditCharts.render($("charts"), current);
+    }, 150);
+  }
+
   function renderState() {
     const shown = S.render($, current, selectedSeat);
     selectedSeat = shown.seat;
+    renderCharts();
   }
 
   function seek(n) {
@@ -193,6 +208,9 @@
     $("seq-head").textContent = String(log.head);
     $("verify-button").disabled = false;
     $("verify-result").replaceChildren();
+    $("diff").replaceChildren();
+    $("diff-to").value = String(log.head);
+    chartsKey = "";
     list.setLog(log);
     seek(log.head);
     await refreshCheckpoint();
@@ -274,6 +292,28 @@
     });
   }
 
+  // ---- the sheets between two seqs -----------------------------------------------------------
+  function showDiff() {
+    if (!log) return null;
+    const from = Math.max(0, Math.min(log.head, Number($("diff-from").value) || 0));
+    const to = Math.max(0, Math.min(log.head, Number($("diff-to").value) || 0));
+    $("diff").replaceChildren(...window.EvalroomAuditCharts.diffTable(log.viewAt(from), log.viewAt(to)));
+    return window.EvalroomAuditCharts.diff(log.viewAt(from), log.viewAt(to));
+  }
+
+  $("diff-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    showDiff();
+  });
+  $("diff-current").addEventListener("click", () => {
+    if (current) $("diff-to").value = String(current.seq);
+  });
+  $("diff").addEventListener("click", (e) => {
+    const row = e.target.closest("tr[data-cell]");
+    const seq = row && row.lastChild.textContent.match(/#(\d+)/);
+    if (seq) select(Number(seq[1]));
+  });
+
   // ---- whole verification and exports ---------------------------------------------------------
   async function verifyAll() {
     if (!log) return null;
@@ -322,6 +362,11 @@
     },
     select,
     verify: verifyAll,
+    diff: (from, to) => {
+      $("diff-from").value = String(from);
+      $("diff-to").value = String(to);
+      return showDiff();
+    },
     head: () => (log ? log.head : 0),
     log: () => log,
     ctx: () => ctx,

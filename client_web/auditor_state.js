@@ -105,8 +105,10 @@ window.EvalroomAuditState = (function () {
     const lot = view.lot;
     const bidders = E.bidderIds(lot);
     const criteria = E.typedCriteria(lot);
+    const rejected = new Set(Object.values((view.committee && view.committee.proposals) || {}).filter((p) => p.status === "rejected").map((p) => p.bidder));
     const head = el("tr", {}, el("th", {}, "席位 Seat"),
-      ...bidders.map((b) => el("th", { title: E.bidderName(lot, b) }, b, el("small", {}, E.bidderName(lot, b)))),
+      ...bidders.map((b) => el("th", { title: E.bidderName(lot, b), class: rejected.has(b) ? "rejected" : "" }, b,
+        rejected.has(b) ? el("span", { class: "tag" }, " 已否决 Rejected") : "", el("small", {}, E.bidderName(lot, b)))),
       el("th", { class: "seat-status", title: "登记 Enrolled · 签到 Signed in · 提交 Submitted" }, "登记 签到 提交", el("small", {}, "Enrol · Sign in · Submit")));
     const rows = Object.entries(view.seats || {}).map(([seat, s]) => {
       const cells = (view.cells && view.cells[seat]) || {};

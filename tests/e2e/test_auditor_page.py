@@ -93,18 +93,37 @@ async def _get(url: str, token: str | None = None) -> aiohttp.ClientResponse:
 
 
 async def _events(room: Room) -> list[Event]:
-    url = f"{room.base}/api/sessions/{room.session}/events?after=0"
+    return await _events_after(room, 0)
+
+
+async def _events_after(room: Room, after: int) -> list[Event]:
+    """Every event after ``after`` as the auditor reads it (pages of at most 2,000 from there)."""
+    headers = {"Authorization": f"Bearer {room.created['auditor']}"}
+    events: list[Event] = []
+    async with aiohttp.ClientSession() as http:
+        while True:
+            url = f"{room.base}/api/sessions/{room.session}/events?after={after + len(events)}"
+            async with http.get(url, headers=headers) as response:
+                answer = await response.json()
+            if "snapshot" in answer:  # far behind: the archive holds them all
+                return await _archived_events(room)
+            for view in answer["events"]:
+                body = {k: v for k, v in view.items() if k != "hash"}
+                event = event_from_bytes(canonical_bytes(body))
+                assert event.hash.hex() == view["hash"]
+                events.append(event)
+            if not answer["limited"]:
+                return events
+
+
+async def _archived_events(room: Room) -> list[Event]:
+    url = f"{room.base}/api/sessions/{room.session}/archive"
     headers = {"Authorization": f"Bearer {room.created['auditor']}"}
     async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
-        answer = await response.json()
-    assert answer["limited"] is False
-    events = []
-    for view in answer["events"]:
-        body = {k: v for k, v in view.items() if k != "hash"}
-        event = event_from_bytes(canonical_bytes(body))
-        assert event.hash.hex() == view["hash"]
-        events.append(event)
-    return events
+        archive = zipfile.ZipFile(io.BytesIO(await response.read()))
+    lines = archive.read("events.jsonl").split(b"\n")
+    events = [event_from_bytes(line) for line in lines if line]
+    return events + await _events_after(room, len(events)) if events else events
 
 
 def _expected_views(events: list[Event], seqs: set[int]) -> dict[int, dict[str, Any]]:
@@ -117,6 +136,17 @@ def _expected_views(events: list[Event], seqs: set[int]) -> dict[int, dict[str, 
         if n in seqs:
             views[n] = json.loads(json.dumps(state_view(state, Viewer(Role.AUDITOR))))
     return views
+
+
+def _changed_cells(a: dict[str, Any], b: dict[str, Any]) -> set[tuple[str, str]]:
+    changed = set()
+    for seat in a["cells"].keys() | b["cells"].keys():
+        before, after = a["cells"].get(seat, {}), b["cells"].get(seat, {})
+        for key in before.keys() | after.keys():
+            x, y = before.get(key) or {}, after.get(key) or {}
+            if (x.get("value"), x.get("comment")) != (y.get("value"), y.get("comment")):
+                changed.add((seat, key))
+    return changed
 
 
 async def _open(page: Page, url: str) -> None:
@@ -163,6 +193,16 @@ async def test_the_state_at_any_seq_equals_the_domain_fold(server: str) -> None:
                 "checkpoint": True,
             }
             await page.evaluate(f"window.evalroomAuditor.seek({head})")
+            # the charts follow the shown seq; the diff of two seqs is the domain's
+            await until(page, "document.querySelectorAll('#charts figure.chart').length === 8")
+            assert await page.locator("#chart-experts rect").count() == len(SEATS)
+            pairs = [sorted(random.Random(k).sample(sorted(seqs), 2)) for k in range(5)]
+            for a, b in [*pairs, [1, head]]:
+                changed = await page.evaluate(f"window.evalroomAuditor.diff({a}, {b})")
+                want_changed = _changed_cells(expected[a], expected[b])
+                assert {(d["seat"], d["cell"]) for d in changed} == want_changed, (a, b)
+            assert len(want_changed) == 7 * 5 * 7  # from the start to the end: every cell
+            assert f"#{a} → #{b}" in (await page.locator("#diff-summary").text_content() or "")
             assert "保留意见" in (await page.locator("#report-signatures").text_content() or "")
             assert "已否决 Rejected" in (await page.locator("#proposals").text_content() or "")
             assert "延时 Time extensions: 1" in (
@@ -338,3 +378,66 @@ async def test_an_archive_file_opens_in_the_browser_and_verifies(
     finally:
         await room.close()
     await asyncio.sleep(0)
+
+
+async def _long_scoring_log(server: str, rescores: int) -> tuple[Room, dict[str, Any]]:
+    """A session in scoring whose seats re-score one cell ``rescores`` times each (no blind part).
+
+    Returns the room and the seat clients, still connected.
+    """
+    lot = load_lot()
+    for criterion in lot["criteria"]:
+        criterion.pop("blind", None)
+    room = Room(server, await create_session(server, lot), lot)
+    sup = await room.supervisor(0)
+    seats = {seat: await room.seat(seat) for seat in room.created["seats"]}
+    assert (await sup.command({"id": "p1", "type": "phase.advance", "to": "sign_in"}))["ok"]
+    await asyncio.gather(*(seat.sign_in() for seat in seats.values()))
+    assert (await sup.command({"id": "p2", "type": "phase.advance", "to": "scoring"}))["ok"]
+
+    async def rescore(seat: Any) -> None:
+        for n in range(rescores):
+            assert (await seat.score("B1", "T1", str(n % 10)))["ok"]
+
+    await asyncio.gather(*(rescore(seat) for seat in seats.values()))
+    return room, seats
+
+
+@pytest.mark.slow
+async def test_a_log_longer_than_a_page_loads_through_the_archive_and_follows_live(
+    server: str,
+) -> None:
+    """The server answers ``events?after=0`` of a long log with a snapshot: the page downloads
+    the archive with the token, pages the events after it, then follows new events live."""
+    room, seats = await _long_scoring_log(server, 300)
+    try:
+        events = await _events_after(room, 0)
+        head = len(events)
+        assert head > 2000
+        errors: list[str] = []
+        async with chromium_page(errors, enforce_csp=True) as page:
+            await _open(page, f"{server}/auditor/{room.session}#token={room.created['auditor']}")
+            assert await page.evaluate("window.evalroomAuditor.head()") >= head
+            assert "档案" in (await page.locator("#source").text_content() or "")
+            want = _expected_views(events, {head})[head]
+            got = await page.evaluate(f"window.evalroomAuditor.viewAt({head})")
+            assert {k: got.get(k) for k in FOLDED} == {k: want[k] for k in FOLDED}
+            assert await _checks(page, head - 50) == {
+                "leaf": True,
+                "signature": True,
+                "inclusion": True,
+                "checkpoint": True,
+            }
+            await until(page, "window.evalroomAuditor.live()", 15)
+            await page.evaluate(f"window.evalroomAuditor.seek({head})")  # at the head: it follows
+            seat = next(iter(seats.values()))
+            for value in ("4", "5", "6"):
+                assert (await seat.score("B2", "T2", value))["ok"]
+            await until(page, f"window.evalroomAuditor.head() === {head + 3}", 15)
+            await until(page, f"document.getElementById('seq-input').value === '{head + 3}'")
+            assert "B2/T2 = 6" in (await page.locator("#seq-event").text_content() or "")
+            verdict = await page.evaluate("window.evalroomAuditor.verify()")
+            assert verdict["ok"], verdict["problems"][:5]
+        assert errors == []
+    finally:
+        await room.close()
