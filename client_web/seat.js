@@ -429,9 +429,51 @@
     return E.typedCriteria(lot).filter((c) => c.blind);
   }
 
-  function cellInput(key, label, onChange) {
-    const input = E.el("input", { "data-cell": key, inputmode: "decimal", size: "5", "aria-label": label, onchange: onChange });
-    return E.el("td", {}, input, E.el("div", { class: "cell-state", "data-state-for": key }), E.el("div", { class: "error", "data-error-for": key }));
+  // One cell of a grid: the value, a comment where the criterion asks for one (the score is sent
+  // with it, and not before it is written), the cell's state and its error. `send(value, comment)`.
+  function cellInput(key, label, criterion, send) {
+    const input = E.el("input", { "data-cell": key, inputmode: "decimal", size: "5", "aria-label": label });
+    const td = E.el("td", {}, input);
+    let comment = null;
+    if (criterion.comment_required) {
+      comment = E.el("textarea", { class: "cell-comment", rows: "2", maxlength: "2000", lang: "zh-CN", "data-comment-for": key, "aria-label": `评语 Comment ${label}`, placeholder: "评语（必填）Comment (required)" });
+      td.append(comment);
+    }
+    td.append(E.el("div", { class: "cell-state", "data-state-for": key }), E.el("div", { class: "error", "data-error-for": key }));
+    const changed = () => {
+      const value = input.value.trim();
+      if (value === "" || refuseLocally(key, value)) return;
+      const text = comment ? comment.value.trim() : null;
+      if (comment && !text) {
+        cellStatus[key] = { state: "invalid", text: "此项需填写评语 This criterion needs a comment" };
+        render();
+        return;
+      }
+      send(value, text);
+    };
+    input.addEventListener("change", changed);
+    if (comment) comment.addEventListener("change", changed);
+    return td;
+  }
+
+  // The sum of this seat's own saved values in a row (exact: values have at most 4 decimals).
+  function subtotal(values) {
+    const units = values.reduce((sum, v) => sum + Math.round(Number(v) * 10000), 0);
+    return String(units / 10000);
+  }
+
+  function showSubtotals(grid, savedFor) {
+    const lot = view && view.lot;
+    const shown = !(lot && lot.committee && lot.committee.show_own_subtotals === false);
+    for (const row of grid.querySelectorAll("tbody tr")) {
+      const out = row.querySelector("td.subtotal");
+      if (!out) continue;
+      const values = [...row.querySelectorAll("input[data-cell]")]
+        .map((i) => savedFor(i.dataset.cell))
+        .filter((cell) => cell && cell.value !== undefined)
+        .map((cell) => cell.value);
+      out.textContent = shown && values.length ? subtotal(values) : "—";
+    }
   }
 
   function criterionHead(c) {
@@ -464,14 +506,16 @@
       grid.replaceChildren();
       const head = E.el("tr", {}, E.el("th", {}, "编号 Code"));
       for (const c of criteria) head.append(criterionHead(c));
+      head.append(SUBTOTAL_HEAD());
       grid.append(E.el("thead", {}, head));
       const body = E.el("tbody");
       for (const [code, bidder] of blind.pairs) {
         const label = bidder ? `${code} → ${bidder} ${E.bidderName(lot, bidder)}` : code;
         const row = E.el("tr", { "data-code": code }, E.el("th", {}, label));
         for (const c of criteria) {
-          row.append(cellInput(`${code}/${c.id}`, `${code} ${c.id}`, (ev) => onBlindChange(code, c.id, ev.target)));
+          row.append(cellInput(`${code}/${c.id}`, `${code} ${c.id}`, c, (value, comment) => sendScore({ code }, c.id, value, comment)));
         }
+        row.append(E.el("td", { class: "subtotal" }));
         body.append(row);
       }
       grid.append(body);
@@ -499,26 +543,16 @@
     if (gridBuiltFor !== signature) {
       grid.replaceChildren();
       const head = E.el("tr", {}, E.el("th", {}, "投标人 Bidder"));
-      for (const c of criteria) {
-        const kind = c.kind === "subjective" ? "主观 subjective" : "客观 objective";
-        const range = c.min !== undefined ? `${c.min}–${c.max}, 步长 step ${c.step}` : "";
-        head.append(E.el("th", { title: range }, `${c.id} ${c.name || ""}`, E.el("br"), E.el("small", {}, `${kind} ${range}`)));
-      }
+      for (const c of criteria) head.append(criterionHead(c));
+      head.append(SUBTOTAL_HEAD());
       grid.append(E.el("thead", {}, head));
       const body = E.el("tbody");
       for (const b of bidders) {
         const row = E.el("tr", {}, E.el("th", {}, `${b} ${E.bidderName(lot, b)}`));
         for (const c of criteria) {
-          const key = `${b}/${c.id}`;
-          const input = E.el("input", {
-            "data-cell": key,
-            inputmode: "decimal",
-            size: "5",
-            "aria-label": `${b} ${c.id}`,
-            onchange: (ev) => onCellChange(b, c.id, ev.target),
-          });
-          row.append(E.el("td", {}, input, E.el("div", { class: "cell-state", "data-state-for": key }), E.el("div", { class: "error", "data-error-for": key })));
+          row.append(cellInput(`${b}/${c.id}`, `${b} ${c.id}`, c, (value, comment) => sendScore({ bidder: b }, c.id, value, comment)));
         }
+        row.append(E.el("td", { class: "subtotal" }));
         body.append(row);
       }
       grid.append(body);
@@ -533,13 +567,19 @@
     updateInputs(grid, (key) => open || (canFix && fixable.has(key)), (key) => mine[key]);
   }
 
+  const SUBTOTAL_HEAD = () => E.el("th", { title: "本席位自己的评分之和，不是委员会的得分 The sum of this seat's own scores, not the committee's" }, "本席小计", E.el("br"), E.el("small", {}, "My subtotal"));
+
   function updateInputs(grid, editable, savedFor) {
+    showSubtotals(grid, savedFor);
     for (const input of grid.querySelectorAll("input[data-cell]")) {
       const key = input.dataset.cell;
       const saved = savedFor(key);
       input.disabled = !editable(key);
       if (saved && saved.value !== undefined) input.classList.remove("missing");
       const status = cellStatus[key] || (saved ? { state: "saved" } : null);
+      const comment = grid.querySelector(`textarea[data-comment-for="${CSS.escape(key)}"]`);
+      if (comment) comment.disabled = !editable(key);
+      if (comment && saved && saved.comment !== undefined && document.activeElement !== comment && pendingFor(key) === null) comment.value = saved.comment;
       if (saved && saved.value !== undefined && document.activeElement !== input && pendingFor(key) === null && !(status && ["error", "invalid"].includes(status.state))) {
         input.value = saved.value;
       }
@@ -644,12 +684,13 @@
     return true;
   }
 
-  async function onBlindChange(code, criterion, input) {
-    const value = input.value.trim();
-    if (value === "" || refuseLocally(`${code}/${criterion}`, value)) return;
-    // the seat signs its own code: it never names the bidder of a blind cell
-    const envelope = await signedEnvelope("score.set", { code, criterion, value });
-    await enqueue(envelope, `${code}/${criterion}`);
+  // One signed score: a blind cell names the seat's own code (never the bidder), a named cell
+  // the bidder; the comment goes with it where the criterion asks for one.
+  async function sendScore(head, criterion, value, comment) {
+    const fields = { ...head, criterion, value };
+    if (comment) fields.comment = comment;
+    const envelope = await signedEnvelope("score.set", fields);
+    await enqueue(envelope, `${head.code || head.bidder}/${criterion}`);
   }
 
   // common.js folds a score by bidder; file a blind score by code (or by bidder after the
@@ -680,13 +721,6 @@
     }
   }
 
-  async function onCellChange(bidder, criterion, input) {
-    const value = input.value.trim();
-    const key = `${bidder}/${criterion}`;
-    if (value === "" || refuseLocally(key, value)) return;
-    const envelope = await signedEnvelope("score.set", { bidder, criterion, value });
-    await enqueue(envelope, key);
-  }
 
   function setStatus(text, isConnected) {
     connected = isConnected;

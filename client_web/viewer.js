@@ -54,7 +54,7 @@
           E.el("td", {}, yesNo(s.enrolled)),
           E.el("td", {}, yesNo(s.signed_in)),
           E.el("td", {}, yesNo(s.submitted)),
-          E.el("td", {}, `${filled} / ${total}`),
+          E.el("td", { class: "progress" }, `${filled} / ${total}`),
           presenceCell(seat),
         ),
       );
