@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.app.conftest import Room, advance, create_session, load_lot, running_node  # noqa: E402
 from tests.e2e.browser import another_page, chromium_page, until  # noqa: E402
+from tests.e2e.seat_steps import enrol_and_sign_in  # noqa: E402
 
 # Set in the page before its scripts run: when the sheet first became usable.
 INTERACTIVE_PROBE = """
@@ -94,13 +95,7 @@ async def _seat_in_scoring(base: str, page: Any) -> tuple[Room, str]:
     seat = str(room.created["seats"][0])
     others = [await room.seat(s) for s in room.created["seats"][1:]]
     await advance(sup, "sign_in")
-    await page.goto(f"{base}/seat/{room.session}/{seat}")
-    await page.fill("#code", room.created["codes"][seat])
-    await page.click("#enrol-button")
-    await until(page, "!document.getElementById('sign-button').disabled", 30)
-    await page.click("#sign-button")
-    await asyncio.gather(*(o.sign_in() for o in others))
-    await until(page, "document.getElementById('pledge-state').textContent.includes('已签署')")
+    await enrol_and_sign_in(page, base, room.session, seat, room.created["codes"][seat], others)
     await advance(sup, "scoring")
     return room, seat
 

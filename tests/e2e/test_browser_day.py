@@ -27,6 +27,7 @@ from server.domain.results import results
 from server.domain.state import fold
 from tests.app.conftest import ADMIN, DEMO_LOT_PATH, load_lot
 from tests.e2e.browser import another_page, chromium_page, confirm, until
+from tests.e2e.seat_steps import enrol_and_sign_in
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -91,15 +92,6 @@ async def _advance(sup: Page, phase_zh: str) -> None:
     await until(sup, f"document.getElementById('phase').textContent.includes('{phase_zh}')", 30)
 
 
-async def _enrol_and_sign_in(page: Page, url: str, code: str) -> None:
-    await page.goto(url)
-    await page.fill("#code", code)
-    await page.click("#enrol-button")
-    await until(page, "!document.getElementById('sign-button').disabled", 30)
-    await page.click("#sign-button")
-    await until(page, "document.getElementById('pledge-state').textContent.includes('已签署')", 30)
-
-
 async def _score_sheet(page: Page, n: int, seat: str, lot: dict[str, Any], draw: Any) -> None:
     """Type every cell of the seat's sheet, blind ones under its own codes."""
     criteria = {c["id"]: c for c in lot["criteria"]}
@@ -152,7 +144,10 @@ async def test_the_sample_day_runs_from_browsers_only(server: str) -> None:
         for seat, _code, _url in rows:
             seats[seat] = await another_page(home, errors, 1366, 768)
         await asyncio.gather(
-            *(_enrol_and_sign_in(seats[seat], url, code) for seat, code, url in rows)
+            *(
+                enrol_and_sign_in(seats[seat], server, session, seat, code)
+                for seat, code, _url in rows
+            )
         )
 
         # the chair: every member votes for the first seat from its own page

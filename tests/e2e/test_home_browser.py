@@ -8,7 +8,6 @@ browser from its sheet URL, the others through the HTTP API, and every role link
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ import pytest
 from server.client.seat import SeatClient
 from server.domain.lot import parse_lot
 from tests.app.conftest import ADMIN, DEMO_LOT_PATH, create_session, load_lot
-from tests.e2e.browser import chromium_page
+from tests.e2e.browser import chromium_page, until
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -31,15 +30,6 @@ ROWS = """[...document.querySelectorAll('#sheet-seats tbody tr')].map((r) => [
   r.dataset.seat, r.querySelector('.code').textContent, r.querySelector('a').href])"""
 ROLE_LINKS = """[...document.querySelectorAll('#sheet-roles tbody tr')].map((r) => [
   r.dataset.role, r.querySelector('a').href])"""
-
-
-async def until(page: Page, expression: str, seconds: float = 15) -> None:
-    """Poll ``expression`` until truthy (``wait_for_function`` needs eval, which CSP forbids)."""
-    async with asyncio.timeout(seconds):
-        while True:
-            if await page.evaluate(expression):
-                return
-            await asyncio.sleep(0.05)
 
 
 def watch(page: Page) -> tuple[list[str], list[str]]:

@@ -34,7 +34,7 @@ from server.client.seat import Client, SeatClient
 from server.client.simulate import sample_value
 from server.domain.lot import parse_lot
 from tests.app.conftest import advance, create_session, load_lot
-from tests.e2e.browser import chromium_page
+from tests.e2e.browser import chromium_page, until
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -129,15 +129,6 @@ def check_screen(html: str, secrets: Secrets, project_code: str) -> list[str]:
     dom.feed(html)
     dom.close()
     return problems + dom.problems
-
-
-async def until(page: Page, expression: str, seconds: float = 15) -> None:
-    """Poll ``expression`` in the page (``wait_for_function`` needs eval, which the CSP forbids)."""
-    async with asyncio.timeout(seconds):
-        while True:
-            if await page.evaluate(expression):
-                return
-            await asyncio.sleep(0.05)
 
 
 def _count(bar: str, done: int, total: int) -> str:

@@ -17,6 +17,7 @@ import pytest
 from server.domain.committee import GROUNDS
 from tests.app.conftest import Room, advance, create_session, load_lot
 from tests.e2e.browser import chromium_page, confirm, until
+from tests.e2e.seat_steps import enrol_and_sign_in
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -74,12 +75,7 @@ async def test_a_seat_takes_every_committee_step_from_its_page(server: str) -> N
     errors: list[str] = []
     async with chromium_page(errors, 1366, 768, enforce_csp=True) as page:
         await advance(sup, "sign_in")
-        await page.goto(f"{server}/seat/{room.session}/{me}")
-        await page.fill("#code", room.created["codes"][me])
-        await page.click("#enrol-button")
-        await _until(page, "!document.getElementById('sign-button').disabled")
-        await page.click("#sign-button")
-        await asyncio.gather(*(seat.sign_in() for seat in others))
+        await enrol_and_sign_in(page, server, room.session, me, room.created["codes"][me], others)
         await _until(page, "!document.getElementById('committee').hidden")
         assert not await page.locator("#pledge-text").get_attribute("open")  # folded once signed
 

@@ -19,7 +19,6 @@ not page errors; any page error fails the test).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
@@ -36,6 +35,7 @@ from tests.app.conftest import Room, advance, create_session, free_port, load_lo
 from tests.app.harness import blind_draw
 from tests.app.processes import ServerProcess
 from tests.e2e.browser import chromium_page, until
+from tests.e2e.seat_steps import enrol_and_sign_in
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -182,16 +182,6 @@ async def _worker_ready(page: Page) -> None:
     assert sorted(cached) == sorted(_shell())  # never /api/* nor /socket.io/*
 
 
-async def _enrol_and_sign_in(page: Page, room: Room, seat: str, others: list[Any]) -> None:
-    await page.goto(f"{room.base}/seat/{room.session}/{seat}")
-    await page.fill("#code", room.created["codes"][seat])
-    await page.click("#enrol-button")
-    await until(page, "!document.getElementById('sign-button').disabled")
-    await page.click("#sign-button")
-    await asyncio.gather(*(other.sign_in() for other in others))
-    await until(page, "document.getElementById('pledge-state').textContent.includes('已签署')")
-
-
 @pytest.mark.browser
 async def test_a_seat_reloaded_offline_keeps_its_sheet_and_sends_its_queue_on_reconnect(
     tmp_path: Path,
@@ -219,7 +209,8 @@ async def test_a_seat_reloaded_offline_keeps_its_sheet_and_sends_its_queue_on_re
                 "console",
                 lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
             )
-            await _enrol_and_sign_in(page, room, seat, others)
+            code = room.created["codes"][seat]
+            await enrol_and_sign_in(page, room.base, room.session, seat, code, others)
             await _worker_ready(page)
             await advance(sup, "scoring")
             codes = [code for code, _ in (await blind_draw(sup))["seats"][seat]]

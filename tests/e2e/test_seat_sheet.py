@@ -5,13 +5,13 @@ caught as it is typed; what reached the log is read back.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from tests.app.conftest import Room, advance, create_session, load_lot
 from tests.e2e.browser import chromium_page, until
+from tests.e2e.seat_steps import enrol_and_sign_in
 from tests.e2e.test_seat_committee import _log
 
 pytestmark = pytest.mark.browser
@@ -30,13 +30,7 @@ async def test_comments_subtotals_and_arrow_keys(server: str) -> None:
     errors: list[str] = []
     async with chromium_page(errors, 1366, 768, enforce_csp=True) as page:
         await advance(sup, "sign_in")
-        await page.goto(f"{server}/seat/{room.session}/{me}")
-        await page.fill("#code", room.created["codes"][me])
-        await page.click("#enrol-button")
-        await until(page, "!document.getElementById('sign-button').disabled", 30)
-        await page.click("#sign-button")
-        await asyncio.gather(*(seat.sign_in() for seat in others))
-        await until(page, "document.getElementById('pledge-state').textContent.includes('已签署')")
+        await enrol_and_sign_in(page, server, room.session, me, room.created["codes"][me], others)
         await advance(sup, "scoring")
         await until(page, "!document.querySelector('#grid input[data-cell]').disabled", 30)
 
