@@ -159,7 +159,7 @@
         ? `✗ 检查点签名无效 Checkpoint signature invalid: ${cp.error}`
         : `✓ 日志长度 Log size ${cp.size} · 根哈希 Root ${E.bytesToBase64(cp.root)} · 节点签名有效 signed by ${cp.signer}`),
       E.el("p", { class: "hint" }, `节点公钥 Node verifier key (${keyFrom}): `, E.el("code", {}, log.nodeKey || "—")),
-      E.el("details", {}, E.el("summary", {}, "签名文本 Signed note (C2SP)"), E.el("pre", { id: "cp-note" }, cp.note)),
+      E.el("details", {}, E.el("summary", {}, "签名文本 Signed note (C2SP)"), E.el("pre", { id: "cp-note", tabindex: "0" }, cp.note)),
     );
   }
 
@@ -323,7 +323,8 @@
     const report = await window.EvalroomVerify.verifyLog(log, (p) => {
       $("verify-progress").max = Math.max(1, p.total);
       $("verify-progress").value = p.done;
-      $("verify-text").textContent = `${p.stage === "files" ? "文件 Files" : "事件 Events"} ${p.done} / ${p.total}`;
+      const stage = { files: "文件 Files", tree: "默克尔树 Merkle tree" }[p.stage] || "事件 Events";
+      $("verify-text").textContent = `${stage} ${p.done} / ${p.total}`;
     });
     const seconds = (performance.now() - started) / 1000;
     $("verify-load").hidden = true;

@@ -133,7 +133,7 @@ window.EvalroomAuditCharts = (function () {
       el("p", { id: "diff-summary" }, `#${a.seq} → #${b.seq}: ${rows.length} 个单元格变化 cell(s) changed` +
         (a.phase !== b.phase ? ` · 阶段 phase ${E.PHASE_LABELS[a.phase] || "—"} → ${E.PHASE_LABELS[b.phase] || "—"}` : "")),
       rows.length
-        ? el("div", { class: "scroll diff-box" }, el("table", { id: "diff-table" },
+        ? el("div", { class: "scroll diff-box", tabindex: "0", role: "region", "aria-label": "评分变化 Sheet changes" }, el("table", { id: "diff-table" },
           el("tr", {}, el("th", {}, "席位 Seat"), el("th", {}, "单元格 Cell"), el("th", {}, `#${a.seq}`), el("th", {}, `#${b.seq}`)),
           ...rows.map((r) => el("tr", { "data-seat": r.seat, "data-cell": r.cell },
             el("td", {}, r.seat), el("td", {}, r.cell), el("td", {}, show(r.from)), el("td", {}, show(r.to))))))

@@ -89,31 +89,6 @@ window.EvalroomCrypto = (function () {
     return seed;
   }
 
-  // The compact range of merkle.py: one hash per set bit of the size, appended leaf by leaf.
-  class CompactRange {
-    constructor() {
-      this.size = 0;
-      this.hashes = [];
-    }
-
-    async append(leaf) {
-      let carry = this.size;
-      while (carry & 1) {
-        leaf = await nodeHash(this.hashes.pop(), leaf);
-        carry >>>= 1;
-      }
-      this.hashes.push(leaf);
-      this.size += 1;
-    }
-
-    async root() {
-      if (!this.hashes.length) return sha256(new Uint8Array(0));
-      let result = this.hashes[this.hashes.length - 1];
-      for (let i = this.hashes.length - 2; i >= 0; i--) result = await nodeHash(this.hashes[i], result);
-      return result;
-    }
-  }
-
   // Every level of the tree over `leaves` (level 0 = the leaves, a lone last node promoted):
   // the same tree as RFC 6962's split at the largest power of two, so a proof is O(log n) lookups.
   async function treeLevels(leaves, progress) {
@@ -133,6 +108,24 @@ window.EvalroomCrypto = (function () {
       levels.push(above);
     }
     return levels;
+  }
+
+  // The root of the first `size` leaves from the levels of a tree over at least as many: one
+  // perfect subtree per set bit of the size (each complete in the larger tree), hashed right to
+  // left as merkle.py compact_root does.
+  async function rootFromLevels(levels, size) {
+    if (size === 0) return sha256(new Uint8Array(0));
+    const parts = [];
+    let start = 0;
+    for (let level = levels.length - 1; level >= 0; level--) {
+      if (size & (2 ** level)) {
+        parts.push(levels[level][start / 2 ** level]);
+        start += 2 ** level;
+      }
+    }
+    let root = parts[parts.length - 1];
+    for (let i = parts.length - 2; i >= 0; i--) root = await nodeHash(parts[i], root);
+    return root;
   }
 
   // PATH(index, size) from the levels of a tree of exactly `size` leaves (merkle.py _path).
@@ -278,7 +271,7 @@ window.EvalroomCrypto = (function () {
 
   return {
     CheckError, hex, fromHex, equal, b64decode, sha256, leafHash, nodeHash, rootFromInclusion,
-    CompactRange, treeLevels, proofFromLevels, parseVerifierKey, openNote, parseCheckpoint,
+    treeLevels, rootFromLevels, proofFromLevels, parseVerifierKey, openNote, parseCheckpoint,
     verifyCheckpoint, checkSigned, importSeatKey, utf8,
   };
 })();

@@ -151,7 +151,7 @@ window.EvalroomAuditEvents = (function () {
       const items = matches.slice(page * PAGE, page * PAGE + PAGE).map((i) => {
         const ev = log.events[i];
         const item = el("li", { value: String(ev.seq), "data-seq": String(ev.seq), class: ev.seq === selected ? "selected" : "" },
-          el("span", { class: "ev-seq" }, `#${ev.seq}`),
+          el("button", { type: "button", class: "ev-seq link", "aria-label": `查看 #${ev.seq} Show event ${ev.seq}` }, `#${ev.seq}`),
           el("span", { class: "ev-time" }, window.EvalroomAuditState.time(ev.t)),
           el("span", { class: "ev-type" }, ev.type),
           el("span", { class: "ev-summary" }, summary(ev)));
@@ -176,7 +176,7 @@ window.EvalroomAuditEvents = (function () {
     $("page-prev").addEventListener("click", () => { page -= 1; render(); });
     $("page-next").addEventListener("click", () => { page += 1; render(); });
     $("events").addEventListener("click", (e) => {
-      if (e.target.closest("button")) return; // the ▶ of a recording
+      if (e.target.closest("button.replay-at")) return; // the ▶ of a recording
       const item = e.target.closest("li[data-seq]");
       if (item) onSelect(Number(item.dataset.seq));
     });
@@ -292,7 +292,7 @@ window.EvalroomAuditEvents = (function () {
     return [
       el("p", { class: "detail-head" }, el("strong", {}, `#${ev.seq} ${ev.type}`), ` · ${clock(ev.t)} · ${ev.actor}`),
       el("ul", { class: "checks", id: "checks" }, ...results.map((r) => check(r.name, r.ok, r.zh, r.en, r.extra))),
-      el("details", { open: "" }, el("summary", {}, `规范字节 Canonical bytes (${raw.length} bytes, as hashed)`), el("pre", { class: "bytes", id: "detail-bytes" }, text)),
+      el("details", { open: "" }, el("summary", {}, `规范字节 Canonical bytes (${raw.length} bytes, as hashed)`), el("pre", { class: "bytes", id: "detail-bytes", tabindex: "0", "aria-label": "规范字节 Canonical bytes" }, text)),
     ];
   }
 

@@ -122,7 +122,7 @@ window.EvalroomAuditState = (function () {
       const mark = (flag) => (flag ? "✓" : "—");
       const title = `登记 Enrolled ${mark(s.enrolled)} · 签到 Signed in ${mark(s.signed_in)} · 提交 Submitted ${mark(s.submitted)}`;
       return el("tr", { "data-seat": seat, class: seat === selected ? "selected" : "" },
-        el("th", { "data-seat": seat }, seat, el("small", {}, venueName(view, seat))), ...tds,
+        el("th", { "data-seat": seat }, el("button", { type: "button", class: "link", "data-seat": seat }, seat), el("small", {}, venueName(view, seat))), ...tds,
         el("td", { class: "seat-status", title }, `${mark(s.enrolled)} ${mark(s.signed_in)} ${mark(s.submitted)}`));
     });
     return [head, ...rows];
