@@ -216,12 +216,14 @@
     await refreshCheckpoint();
     if (replay) replay.setView(log.live);
     $("load").hidden = true;
+    document.body.classList.remove("empty");
     api.loaded = true;
     status(`已加载 Loaded ${log.head} 条事件 events`, true);
   }
 
   async function loadWithToken() {
     status("加载中 Loading…", false);
+    $("welcome-text").textContent = "正在加载日志 Loading the log…";
     try {
       const loaded = await L.loadFromServer(SESSION, TOKEN, progress);
       await setLog(loaded);
