@@ -35,7 +35,7 @@
     $("load").hidden = false;
     const bar = $("load-progress");
     const labels = {
-      events: "加载 Loading", download: "下载档案 Downloading the archive", archive: "日志较长，改为下载档案 Long log: downloading the archive",
+      events: "加载 Loading",
       wait: "限速，等待 Rate limited, waiting",
     };
     if (p.stage === "wait") {
@@ -44,8 +44,7 @@
     }
     bar.max = Math.max(1, p.total || 1);
     bar.value = p.done || 0;
-    const unit = p.stage === "download" ? " bytes" : "";
-    $("load-text").textContent = `${labels[p.stage] || p.stage} ${p.done || 0} / ${p.total || "?"}${unit}`;
+    $("load-text").textContent = `${labels[p.stage] || p.stage} ${p.done || 0} / ${p.total || "?"}`;
   }
 
   // ---- timeline -------------------------------------------------------------------------------
@@ -202,7 +201,7 @@
     $("session-id").textContent = log.session;
     const lot = log.live.lot;
     $("project").textContent = lot && lot.project ? `${lot.project.code || ""} ${lot.project.name || ""}` : "";
-    $("source").textContent = log.source === "archive" ? "档案文件 Archive file (浏览器内读取 read in this browser)" : log.zip ? "审计令牌 + 档案 Auditor token + archive" : "审计令牌 Auditor token (HTTP)";
+    $("source").textContent = log.source === "archive" ? "档案文件 Archive file (浏览器内读取 read in this browser)" : "审计令牌 Auditor token (HTTP)";
     $("seq-range").max = String(log.head);
     $("seq-input").max = String(log.head);
     $("seq-head").textContent = String(log.head);

@@ -139,9 +139,9 @@ window.EvalroomAuditLog = (function () {
     }
   }
 
-  // The whole log with the auditor token: pages of GET …/events?after=N. A log longer than one
-  // page from the start is answered with a snapshot (the server's catch-up rule), so then the
-  // archive is downloaded with the token and only the events after it are paged.
+  // The whole log with the auditor token: pages of GET …/events?after=N (over HTTP the server
+  // pages however far behind the reader starts; a snapshot would leave events out, so it is
+  // refused).
   async function loadFromServer(session, token, progress) {
     const log = new AuditLog("token");
     log.session = session;
@@ -149,14 +149,7 @@ window.EvalroomAuditLog = (function () {
     const onWait = (ms) => progress({ stage: "wait", ms });
     for (;;) {
       const answer = await getJson(`${base}/events?after=${log.head}`, token, onWait);
-      if (answer.snapshot) {
-        if (log.head > 0) throw new LoadError("the log grew by more than a page while loading", "snapshot");
-        progress({ stage: "archive", done: 0, total: answer.head });
-        const archived = await downloadArchive(base, token, progress);
-        await readArchive(log, archived, progress);
-        log.source = "token";
-        continue;
-      }
+      if (answer.snapshot) throw new LoadError("the server answered a snapshot, not the events", "snapshot");
       take(log, answer);
       progress({ stage: "events", done: log.head, total: answer.head });
       if (!answer.limited && log.head >= answer.head) break;
@@ -171,23 +164,6 @@ window.EvalroomAuditLog = (function () {
     const known = log.notes.length ? log.notes[log.notes.length - 1].size : 0;
     log.notes = log.notes.concat(await fetchNotes(session, known));
     return log;
-  }
-
-  async function downloadArchive(base, token, progress) {
-    const response = await fetch(`${base}/archive`, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
-    if (!response.ok) throw new LoadError(`archive: HTTP ${response.status}`, String(response.status));
-    const total = Number(response.headers.get("Content-Length")) || 0;
-    const reader = response.body.getReader();
-    const chunks = [];
-    let done = 0;
-    for (;;) {
-      const part = await reader.read();
-      if (part.done) break;
-      chunks.push(part.value);
-      done += part.value.length;
-      progress({ stage: "download", done, total });
-    }
-    return new Blob(chunks).arrayBuffer();
   }
 
   function lines(bytes) {

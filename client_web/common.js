@@ -87,6 +87,8 @@
       view.session = event.session || view.session;
       view.phase = "prepared";
       view.phase_times = { prepared: event.t };
+      view.blind = null; // as server/domain/views.py apply_view: null until a draw or a report
+      view.report = null;
       view.lot = data.lot;
       view.seats = {};
       view.cells = {};

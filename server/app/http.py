@@ -192,7 +192,8 @@ async def read_events(request: web.Request) -> web.Response:
     principal = await _principal_for(request)
     budgets = request.app[BUDGETS]  # the default namespace's: one read budget however it comes
     budgets.take("/", principal, "read")
-    answer = await service.read.catch_up(principal, after, budgets.afford("/", principal))
+    afford = budgets.afford("/", principal)
+    answer = await service.read.catch_up(principal, after, afford, snapshot_when_behind=False)
     return web.json_response({"ok": True, **answer})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from server.app.handlers import reading as reading_module
@@ -42,3 +43,29 @@ async def test_oversized_frame_gets_a_typed_error_and_the_connection_stays(room:
     assert answer["error"]["code"] == "too_large"
     ack = await advance(sup, "sign_in")  # the same connection still works
     assert ack["ok"] is True
+
+
+async def test_http_events_page_through_a_long_log_instead_of_a_snapshot(
+    room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader of every event (the auditor's page) pages ``GET …/events``; it never gets a
+    snapshot, however far behind it starts."""
+    monkeypatch.setattr(reading_module, "CATCH_UP_LIMIT", 5)
+    sup = await room.supervisor(0)
+    await advance(sup, "sign_in")
+    for seat in room.created["seats"]:
+        await room.seat(seat)  # 7 enrolments
+    head = (await sup.sio.call("state", {}, timeout=10))["state"]["seq"]
+    headers = {"Authorization": f"Bearer {room.created['auditor']}"}
+    seqs: list[int] = []
+    async with aiohttp.ClientSession(headers=headers) as http:
+        while True:
+            url = f"{room.base}/api/sessions/{room.session}/events?after={len(seqs)}"
+            async with http.get(url) as response:
+                answer = await response.json()
+            assert "snapshot" not in answer
+            assert len(answer["events"]) <= 5
+            seqs += [e["seq"] for e in answer["events"]]
+            if not answer["limited"]:
+                break
+    assert seqs == list(range(1, head + 1))

@@ -286,11 +286,6 @@ async def test_supervisor_after_the_session(server: str) -> None:
         await check(page, "supervisor-closed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor.html: scrollable-region-focusable [serious] on ul#flags (max-height and "
-    "overflow-y: auto in auditor.css, no focusable content): give it tabindex=0 and a name",
-)
 async def test_auditor_after_the_session(server: str) -> None:
     created = await _closed_session(server)
     token = created["auditor"]
@@ -300,12 +295,6 @@ async def test_auditor_after_the_session(server: str) -> None:
         await check(page, "auditor")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auditor.css: color-contrast [serious] on #phases > li not yet reached (#777 on "
-    "#eef0f4, 3.92:1; #5f6877 gives 4.9:1), and scrollable-region-focusable [serious] on "
-    "pre#detail-bytes (max-height, overflow-y: auto, nothing focusable): tabindex=0 and a name",
-)
 async def test_auditor_at_the_first_event(server: str) -> None:
     created = await _closed_session(server)
     token = created["auditor"]

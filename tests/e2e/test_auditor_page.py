@@ -404,11 +404,11 @@ async def _long_scoring_log(server: str, rescores: int) -> tuple[Room, dict[str,
 
 
 @pytest.mark.slow
-async def test_a_log_longer_than_a_page_loads_through_the_archive_and_follows_live(
+async def test_a_log_longer_than_a_page_loads_page_by_page_and_follows_live(
     server: str,
 ) -> None:
-    """The server answers ``events?after=0`` of a long log with a snapshot: the page downloads
-    the archive with the token, pages the events after it, then follows new events live."""
+    """``GET …/events`` pages a long log (never a snapshot over HTTP): the page reads every
+    page with the token, then follows new events live."""
     room, seats = await _long_scoring_log(server, 300)
     try:
         events = await _events_after(room, 0)
@@ -418,7 +418,7 @@ async def test_a_log_longer_than_a_page_loads_through_the_archive_and_follows_li
         async with chromium_page(errors, enforce_csp=True) as page:
             await _open(page, f"{server}/auditor/{room.session}#token={room.created['auditor']}")
             assert await page.evaluate("window.evalroomAuditor.head()") >= head
-            assert "档案" in (await page.locator("#source").text_content() or "")
+            assert "审计令牌" in (await page.locator("#source").text_content() or "")
             want = _expected_views(events, {head})[head]
             got = await page.evaluate(f"window.evalroomAuditor.viewAt({head})")
             assert {k: got.get(k) for k in FOLDED} == {k: want[k] for k in FOLDED}

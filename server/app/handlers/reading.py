@@ -49,19 +49,25 @@ class ReadHandler:
         return state_from_json(state_to_json(await self.state(session)))
 
     async def catch_up(
-        self, principal: Principal, after: Any, afford: Callable[[int], None] = _free
+        self,
+        principal: Principal,
+        after: Any,
+        afford: Callable[[int], None] = _free,
+        snapshot_when_behind: bool = True,
     ) -> dict[str, Any]:
         """Events after ``after`` as this principal may see them, or a snapshot when far behind.
 
         ``afford`` is called with the number of events the answer will carry (a snapshot counts
-        as a full page) before any of the work is done; it raises to refuse.
+        as a full page) before any of the work is done; it raises to refuse. Without
+        ``snapshot_when_behind`` (HTTP ``GET …/events``: a reader that wants every event, as the
+        auditor's page does) a client far behind gets the next page instead of a snapshot.
         """
         if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_INT:
             raise CommandError(Code.MALFORMED, "'after' must be a non-negative 64-bit integer seq")
         state = await self.state(principal.session)
         viewer = Viewer.of(principal)
         afford(min(max(state.seq - after, 0), CATCH_UP_LIMIT))
-        if state.seq - after > CATCH_UP_LIMIT:
+        if snapshot_when_behind and state.seq - after > CATCH_UP_LIMIT:
             return {"head": state.seq, "snapshot": state_view(state, viewer), "events": []}
         async with self.engine.connect() as conn:
             page = await log.read_after_txn(conn, principal.session, after, CATCH_UP_LIMIT)
