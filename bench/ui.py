@@ -8,10 +8,12 @@ A real node on loopback (SQLite in a temporary directory) and headless Debian Ch
 - ``seat_to_supervisor_p50_ms`` / ``_p95_ms``: a score typed at the seat (the change event) until
   the supervisor's page shows the seat's progress moved. Baseline: the same score's ack at the
   seat (the cell says 已保存 saved), ``seat_ack_p50_ms``.
-- ``auditor_seek_p95_ms``: the auditor page's seek to a random seq, when the auditor page offers
-  ``window.evalroomAuditor.seek`` (issue 11's auditor work); ``null`` otherwise, said in ``notes``.
+- ``auditor_seek_p50_ms`` / ``_p95_ms``: the auditor page's seek to a random seq of a
+  100,000-event archive opened in the page (bench/ui_auditor.py builds it and measures; every
+  ``auditor_*`` figure is its own). Baseline: one fold of the whole log in the same page,
+  ``auditor_full_fold_ms``, what a seek would cost without the views the page keeps.
 
-    .venv/bin/python bench/ui.py [--reloads 15] [--scores 40]
+    .venv/bin/python bench/ui.py [--reloads 15] [--scores 40] [--auditor-events 100000]
 
 The last line is one JSON object.
 """
@@ -30,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import ui_auditor  # noqa: E402
 from tests.app.conftest import Room, advance, create_session, load_lot, running_node  # noqa: E402
 from tests.e2e.browser import another_page, chromium_page, until  # noqa: E402
 from tests.e2e.seat_steps import enrol_and_sign_in  # noqa: E402
@@ -81,11 +84,6 @@ TYPE_SCORE = """([key, value]) => new Promise((resolve) => {
 })"""
 
 
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
-
-
 async def _seat_in_scoring(base: str, page: Any) -> tuple[Room, str]:
     lot = load_lot()
     for criterion in lot["criteria"]:
@@ -111,7 +109,7 @@ async def _static_load(page: Any, base: str, times: int) -> float:
 
 
 async def measure(base: str, reloads: int, scores: int) -> dict[str, Any]:
-    figures: dict[str, Any] = {"notes": []}
+    figures: dict[str, Any] = {}
     async with chromium_page(None, 1366, 768, enforce_csp=True) as page:
         room, seat = await _seat_in_scoring(base, page)
         await page.add_init_script(INTERACTIVE_PROBE)
@@ -122,7 +120,7 @@ async def measure(base: str, reloads: int, scores: int) -> dict[str, Any]:
             interactive.append(await page.evaluate("window.__interactiveMs"))
         static = await _static_load(await another_page(page, None, 800, 600), base, reloads)
         figures["seat_interactive_ms"] = round(statistics.median(interactive), 1)
-        figures["seat_interactive_p95_ms"] = _p(interactive, 0.95)
+        figures["seat_interactive_p95_ms"] = ui_auditor.percentile(interactive, 0.95)
         figures["static_load_ms"] = round(static, 1)
         figures["seat_interactive_ratio"] = round(statistics.median(interactive) / static, 2)
 
@@ -141,32 +139,32 @@ async def measure(base: str, reloads: int, scores: int) -> dict[str, Any]:
             sent, saved = await asyncio.wait_for(typed, 30)
             shown.append(await asyncio.wait_for(seen, 30) - sent)
             acked.append(saved - sent)
-        figures["seat_to_supervisor_p50_ms"] = _p(shown, 0.5)
-        figures["seat_to_supervisor_p95_ms"] = _p(shown, 0.95)
-        figures["seat_ack_p50_ms"] = _p(acked, 0.5)
+        figures["seat_to_supervisor_p50_ms"] = ui_auditor.percentile(shown, 0.5)
+        figures["seat_to_supervisor_p95_ms"] = ui_auditor.percentile(shown, 0.95)
+        figures["seat_ack_p50_ms"] = ui_auditor.percentile(acked, 0.5)
         figures["seat_to_supervisor_ratio"] = round(
             statistics.median(shown) / max(1.0, statistics.median(acked)), 2
         )
         figures["scores"] = len(shown)
 
-        auditor = await another_page(page, None, 1366, 768)
-        await auditor.goto(f"{base}/auditor/{room.session}#token={room.created['auditor']}")
-        await asyncio.sleep(2)
-        if await auditor.evaluate("!!(window.evalroomAuditor && window.evalroomAuditor.seek)"):
-            figures["notes"].append(
-                "auditor seek on this small session only: see bench/ui_auditor.py"
-            )
-        figures["auditor_seek_p95_ms"] = None
-        figures["notes"].append("auditor_seek_p95_ms: measured by the auditor page's own bench")
     return figures
 
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as data:
-        async with running_node(Path(data)) as base:
+        async with running_node(Path(data) / "node") as base:
             figures = await measure(base, args.reloads, args.scores)
-    for key in ("seat_interactive_ms", "seat_to_supervisor_p95_ms"):
-        print(f"{key}: {figures[key]}", flush=True)
+            if args.auditor_events:
+                archive = Path(data) / "archive.zip"
+                head = await asyncio.to_thread(ui_auditor.build, archive, args.auditor_events)
+                auditor = await ui_auditor.measure(base, archive, head, args.seeks)
+                figures.update({f"auditor_{k}": v for k, v in auditor.items()})
+                figures["auditor_seek_p95_ms"] = auditor["seek_p95_ms"]
+                figures["auditor_seek_ratio"] = round(
+                    auditor["seek_p95_ms"] / max(0.1, auditor["full_fold_ms"]), 2
+                )
+    for key in ("seat_interactive_ms", "seat_to_supervisor_p95_ms", "auditor_seek_p95_ms"):
+        print(f"{key}: {figures.get(key)}", flush=True)
     print(json.dumps(figures, ensure_ascii=False, sort_keys=True))
 
 
@@ -174,4 +172,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reloads", type=int, default=15)
     parser.add_argument("--scores", type=int, default=40)
+    parser.add_argument("--auditor-events", type=int, default=100_000, help="0: skip the auditor")
+    parser.add_argument("--seeks", type=int, default=200)
     asyncio.run(main(parser.parse_args()))

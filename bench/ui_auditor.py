@@ -170,7 +170,8 @@ def build(path: Path, total: int) -> int:
     return info.events
 
 
-def _p(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile of ``values`` (nearest rank), rounded to 0.01."""
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
@@ -190,12 +191,16 @@ async def measure(base: str, archive: Path, head: int, seeks: int) -> dict[str, 
         seek = [await page.evaluate(SEEK, rng.randint(1, head)) for _ in range(seeks)]
         own = await page.evaluate("window.evalroomAuditor.seekTimes.slice()")
         figures.update(
-            seek_p50_ms=_p(seek, 0.5), seek_p95_ms=_p(seek, 0.95), seek_max_ms=_p(seek, 1)
+            seek_p50_ms=percentile(seek, 0.5),
+            seek_p95_ms=percentile(seek, 0.95),
+            seek_max_ms=percentile(seek, 1),
         )
-        figures.update(seek_page_p50_ms=_p(own, 0.5), seek_page_p95_ms=_p(own, 0.95))
+        figures.update(
+            seek_page_p50_ms=percentile(own, 0.5), seek_page_p95_ms=percentile(own, 0.95)
+        )
         start = rng.randint(1, head - 2000)
         drag = [await page.evaluate(SEEK, start + 7 * i) for i in range(200)]
-        figures["drag_p95_ms"] = _p(drag, 0.95)
+        figures["drag_p95_ms"] = percentile(drag, 0.95)
         figures["full_fold_ms"] = round(await page.evaluate(FULL_FOLD), 1)
         selects = []
         for _ in range(6):
