@@ -29,6 +29,7 @@ const SHELL = [
   "/client/errors.js",
   "/client/seat_report.js",
   "/client/seat_committee.js",
+  "/client/seat_sheet.js",
   "/client/media.js",
   "/client/seat.js",
 ];
