@@ -83,6 +83,7 @@
     $("seq-range").value = String(n);
     $("seq-input").value = String(n);
     $("seq-event").textContent = eventLine(n);
+    if (replay && n > 0) replay.follow(log.events[n - 1].t); // the recording keeps in step
     seekTimes.push(performance.now() - started);
     if (seekTimes.length > 5000) seekTimes.shift();
     return current;

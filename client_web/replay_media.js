@@ -173,6 +173,32 @@ window.EvalroomReplay = function ({ token, session, role, container, view }) {
     }
   }
 
+  // The auditor's timeline moved to `t` (ms): the recording playing follows it, into the same
+  // seat's recording of the same track that covers the new moment. Debounced: a dragged slider
+  // seeks the media once it rests.
+  let followTimer = null;
+  function follow(t) {
+    clearTimeout(followTimer);
+    followTimer = setTimeout(() => followNow(t), 150);
+  }
+
+  async function followNow(t) {
+    const now = recordings.find((x) => x.file === state.playing);
+    if (!now || typeof t !== "number") return;
+    const r = now.start_ms <= t && t <= now.end_ms
+      ? now
+      : recordings.find((x) => x.seat === now.seat && x.track === now.track && x.start_ms <= t && t <= x.end_ms);
+    if (!r) {
+      say(`${clock(t)}: ${now.seat} 此时刻无录像 No recording of ${now.seat} covers this moment`);
+      return;
+    }
+    try {
+      await open(r, (t - r.start_ms) / 1000);
+    } catch (e) {
+      say(`播放失败 Playback failed: ${e.message}`);
+    }
+  }
+
   // Download the file with the header and hash the exact bytes (the whole file is in memory).
   async function verify(r) {
     checks[r.file] = { state: "running", text: "校验中 Checking…" };
@@ -221,5 +247,5 @@ window.EvalroomReplay = function ({ token, session, role, container, view }) {
   }
 
   renderList();
-  return { refresh, playAt, verify, decorate, onEvent, setView, state, recordings: () => recordings };
+  return { refresh, playAt, follow, verify, decorate, onEvent, setView, state, recordings: () => recordings };
 };

@@ -72,6 +72,17 @@ async def test_auditor_plays_a_recording_at_an_event_and_verifies_it(media_serve
         )
         assert await page.evaluate("document.getElementById('replay-media').videoWidth") > 0
 
+        # the timeline moves away and back: the recording playing follows it to that moment
+        await page.evaluate(
+            "window.evalroomReplay.state.seeked = null; window.evalroomAuditor.seek(1);"
+            f" window.evalroomAuditor.seek({muted['seq']})"
+        )
+        await page.wait_for_function(
+            "(() => { const s = window.evalroomReplay.state.seeked;"
+            f" return s && Math.abs(s.target - {expected}) < 0.01; }})()",
+            timeout=15_000,
+        )
+
         await row.locator(".replay-verify").click()
         await page.wait_for_function(
             f"""(() => {{ const c = document.querySelector(
