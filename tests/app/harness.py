@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from server.client.seat import Client, SeatClient
+from tests.domain.driver import with_codes
 
 
 async def blind_draw(supervisor: Client, seconds: float = 30) -> dict[str, Any]:
@@ -32,3 +33,17 @@ async def give_draw(supervisor: Client, seats: Iterable[SeatClient]) -> dict[str
     for seat in seats:
         seat.know_draw(draw)
     return draw
+
+
+async def send_step(
+    seat: SeatClient, kind: str, fields: dict[str, Any], draw: dict[str, Any] | None, blind: bool
+) -> dict[str, Any]:
+    """One signed step of ``tests.domain.driver.sample_day`` from a seat client: scores and
+    explanations by bidder (the client resolves codes), other commands with the seat's codes
+    while the blind part is open (``blind``)."""
+    if kind == "score.set":
+        return await seat.score(fields["bidder"], fields["criterion"], fields["value"])
+    if kind == "flag.explain":
+        return await seat.explain(fields["bidder"], fields["criterion"], fields["text"])
+    sent = with_codes(fields, seat.seat, draw) if draw and blind else fields
+    return await seat.send(kind, **sent)

@@ -16,8 +16,8 @@ import aiohttp
 
 from server.client.seat import Client, SeatClient
 from tests.app.conftest import Room, walk
-from tests.app.harness import give_draw
-from tests.domain.driver import EXPECTED_RANKING, EXPECTED_TOTALS, SEATS, sample_day, with_codes
+from tests.app.harness import give_draw, send_step
+from tests.domain.driver import EXPECTED_RANKING, EXPECTED_TOTALS, SEATS, sample_day
 
 SECRET_KEYS = {"value", "comment", "sig", "signed", "key", "score", "mean", "text", "reason"}
 BLIND = {"T1", "T2", "T3", "T4", "T5"}
@@ -102,13 +102,7 @@ async def test_the_sample_day_through_the_server(room: Room) -> None:
             assert blind_leaks(await sup.state())  # the check has teeth: supervisors see bidders
             assert_public_sees_no_scores_or_names(await public.results(), names)
             revealed = True
-        if kind == "score.set":
-            ack = await seat.score(fields["bidder"], fields["criterion"], fields["value"])
-        elif kind == "flag.explain":
-            ack = await seat.explain(fields["bidder"], fields["criterion"], fields["text"])
-        else:
-            sent = with_codes(fields, name, draw) if draw and not revealed else fields
-            ack = await seat.send(kind, **sent)
+        ack = await send_step(seat, kind, fields, draw, not revealed)
         assert ack["ok"] is True
 
     head = (await sup.state())["seq"]

@@ -29,8 +29,8 @@ from server.domain.roles import Role
 from server.domain.state import SessionState, apply_event, fold
 from server.domain.views import Viewer, state_view
 from tests.app.conftest import Room, create_session, load_lot
-from tests.app.harness import give_draw
-from tests.domain.driver import SEATS, sample_day, with_codes
+from tests.app.harness import give_draw, send_step
+from tests.domain.driver import SEATS, sample_day
 from tests.e2e.browser import chromium_page, until
 
 if TYPE_CHECKING:
@@ -64,13 +64,7 @@ async def _sample_day_with_report(server: str) -> Room:
         _, name, kind, fields = step
         seat = seats[name]
         revealed = revealed or kind == "blind.close"
-        if kind == "score.set":
-            ack = await seat.score(fields["bidder"], fields["criterion"], fields["value"])
-        elif kind == "flag.explain":
-            ack = await seat.explain(fields["bidder"], fields["criterion"], fields["text"])
-        else:
-            sent = with_codes(fields, name, draw) if draw and not revealed else fields
-            ack = await seat.send(kind, **sent)
+        ack = await send_step(seat, kind, fields, draw, not revealed)
         assert ack["ok"], ack
     return room
 
