@@ -1,12 +1,12 @@
-// Supervisor, public screen and auditor page: /{role}/{session}#token=...
+// The supervisor page: /supervisor/{session}#token=... (the public screen and the auditor have
+// pages of their own: public.js, auditor.js).
 "use strict";
 
 (function () {
   const E = window.Evalroom;
   const parts = location.pathname.split("/").filter(Boolean); // [role, session]
-  const ROLE = parts[0];
+  const ROLE = "supervisor";
   const SESSION = decodeURIComponent(parts[1] || "");
-  const ROLE_LABELS = { supervisor: "监督 Supervisor", public: "公共屏 Public screen", auditor: "审计 Auditor" };
   const token = new URLSearchParams(location.hash.slice(1)).get("token");
   const $ = (id) => document.getElementById(id);
   let view = null;
@@ -14,8 +14,7 @@
   let stream = null;
   let counter = 0;
   let wall = null; // supervisors only: the video wall (wall.js)
-  let replay = null; // auditors, and supervisors after the session: recordings (replay_media.js)
-  let desk = null; // supervisors: the committee's controls (console.js)
+  let replay = null; // after the session: recordings (replay_media.js)
 
   function yesNo(flag) {
     if (flag === null || flag === undefined) return "?";
@@ -65,7 +64,7 @@
     button.disabled = !connected || !next;
     button.textContent = next ? `进入 ${E.PHASE_LABELS[next]} Advance` : "已结束 Closed";
     button.dataset.to = next || "";
-    if (desk) desk.render(view);
+    desk.render(view);
   }
 
   // Seats' sockets (server `presence`): connected now, or last seen when.
@@ -114,14 +113,13 @@
   }
 
   async function loadPresence() {
-    if (ROLE !== "supervisor" && ROLE !== "auditor") return;
     const answer = await stream.call("presence", {});
     if (!answer.ok) return;
     for (const [seat, p] of Object.entries(answer.seats)) presence[seat] = p;
     render();
   }
 
-  // Supervisors and auditors: the newest signed checkpoint, live (server message `checkpoint`).
+  // The newest signed checkpoint, live (server message `checkpoint`).
   function showCheckpoint(cp) {
     if (!cp) return;
     $("audit").hidden = false;
@@ -132,8 +130,8 @@
     $("cp-note").textContent = cp.note;
   }
 
-  // Flags grouped with their explanations (console.js); the controls only for supervisors.
-  const flagsDesk = window.EvalroomConsole({
+  // The committee's controls and the flags grouped with their explanations (console.js).
+  const desk = window.EvalroomConsole({
     $,
     call: (name, data) => stream.call(name, data),
     connected: () => connected,
@@ -142,11 +140,11 @@
 
   // Flags (chair and supervisors see them live) and the ranking once every bid has a total.
   async function refreshResults() {
-    if (!stream || ROLE === "public") return;
+    if (!stream) return;
     const answer = await stream.call("results", {});
     if (!answer.ok) return;
     $("review").hidden = false;
-    flagsDesk.renderFlags(answer.flags || [], view);
+    desk.renderFlags(answer.flags || [], view);
     const seats = Object.values((view && view.seats) || {});
     const waiting = seats.filter((s) => !s.submitted).length;
     $("provisional").textContent = waiting
@@ -191,16 +189,15 @@
   }
 
   function start() {
-    $("role").textContent = ROLE_LABELS[ROLE] || ROLE;
+    $("role").textContent = "监督 Supervisor";
     $("session-id").textContent = SESSION;
-    $("advance").hidden = ROLE !== "supervisor";
-    $("console").hidden = ROLE !== "supervisor";
-    if (ROLE === "supervisor") desk = flagsDesk;
+    $("advance").hidden = false;
+    $("console").hidden = false;
     if (!token) {
       $("conn").textContent = "缺少令牌 Missing #token=… in the address";
       return;
     }
-    if ((ROLE === "auditor" || ROLE === "supervisor") && window.EvalroomReplay) {
+    if (window.EvalroomReplay) {
       replay = window.EvalroomReplay({ token, session: SESSION, role: ROLE, container: $("replay"), view: () => view });
       window.evalroomReplay = replay; // for the browser tests
     }
@@ -213,7 +210,6 @@
         scheduleResults();
       },
       onConnected: async () => {
-        if (ROLE === "public") return;
         loadPresence().catch(() => {});
         const answer = await stream.call("checkpoint", {});
         if (answer.ok) showCheckpoint(answer.checkpoint);
@@ -231,7 +227,7 @@
       presence[change.seat] = change;
       render();
     });
-    if (ROLE === "supervisor" && window.EvalroomWall) {
+    if (window.EvalroomWall) {
       $("wall-section").hidden = false;
       wall = window.EvalroomWall({ token, container: $("wall") });
       window.evalroomWall = wall; // for the browser tests
