@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from server.app.presence import Presence
-from tests.app.conftest import Room, create_session, load_lot
+from tests.app.conftest import Room
 
 
 def test_a_seat_is_connected_while_any_of_its_sockets_is() -> None:
@@ -24,9 +24,7 @@ def test_a_seat_is_connected_while_any_of_its_sockets_is() -> None:
     assert p.of_session("other") == {}
 
 
-async def test_supervisors_see_seats_come_and_go_and_experts_may_not_ask(server: str) -> None:
-    lot = load_lot()
-    room = Room(server, await create_session(server, lot), lot)
+async def test_supervisors_see_seats_come_and_go_and_experts_may_not_ask(room: Room) -> None:
     sup = await room.supervisor(0)
     pushed: list[dict[str, Any]] = []
     gone = asyncio.Event()
