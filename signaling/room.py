@@ -155,6 +155,11 @@ class Rooms:
         conn = f"s.{member.sid}.{seat}"
         offer = await self.backend.subscribe(conn, session, seat, want)
         if offer.get("sdp") is None:
+            # The backend dropped whatever it sent down for this source before (a republish):
+            # forget it too, or ``seat_up`` would take the member for served and skip it.
+            if member.subs.get(seat) == conn:
+                del member.subs[seat]
+                self._conn_owner.pop(conn, None)
             return
         member.subs[seat] = conn
         self._conn_owner[conn] = member.sid

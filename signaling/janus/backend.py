@@ -33,7 +33,14 @@ from typing import Any
 
 from signaling.janus import videoroom as vr
 from signaling.janus.api import JanusClient, JanusError
-from signaling.janus.recording import JANUS_DIR, OPEN_SUFFIX, convert, leftovers, mark_converted
+from signaling.janus.recording import (
+    JANUS_DIR,
+    OPEN_SUFFIX,
+    convert,
+    leftovers,
+    mark_converted,
+    set_aside_if_empty,
+)
 from signaling.janus.recording import seat_of as recorded_seat
 from signaling.janus.tail import Counters, MjrTail, tails_for
 
@@ -330,6 +337,9 @@ class JanusBackend:
         final = []
         for mjr in sorted([*folder.glob(pattern), *folder.glob(pattern + OPEN_SUFFIX)]):
             cut = mjr.name.endswith(OPEN_SUFFIX)
+            if await asyncio.to_thread(set_aside_if_empty, mjr):
+                logger.info("no packet reached %s: nothing recorded", mjr.name)
+                continue
             try:
                 manifest, info = await asyncio.to_thread(convert, mjr, c.session, c.seat, cut=cut)
             except Exception:  # one broken file must not keep the others from being reported
@@ -359,6 +369,8 @@ class JanusBackend:
                 if seat is None:
                     continue
                 cut = mjr.name.endswith(OPEN_SUFFIX)
+                if set_aside_if_empty(mjr):
+                    continue
                 try:
                     manifest, _ = convert(mjr, session_dir.name, seat, cut=cut)
                 except Exception:

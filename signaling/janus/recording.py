@@ -302,6 +302,22 @@ def leftovers(session_dir: Path) -> list[Path]:
     return sorted([*folder.glob("*.mjr"), *folder.glob(f"*.mjr{OPEN_SUFFIX}")])
 
 
+def set_aside_if_empty(mjr: Path) -> bool:
+    """Whether ``mjr`` holds no packet (Janus writes the magic at once and the JSON header with
+    the first packet: a seat whose connection never came up leaves only the magic); such a
+    file is moved aside (``.mjr.empty``), since there is nothing to convert, hash or log."""
+    try:
+        with mjr.open("rb") as f:
+            head = f.read(len(MJR_MAGIC) + 2)
+    except FileNotFoundError:
+        return False
+    if len(head) >= len(MJR_MAGIC) + 2:
+        return False
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(mjr, mjr.with_name(mjr.name + ".empty"))
+    return True
+
+
 def mark_converted(mjr: Path) -> None:
     """Move a converted ``.mjr`` aside (``.mjr.done``): kept as Janus's original, never redone."""
     with contextlib.suppress(FileNotFoundError):

@@ -28,6 +28,11 @@ def _missing(why: str) -> None:
 
 @pytest.fixture
 def janus_installed() -> None:
+    require_janus()
+
+
+def require_janus() -> None:
+    """Skip (fail on CI) unless Janus, its tools and a private network namespace are here."""
     for tool in ("janus", "janus-pp-rec", "unshare", "ip"):
         if shutil.which(tool) is None:
             _missing(f"{tool} is not installed (run scripts/install-media.sh)")

@@ -13,10 +13,12 @@ from signaling.janus.process import Folders, http_jcfg, janus_jcfg
 from signaling.janus.recording import (
     FRAME_MAGIC,
     MJR_MAGIC,
+    leftovers,
     output_name,
     read_mjr,
     rtp_payload_size,
     seat_of,
+    set_aside_if_empty,
     vp8_frame_start,
 )
 from signaling.janus.tail import MjrTail
@@ -158,6 +160,20 @@ def test_read_mjr_refuses_other_files() -> None:
         read_mjr(mjr({"t": "d", "c": "text"}, []))
     with pytest.raises(ValueError, match="MEET"):
         read_mjr(mjr({"t": "a", "c": "opus"}, []) + b"XXXX" + bytes(10))
+
+
+def test_a_recording_without_a_packet_is_set_aside(tmp_path: Path) -> None:
+    empty = tmp_path / "seat-1~1700000000000-video-1.mjr"
+    empty.write_bytes(MJR_MAGIC)  # what Janus leaves when no packet ever arrived
+    held = tmp_path / "seat-1~1700000000000-audio-0.mjr"
+    held.write_bytes(mjr({"t": "a", "c": "opus"}, []))
+    assert set_aside_if_empty(empty)
+    assert not empty.exists()
+    assert (tmp_path / (empty.name + ".empty")).read_bytes() == MJR_MAGIC
+    assert not set_aside_if_empty(held)
+    assert held.exists()
+    assert not set_aside_if_empty(tmp_path / "gone.mjr")
+    assert leftovers(tmp_path.parent / "none") == []
 
 
 def test_seat_of_recording_base() -> None:

@@ -1,4 +1,5 @@
-"""A real coturn (Debian's ``turnserver``) as a child process of a test, on 127.0.0.1 only.
+"""A real coturn (Debian's ``turnserver``) as a child process of a test, on one loopback address
+(127.0.0.1, or 127.0.0.2 inside a Janus test's namespace).
 
 It runs in coturn's ``use-auth-secret`` mode (the scheme :mod:`signaling.turn` mints for), with
 a generated configuration, log, pid file and user database in a temporary directory, so nothing
@@ -45,23 +46,23 @@ def turnserver_binary() -> str:
     return path
 
 
-def _free_port() -> int:
-    """A loopback port free for both UDP and TCP (coturn listens on both)."""
+def _free_port(address: str) -> int:
+    """A port of ``address`` free for both UDP and TCP (coturn listens on both)."""
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
+            udp.bind((address, 0))
             port = int(udp.getsockname()[1])
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
                 try:
-                    tcp.bind(("127.0.0.1", port))
+                    tcp.bind((address, port))
                 except OSError:
                     continue
                 return port
-    raise RuntimeError("no loopback port is free for both UDP and TCP")
+    raise RuntimeError(f"no port of {address} is free for both UDP and TCP")
 
 
-def _free_udp_range(count: int) -> int:
-    """The first of ``count`` consecutive UDP ports free on loopback right now."""
+def _free_udp_range(count: int, address: str) -> int:
+    """The first of ``count`` consecutive UDP ports of ``address`` free right now."""
     # Below Linux's ephemeral range (32768 up), where the tests' own sockets take their ports.
     for _ in range(100):
         first = 20_000 + secrets.randbelow(12_000 - count)
@@ -70,22 +71,25 @@ def _free_udp_range(count: int) -> int:
             for port in range(first, first + count):
                 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 held.append(sock)
-                sock.bind(("127.0.0.1", port))
+                sock.bind((address, port))
         except OSError:
             continue
         finally:
             for sock in held:
                 sock.close()
         return first
-    raise RuntimeError(f"no {count} consecutive UDP ports are free on loopback")
+    raise RuntimeError(f"no {count} consecutive UDP ports of {address} are free")
 
 
-def config_text(port: int, min_port: int, max_port: int, secret: str, workdir: Path) -> str:
-    """coturn's configuration: one loopback listener and relay, REST-API credentials only."""
+def config_text(
+    port: int, min_port: int, max_port: int, secret: str, workdir: Path, address: str
+) -> str:
+    """coturn's configuration: one listener and relay on ``address``, REST-API credentials
+    only."""
     lines = [
-        "listening-ip=127.0.0.1",
+        f"listening-ip={address}",
         f"listening-port={port}",
-        "relay-ip=127.0.0.1",
+        f"relay-ip={address}",
         f"min-port={min_port}",
         f"max-port={max_port}",
         "relay-threads=1",
@@ -93,7 +97,7 @@ def config_text(port: int, min_port: int, max_port: int, secret: str, workdir: P
         f"static-auth-secret={secret}",
         f"realm={REALM}",
         "fingerprint",
-        # The media worker's candidates are on 127.0.0.1: coturn refuses loopback peers otherwise.
+        # The media backend's candidates are on loopback: coturn refuses loopback peers otherwise.
         "allow-loopback-peers",
         "no-multicast-peers",
         "no-tls",
@@ -115,14 +119,14 @@ def config_text(port: int, min_port: int, max_port: int, secret: str, workdir: P
     return "\n".join(lines) + "\n"
 
 
-def stun_binding_answered(port: int, timeout_s: float = 0.2) -> bool:
-    """Whether a STUN binding request to 127.0.0.1:``port`` (UDP) gets a success answer."""
+def stun_binding_answered(address: str, port: int, timeout_s: float = 0.2) -> bool:
+    """Whether a STUN binding request to ``address``:``port`` (UDP) gets a success answer."""
     transaction = secrets.token_bytes(12)
     request = struct.pack("!HHI", _BINDING_REQUEST, 0, _STUN_MAGIC) + transaction
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout_s)
         try:
-            sock.sendto(request, ("127.0.0.1", port))
+            sock.sendto(request, (address, port))
             data = sock.recv(2048)
         except OSError:  # refused (nothing listens yet) or timed out
             return False
@@ -141,6 +145,7 @@ class Coturn:
     port: int
     secret: str
     workdir: Path
+    address: str
 
     @property
     def log_path(self) -> Path:
@@ -148,7 +153,7 @@ class Coturn:
 
     @property
     def udp_url(self) -> str:
-        return f"turn:127.0.0.1:{self.port}?transport=udp"
+        return f"turn:{self.address}:{self.port}?transport=udp"
 
     def log(self) -> str:
         """Everything coturn logged so far."""
@@ -166,33 +171,34 @@ class Coturn:
             self.process.wait(timeout=STOP_TIMEOUT_S)
 
 
-def start(workdir: Path, secret: str) -> Coturn:
-    """Start coturn with ``secret``; returns once it answers STUN on its port."""
+def start(workdir: Path, secret: str, address: str = "127.0.0.1") -> Coturn:
+    """Start coturn with ``secret`` on ``address``; returns once it answers STUN on its port."""
     binary = turnserver_binary()
     workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    min_port = _free_udp_range(RELAY_PORTS)
+    port = _free_port(address)
+    min_port = _free_udp_range(RELAY_PORTS, address)
     conf = workdir / "turnserver.conf"
-    conf.write_text(config_text(port, min_port, min_port + RELAY_PORTS - 1, secret, workdir))
+    max_port = min_port + RELAY_PORTS - 1
+    conf.write_text(config_text(port, min_port, max_port, secret, workdir, address))
     # Its output goes to the log file; what little it prints before that is kept beside it.
     with (workdir / "stdout.txt").open("wb") as out:
         process = subprocess.Popen(
             [binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT, cwd=workdir
         )
-    turn = Coturn(process, port, secret, workdir)
+    turn = Coturn(process, port, secret, workdir, address)
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not stun_binding_answered(port):
+    while not stun_binding_answered(address, port):
         if process.poll() is not None or time.monotonic() > deadline:
             turn.stop()
-            raise AssertionError(f"coturn did not start on 127.0.0.1:{port}:\n{turn.log()}")
+            raise AssertionError(f"coturn did not start on {address}:{port}:\n{turn.log()}")
         time.sleep(0.05)
     return turn
 
 
 @contextmanager
-def running(workdir: Path, secret: str) -> Iterator[Coturn]:
+def running(workdir: Path, secret: str, address: str = "127.0.0.1") -> Iterator[Coturn]:
     """:func:`start` for the duration of a block; stopped however the block ends."""
-    turn = start(workdir, secret)
+    turn = start(workdir, secret, address)
     try:
         yield turn
     finally:

@@ -9,9 +9,9 @@ import pytest
 import socketio
 
 from tests.app.conftest import create_session, load_lot
-from tests.media.conftest import OneSeat
 from tests.media.peers import MediaPeer
 from tests.media.room_scenario import check_seven_seats, enrolled_tokens, seven_seats, until
+from tests.media.scenarios import OneSeat
 
 pytestmark = pytest.mark.slow
 

@@ -9,10 +9,10 @@ import av
 import pytest
 
 from signaling.embedded import seam
-from tests.media.conftest import OneSeat
 from tests.media.peers import MediaPeer
 from tests.media.replay import Replay, audio_replay, video_replay
 from tests.media.room_scenario import until
+from tests.media.scenarios import OneSeat
 
 pytestmark = pytest.mark.slow
 FPS = 15

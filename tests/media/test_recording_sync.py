@@ -11,9 +11,9 @@ import pytest
 
 from recordings.manifest import SenderReport, wall_ms_of
 from server.auditlog.archive import verify_archive
-from tests.media.conftest import OneSeat
 from tests.media.peers import MediaPeer
 from tests.media.room_scenario import until
+from tests.media.scenarios import OneSeat, av_alignment, check_alignment
 
 pytestmark = pytest.mark.slow
 
@@ -24,24 +24,14 @@ async def test_audio_and_video_align_through_sender_reports(
     """Video starts 0.5 s after audio; both files start at pts 0, the manifests say when."""
     media_server = one_seat.base
     created = one_seat.created
-    publisher = MediaPeer(media_server, one_seat.token, decode=False)
-    try:
-        await publisher.connect()
-        assert (await publisher.join())["ok"]
-        await publisher.publish(video_delay_s=0.5)
-        await asyncio.sleep(4)  # a few sender reports on each track (aiortc sends about 1/s)
-        await publisher.close()
-        await until(lambda: len(one_seat.of_type("recording.closed")) == 2, 20, "manifests")
-    finally:
-        await publisher.close()
-    by_track = {m["track"]: m for m in one_seat.of_type("recording.closed")}
+    result = await av_alignment(one_seat)
+    check_alignment(result)
+    by_track = result["manifests"]
     for manifest in by_track.values():
         assert manifest["sender_reports"], "aligned from sender reports, not arrival"
         reports = [SenderReport(**r) for r in manifest["sender_reports"]]
         mapped = wall_ms_of(manifest["first_pts"], manifest["clock_rate"], reports)
         assert mapped == manifest["start_ms"]
-    offset = by_track["video"]["start_ms"] - by_track["audio"]["start_ms"]
-    assert abs(offset - 500) <= 40, offset
 
     # The archive carries both files, and the verifier binds them to the signed log.
     await asyncio.sleep(1.5)  # the next checkpoint covers the recording.closed events
