@@ -193,23 +193,75 @@ async def first_frame(base: str, trials: int) -> dict[str, float]:
 # ---- relay cost per subscriber ------------------------------------------------------------
 
 
+class QuietViewer:
+    """A supervisor that answers every offer and reads the packets it receives without
+    decoding them (the worker's own pass-through seam on its receivers): a relay measure
+    should count the worker's work, not 2 cores shared with decoders in this process."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.peer = MediaPeer(base, token, decode=False)
+        self.pcs: list[RTCPeerConnection] = []
+        self.packets = 0
+        self._readers: list[asyncio.Task[None]] = []
+
+    async def join(self, sources: int = 1) -> None:
+        """Join and answer the offers of ``sources`` publishing seats."""
+        await self.peer.connect()
+        await self.peer.join()
+        async with asyncio.timeout(10):
+            while len(self.peer.offers) < sources:  # noqa: ASYNC110 - filled by the socket's handler
+                await asyncio.sleep(0.05)
+        for offer in self.peer.offers:
+            await self._accept(offer)
+
+    async def _accept(self, offer: dict[str, Any]) -> None:
+        pc = RTCPeerConnection()
+        self.pcs.append(pc)
+        pc.on("track", self._read)
+        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        answer = {"conn": offer["conn"], "sdp": pc.localDescription.sdp}
+        await self.peer.call("subscribe_answer", answer)
+
+    def _read(self, track: MediaStreamTrack) -> None:
+        pc = self.pcs[-1]
+        receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+        seam.ReceiverTap(receiver, on_report=lambda pts, ms: None, on_gap=lambda n: None)
+
+        async def read() -> None:
+            with contextlib.suppress(MediaStreamError):
+                while True:
+                    await track.recv()
+                    self.packets += 1
+
+        self._readers.append(asyncio.create_task(read()))
+
+    async def close(self) -> None:
+        for pc in self.pcs:
+            await pc.close()
+        for task in self._readers:
+            task.cancel()
+        await self.peer.close()
+
+
 async def relay_cost(base: str, app: web.Application, seconds: float) -> dict[str, float]:
     created, tokens = await session_with_seats(base, 1)
     publisher = Publisher(MediaPeer(base, tokens[0], decode=False), 30)
     await publisher.start()
     await asyncio.sleep(2)
     figures: dict[int, float] = {0: await cpu_pct(app, seconds)}
-    viewers: list[MediaPeer] = []
+    viewers: list[QuietViewer] = []
     try:
         for k in (1, 4):
             while len(viewers) < k:
-                token = created["supervisor"][len(viewers) % 2]
-                viewer = MediaPeer(base, token)
-                await viewer.connect()
+                viewer = QuietViewer(base, created["supervisor"][len(viewers) % 2])
                 await viewer.join()
                 viewers.append(viewer)
             await asyncio.sleep(2)
+            received = [v.packets for v in viewers]
             figures[k] = await cpu_pct(app, seconds)
+            # every subscriber was served all along (a stalled one would cost nothing)
+            assert all(v.packets > n + 10 * seconds for v, n in zip(viewers, received, strict=True))
     finally:
         for viewer in viewers:
             await viewer.close()
@@ -256,31 +308,14 @@ async def room_cost(base: str, app: web.Application, seconds: float) -> float:
     publishers = [Publisher(MediaPeer(base, t, decode=False), 15) for t in tokens]
     for p in publishers:
         await p.start()
-    viewers = [MediaPeer(base, token, decode=False) for token in created["supervisor"]]
-    pcs: list[RTCPeerConnection] = []
-
-    async def accept(viewer: MediaPeer, offer: dict[str, Any]) -> None:
-        pc = RTCPeerConnection()
-        pcs.append(pc)
-        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
-        await pc.setLocalDescription(await pc.createAnswer())
-        await viewer.call(
-            "subscribe_answer", {"conn": offer["conn"], "sdp": pc.localDescription.sdp}
-        )
-
+    viewers = [QuietViewer(base, token) for token in created["supervisor"]]
     try:
-        for viewer in viewers:
-            await viewer.connect()
-            await viewer.join()
         await asyncio.sleep(1)
         for viewer in viewers:
-            for offer in viewer.offers:
-                await accept(viewer, offer)
+            await viewer.join(len(publishers))
         await asyncio.sleep(3)
         return round(await cpu_pct(app, seconds), 1)
     finally:
-        for pc in pcs:
-            await pc.close()
         for viewer in viewers:
             await viewer.close()
         for p in publishers:
@@ -344,6 +379,10 @@ async def capacity(base: str, app: web.Application, steps: Sequence[int], second
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    if args.relay_only:
+        with seam.announcing(["127.0.0.1"]):
+            async with server() as (base, app):
+                return {"relay": await relay_cost(base, app, args.seconds)}
     if args.capacity_only:
         with seam.announcing(["127.0.0.1"]):
             async with server() as (base, app):
@@ -397,6 +436,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer trials and steps (smoke run)")
     parser.add_argument("--capacity-only", action="store_true", help="only the seats ramp")
+    parser.add_argument("--relay-only", action="store_true", help="only the embedded relay cost")
     parser.add_argument("--steps", type=int, nargs="+", default=[8, 16, 24, 32])
     parser.add_argument("--seconds", type=float, default=8.0, help="steady window per step")
     result = asyncio.run(main(parser.parse_args()))
