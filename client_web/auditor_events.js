@@ -52,6 +52,9 @@ window.EvalroomAuditEvents = (function () {
         return `${d.proposal}: ${d.reason}`;
       case "report.signed":
         return `${d.seat}${d.dissent ? " ✎ " + d.dissent : ""}`;
+      case "session.paused":
+      case "session.resumed":
+        return d.reason || "";
       case "recording.closed":
         return `${d.seat} ${d.track} ${d.file}`;
       case "report.issued":

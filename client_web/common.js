@@ -87,6 +87,7 @@
       view.session = event.session || view.session;
       view.phase = "prepared";
       view.phase_times = { prepared: event.t };
+      view.paused = null; // server/domain/pause.py: {since, seq, reason?} while paused
       view.blind = null; // as server/domain/views.py apply_view: null until a draw or a report
       view.report = null;
       view.lot = data.lot;
@@ -122,6 +123,10 @@
     } else if (kind === "phase.changed") {
       view.phase = data.to;
       view.phase_times = { ...(view.phase_times || {}), [data.to]: event.t };
+    } else if (kind === "session.paused") {
+      view.paused = { since: event.t, seq: event.seq, ...(data.reason !== undefined ? { reason: data.reason } : {}) };
+    } else if (kind === "session.resumed") {
+      view.paused = null;
     } else if (kind === "blind.assigned" || kind === "blind.revealed") {
       // As server/domain/committee_views.py apply_blind_view: on the reveal, cells held under
       // a seat's codes are filed under the bidders (a full view already holds them so).

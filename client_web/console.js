@@ -93,7 +93,40 @@
         : "尚未出具 Not issued yet";
       $("console-report-button").textContent = report ? "重新出具报告 Issue again" : "出具评标报告 Issue the report";
       for (const b of $("console").querySelectorAll("button")) b.disabled = !ctx.connected();
+      renderPause(view);
     }
+
+    // Pause and resume (暂停评标): a reason is required to pause; nothing moves on while paused.
+    function renderPause(view) {
+      const paused = view.paused;
+      const running = ["sign_in", "scoring", "review"].includes(view.phase);
+      $("pause").hidden = !running && !paused;
+      $("pause-state").textContent = paused
+        ? `已暂停 Paused · ${new Date(paused.since).toLocaleTimeString("zh-CN", { hour12: false })} · ${paused.reason || ""}`
+        : "进行中 Running";
+      $("pause-state").dataset.paused = paused ? "yes" : "no";
+      $("pause-button").hidden = Boolean(paused);
+      $("pause-reason").hidden = Boolean(paused);
+      $("resume-button").hidden = !paused;
+      $("pause-button").disabled = $("resume-button").disabled = !ctx.connected();
+      $("advance-button").disabled = $("advance-button").disabled || Boolean(paused);
+    }
+
+    $("pause-button").addEventListener("click", async () => {
+      const reason = $("pause-reason").value.trim();
+      if (!reason) {
+        $("advance-error").textContent = ctx.errorText({ code: "reason_required" });
+        return;
+      }
+      const yes = await E.confirm(`暂停评标？原因：${reason}`, "Pause the evaluation? Every expert's scoring stops until it resumes.");
+      if (!yes) return;
+      const answer = await staff("session.pause", { reason }, "advance-error");
+      if (answer && answer.ok) $("pause-reason").value = "";
+    });
+    $("resume-button").addEventListener("click", async () => {
+      const yes = await E.confirm("恢复评标？", "Resume the evaluation?");
+      if (yes) staff("session.resume", {}, "advance-error");
+    });
 
     // Flags grouped by kind, sorted by bidder and criterion, with the explanations given.
     function renderFlags(flags, view) {

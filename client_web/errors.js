@@ -76,6 +76,8 @@
     report_issued: ["评标报告已出具", "The report is already issued"],
     no_report: ["尚无评标报告", "No report yet"],
     stale_report: ["报告已更新，请刷新后查看最新版本", "The report changed; reload for the current one"],
+    paused: ["评标已暂停，恢复后再操作", "The evaluation is paused; try again once it resumes"],
+    not_paused: ["评标未暂停", "The evaluation is not paused"],
     already_signed: ["已签署此报告", "Already signed this report"],
     id_reused: ["操作编号重复，请刷新页面", "Command id reused with other content; reload the page"],
     bad_origin: ["请求来源不被允许", "Request origin not allowed"],

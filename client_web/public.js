@@ -116,6 +116,7 @@
       phase: view.phase,
       project: { code: project.code || "", name: project.name || "" },
       progress: progressOf(view),
+      paused: Boolean(view.paused), // that it stopped, never why (the server sends no reason)
     };
     render();
   }
@@ -197,6 +198,10 @@
     document.body.dataset.phase = current.phase || "";
     const [zh, en] = phaseLabel(current.phase);
     $("phase").replaceChildren(E.el("span", { class: "zh" }, zh), " ", E.el("span", { class: "en" }, en));
+    if (current.paused) {
+      $("phase").append(" ", E.el("span", { class: "paused" }, "暂停 ", E.el("span", { class: "en" }, "Paused")));
+    }
+    document.body.dataset.paused = current.paused ? "yes" : "no";
     $("project-code").textContent = current.project.code;
     $("project-name").textContent = current.project.name || "—";
     renderSteps(current.phase);

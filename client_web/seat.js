@@ -377,6 +377,9 @@
     if (!view) return;
     renderOfflineNote();
     $("phase").textContent = E.PHASE_LABELS[view.phase] || view.phase || "—";
+    // A supervisor paused the evaluation: the server refuses every step until it resumes.
+    $("paused-note").hidden = !view.paused;
+    $("paused-note").textContent = view.paused ? `评标已暂停，请等待监督人员恢复 The evaluation is paused until a supervisor resumes it · ${view.paused.reason || ""}` : "";
     const lot = view.lot;
     if (lot && lot.project) $("project").textContent = `${lot.project.code || ""} ${lot.project.name || ""}`;
     const me = (view.seats && view.seats[SEAT]) || {};

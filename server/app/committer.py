@@ -36,8 +36,9 @@ from server.auditlog.merkle import CompactRange
 from server.domain.commands import Command, CreateSession, command_digest, decide
 from server.domain.errors import Code, CommandError
 from server.domain.events import Event, seal
+from server.domain.folding import apply_event
 from server.domain.roles import Principal
-from server.domain.state import Phase, SessionState, apply_event
+from server.domain.state import Phase, SessionState
 from server.store import audit, log
 from server.store.append_scope import AppendScope, append_scope
 from server.store.audit import StoredCheckpoint

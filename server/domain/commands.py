@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from server.domain import access, committee, media, report_signing, scoring
+from server.domain import access, committee, media, pause, report_signing, scoring
 from server.domain.blind import assigned_draft, blind_criteria, revealed_draft
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft
@@ -92,6 +92,8 @@ Command = (
     | media.MediaRecord
     | access.RevokeTokens
     | access.ResetEnrolment
+    | pause.PauseSession
+    | pause.ResumeSession
 )
 
 
@@ -111,6 +113,10 @@ def staff_command(kind: Any, envelope: dict[str, Any]) -> Command | None:
     if kind == "enrolment.reset":
         reason = envelope.get("reason")
         return access.ResetEnrolment(envelope.get("seat", ""), reason)
+    if kind == "session.pause":
+        return pause.PauseSession(envelope.get("reason"))  # checked by check_pause
+    if kind == "session.resume":
+        return pause.ResumeSession(envelope.get("reason"))
     return None
 
 
@@ -304,6 +310,18 @@ def decide(
         raise CommandError(Code.FORBIDDEN, "token is for another session")
     if isinstance(command, Enrol):
         return check_enrol(state, principal, command)
+    if isinstance(command, pause.PauseSession):
+        return pause.check_pause(state, principal, command)
+    if isinstance(command, pause.ResumeSession):
+        return pause.check_resume(state, principal, command)
+    if isinstance(command, media.MediaRecord):
+        return media.check_media(state, principal, command)
+    if isinstance(command, access.RevokeTokens):
+        return access.check_revoke(state, principal, command)
+    if isinstance(command, access.ResetEnrolment):
+        return access.check_reset(state, principal, command)
+    # Everything below moves the evaluation on: nothing of it while it is paused.
+    pause.refuse_while_paused(state)
     if isinstance(command, AdvancePhase):
         return check_advance(state, principal, command)
     if isinstance(command, ReviewRejection):
@@ -312,10 +330,4 @@ def decide(
         return check_close_blind(state, principal)
     if isinstance(command, report_signing.IssueReport):
         return report_signing.check_issue(state, principal, command)
-    if isinstance(command, media.MediaRecord):
-        return media.check_media(state, principal, command)
-    if isinstance(command, access.RevokeTokens):
-        return access.check_revoke(state, principal, command)
-    if isinstance(command, access.ResetEnrolment):
-        return access.check_reset(state, principal, command)
     return check_signed(state, principal, command_id, command)

@@ -1,13 +1,13 @@
-"""Per-role views of the blind draw and of the committee's decisions (see :mod:`views`).
+"""Per-role views of the committee's decisions (see :mod:`views`; the blind draw's are in
+:mod:`blind_views`).
 
 What each role sees:
 
-* supervisors, auditors, admins: everything, live, including the whole blind mapping;
-* an expert: their own codes in their own order, without bidders, until ``blind.revealed``;
-  their own votes, requests and explanations in full and another seat's only once the results
-  are revealed (phase ``review``), like scores; the chair, tallies, proposals and outcomes at once;
-* the public screen: that a blind draw exists and that it was revealed, never the mapping (with
-  the times of the cells it would tell who scored which bidder when); never a committee decision.
+* supervisors, auditors, admins: everything, live;
+* an expert: their own votes, requests and explanations in full and another seat's only once the
+  results are revealed (phase ``review``), like scores; the chair, tallies, proposals and
+  outcomes at once;
+* the public screen: never a committee decision.
 
 ``*_state_view`` build the part of ``state_view``; ``apply_*`` fold a viewed event into it.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.domain.blind_views import resolve_code
 from server.domain.roles import FULL_VIEW_ROLES, Role
 from server.domain.state import Committee, SessionState
 
@@ -34,30 +35,6 @@ COMMITTEE_EVENTS = COMMITTEE_SEAT_EVENTS | frozenset(
         "time.extended",
     }
 )
-
-
-def blind_event_data(data: dict[str, Any], role: Role, seat: str | None) -> dict[str, Any]:
-    """``blind.assigned`` as ``role`` sees it: an expert gets their own codes, without bidders."""
-    if role in FULL_VIEW_ROLES:
-        return data
-    mine = {seat: [[code, None] for code, _ in data["seats"][seat]]} if seat else {}
-    return {"seats": mine, "criteria": data["criteria"]}
-
-
-def blind_state_view(state: SessionState, role: Role, seat: str | None) -> dict[str, Any] | None:
-    """The blind draw as ``role`` may see it (None when the session has none)."""
-    blind = state.blind
-    if blind is None:
-        return None
-    seats: dict[str, list[list[str | None]]] = {
-        s: [[c, b] for c, b in pairs] for s, pairs in blind.seats.items()
-    }
-    if role is Role.PUBLIC:
-        seats = {}  # which code was which bidder is of no use to a waiting room, and it would
-        # tell, with the times of the cells, who scored which bidder when
-    elif not blind.revealed and role not in FULL_VIEW_ROLES:
-        seats = {seat: [[c, None] for c, _ in seats[seat]]} if seat in seats else {}
-    return {"revealed": blind.revealed, "seats": seats}
 
 
 def _sees(state: SessionState, role: Role, viewer_seat: str | None, seat: str) -> bool:
@@ -107,30 +84,6 @@ def committee_state_view(state: SessionState, role: Role, seat: str | None) -> d
             if sees(e.seat)
         ],
     }
-
-
-def resolve_code(view: dict[str, Any], seat: str, code: str) -> str | None:
-    """The bidder behind ``seat``'s ``code`` in a client's view (None if it cannot know)."""
-    pairs = (view.get("blind") or {}).get("seats", {}).get(seat, [])
-    return next((b for c, b in pairs if c == code), None)
-
-
-def apply_blind_view(view: dict[str, Any], kind: str, data: dict[str, Any], full: bool) -> None:
-    """Fold ``blind.assigned``/``blind.revealed`` into a client's view."""
-    view["blind"] = {"revealed": kind == "blind.revealed", "seats": data["seats"]}
-    if kind != "blind.revealed" or full:
-        return
-    # A client that held blind cells under its codes now files them under the bidders.
-    for seat, cells in view.get("cells", {}).items():
-        mapping = dict(data["seats"].get(seat, []))
-        for key in list(cells):
-            head, criterion = key.split("/", 1)
-            if head in mapping:
-                cells[f"{mapping[head]}/{criterion}"] = cells.pop(key)
-    for item in (view.get("committee") or {}).get("explanations", []):
-        if item["code"] is not None and item["bidder"] is None:
-            pairs = data["seats"].get(item["seat"], [])
-            item["bidder"] = next((b for c, b in pairs if c == item["code"]), None)
 
 
 def apply_committee_view(view: dict[str, Any], event: dict[str, Any]) -> None:

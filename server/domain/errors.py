@@ -58,6 +58,8 @@ class Code(StrEnum):
     REPORT_NOT_READY = "report_not_ready"
     REPORT_ISSUED = "report_issued"
     NO_REPORT = "no_report"
+    PAUSED = "paused"
+    NOT_PAUSED = "not_paused"
     STALE_REPORT = "stale_report"
     ALREADY_SIGNED = "already_signed"
     ID_REUSED = "id_reused"  # a command id already committed with other content

@@ -50,6 +50,9 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     # Access (server/domain/access.py): revoked tokens, a seat's enrolment back-off cleared.
     "tokens.revoked": frozenset({"role", "subject", "generation", "reason?"}),
     "enrolment.reset": frozenset({"seat", "reason?"}),
+    # Pause and resume (server/domain/pause.py), by a supervisor.
+    "session.paused": frozenset({"reason"}),
+    "session.resumed": frozenset({"reason?"}),
     # Live media (server/domain/media.py), written by the node's media service.
     "media.joined": frozenset({"member", "publishes"}),
     "media.left": frozenset({"member", "reason"}),

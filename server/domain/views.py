@@ -19,18 +19,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from server.domain.blind_views import (
+    apply_blind_view,
+    blind_event_data,
+    blind_state_view,
+    resolve_code,
+)
 from server.domain.committee_views import (
     COMMITTEE_EVENTS,
     COMMITTEE_SEAT_EVENTS,
-    apply_blind_view,
     apply_committee_view,
-    blind_event_data,
-    blind_state_view,
     committee_state_view,
-    resolve_code,
 )
 from server.domain.events import Event
 from server.domain.media import MEDIA_EVENTS, concerns_seat
+from server.domain.pause import PAUSE_EVENTS
 from server.domain.report_signing import apply_report_view, report_state_view
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
 from server.domain.state import REVEALED_PHASES, Phase, SessionState
@@ -98,6 +101,8 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
         base["data"] = {"seats": {}, "criteria": data["criteria"]}
     elif event.type == "blind.assigned":
         base["data"] = blind_event_data(data, viewer.role, None)
+    elif event.type in PAUSE_EVENTS:  # that the evaluation stopped, not why
+        base["data"] = {}
     else:
         return {"seq": event.seq, "type": "hidden"}
     return base
@@ -139,11 +144,19 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
         "cells": cells,
         "blind": blind_state_view(state, viewer.role, viewer.seat),
         "phase_times": dict(state.phase_times),
+        "paused": _pause_json(state, public),
     }
     if not public:
         view["committee"] = committee_state_view(state, viewer.role, viewer.seat)
         view["report"] = report_state_view(state)
     return view
+
+
+def _pause_json(state: SessionState, public: bool) -> dict[str, Any] | None:
+    if state.paused is None:
+        return None
+    pause = {"since": state.paused.since_ms, "seq": state.paused.seq}
+    return pause if public else {**pause, "reason": state.paused.reason}
 
 
 def _cell_json(cell: Any) -> dict[str, Any]:
@@ -171,6 +184,7 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         view["cells"] = {s: {} for s in data["seats"]}
         view["blind"] = None
         view["phase_times"] = {"prepared": event["t"]}
+        view["paused"] = None
         if viewer.role is not Role.PUBLIC:
             chair = lot.get("committee", {}).get("chair")
             view["committee"] = {
@@ -199,6 +213,12 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
     elif kind == "phase.changed":
         view["phase"] = data["to"]
         view["phase_times"][data["to"]] = event["t"]
+    elif kind == "session.paused":
+        view["paused"] = {"since": event["t"], "seq": event["seq"]}
+        if "reason" in data:
+            view["paused"]["reason"] = data["reason"]
+    elif kind == "session.resumed":
+        view["paused"] = None
     elif kind in ("blind.assigned", "blind.revealed"):
         apply_blind_view(view, kind, data, viewer.role in FULL_VIEW_ROLES)
     elif kind in COMMITTEE_EVENTS:

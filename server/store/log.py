@@ -16,7 +16,9 @@ from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.events import Event
-from server.domain.state import SessionState, fold, state_from_json, state_to_json
+from server.domain.folding import fold
+from server.domain.snapshot import state_from_json, state_to_json
+from server.domain.state import SessionState
 from server.store.tables import command_acks, enrolment_codes, events, sessions, snapshots
 
 SNAPSHOT_EVERY = 1000

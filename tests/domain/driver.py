@@ -26,10 +26,12 @@ from server.domain.commands import (
     Enrol,
     ReviewRejection,
     decide,
+    staff_command,
 )
 from server.domain.events import Event, seal
+from server.domain.folding import apply_event
 from server.domain.roles import Principal, Role
-from server.domain.state import SessionState, apply_event, new_state
+from server.domain.state import SessionState, new_state
 from tests.helpers import public_b64, signed
 
 S = "s-1"
@@ -119,6 +121,9 @@ def staff(envelope: dict[str, Any]) -> Command:
         return AdvancePhase(envelope["to"], DRAW if envelope["to"] == "scoring" else None)
     if kind == "blind.close":
         return CloseBlind()
+    command = staff_command(kind, envelope)
+    if command is not None and not isinstance(command, ReviewRejection):
+        return command
     return ReviewRejection(
         envelope["proposal"], kind == "rejection.approve", envelope.get("reason")
     )

@@ -15,8 +15,9 @@ from server.domain.access import (
     token_generation,
 )
 from server.domain.errors import Code, CommandError
+from server.domain.folding import fold
 from server.domain.roles import Principal, Role
-from server.domain.state import fold, state_from_json, state_to_json
+from server.domain.snapshot import state_from_json, state_to_json
 from tests.domain.driver import ADMIN, SUP, S, Session
 
 RULE = Backoff(free_per_seat=3, free_per_source=20, first_wait_ms=1_000, max_wait_ms=60_000)

@@ -9,8 +9,9 @@ import pytest
 from server.domain.blind import CODE_ALPHABET, assign_codes
 from server.domain.commands import AdvancePhase, CloseBlind
 from server.domain.errors import Code, CommandError
+from server.domain.folding import apply_event
 from server.domain.roles import Role
-from server.domain.state import apply_event, new_state
+from server.domain.state import new_state
 from server.domain.views import Viewer, event_view, state_view
 from tests.domain.driver import DRAW, SEATS, SUP, Session
 

@@ -16,10 +16,10 @@ import pytest
 from server.domain.commands import CreateSession, decide
 from server.domain.errors import Code, CommandError
 from server.domain.events import event_from_bytes
+from server.domain.folding import fold
 from server.domain.lot import parse_lot
 from server.domain.results import results
 from server.domain.rules.price import deviation_percent, parse_price_formula, price_scores
-from server.domain.state import fold
 from tests.domain.driver import ADMIN, Session
 
 

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from server.domain.commands import CreateSession, decide
 from server.domain.events import Event, seal
+from server.domain.folding import fold
 from server.domain.results import results
 from server.domain.results_view import flags_view, results_view
 from server.domain.roles import Role
-from server.domain.state import SessionState, fold
+from server.domain.state import SessionState
 from server.domain.views import Viewer
 from tests.conftest import DEMO_LOT
 from tests.domain.driver import (

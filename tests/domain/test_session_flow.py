@@ -25,9 +25,12 @@ from server.domain.commands import (
 )
 from server.domain.errors import Code, CommandError
 from server.domain.events import EVENT_SCHEMAS, event_from_bytes, schema_problems
+from server.domain.folding import apply_event, fold
+from server.domain.pause import PauseSession, ResumeSession
 from server.domain.report_signing import IssueReport
 from server.domain.roles import Principal, Role
-from server.domain.state import apply_event, fold, new_state, state_from_json, state_to_json
+from server.domain.snapshot import state_from_json, state_to_json
+from server.domain.state import new_state
 from server.domain.views import Viewer, apply_view, event_view, state_view
 from tests.domain.driver import ADMIN, SUP, S, Session, sample_day
 from tests.domain.media_steps import MEDIA, media_day
@@ -102,6 +105,9 @@ def full_day(lot: dict[str, Any]) -> Session:
             step = (*step[:3], {**step[3], "proposal": "R2"})
         if step == ("staff", {"type": "phase.advance", "to": "closed"}):
             issue_and_sign_report(session)
+        if step == ("staff", {"type": "phase.advance", "to": "review"}):
+            session.step(("staff", {"type": "session.pause", "reason": "副场网络中断"}))
+            session.step(("staff", {"type": "session.resume", "reason": "网络恢复"}))
         session.step(step)
     for record in media_day():  # recordings close and members leave after the session closed
         session.run(MEDIA, record)
@@ -288,6 +294,8 @@ def test_canonical_bytes_profile() -> None:
         ({"type": "blind.close"}, CloseBlind()),
         ({"type": "blind.close", "signed": "{}"}, None),  # the chair's signed close
         ({"type": "score.set", "signed": "{}"}, None),
+        ({"type": "session.pause", "reason": "断网"}, PauseSession("断网")),
+        ({"type": "session.resume"}, ResumeSession(None)),
     ],
 )
 def test_staff_commands_from_envelopes(envelope: dict[str, Any], expected: Any) -> None:

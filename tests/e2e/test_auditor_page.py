@@ -25,8 +25,9 @@ import pytest
 
 from server.auditlog.canonical import canonical_bytes
 from server.domain.events import Event, event_from_bytes
+from server.domain.folding import apply_event, fold
 from server.domain.roles import Role
-from server.domain.state import SessionState, apply_event, fold
+from server.domain.state import SessionState
 from server.domain.views import Viewer, state_view
 from tests.app.conftest import Room, create_session, load_lot
 from tests.app.harness import give_draw, send_step

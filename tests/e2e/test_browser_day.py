@@ -23,8 +23,8 @@ import pytest
 from server.auditlog.canonical import canonical_bytes
 from server.domain.events import event_from_bytes
 from server.domain.flags import deviations
+from server.domain.folding import fold
 from server.domain.results import results
-from server.domain.state import fold
 from tests.app.conftest import ADMIN, DEMO_LOT_PATH, load_lot
 from tests.e2e.browser import another_page, chromium_page, confirm, until
 from tests.e2e.seat_steps import enrol_and_sign_in

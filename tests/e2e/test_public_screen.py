@@ -10,7 +10,7 @@ At each phase the page's whole DOM (``document.documentElement.outerHTML``) is c
   one of a few known elements (clock, date, elapsed time, counts, percentages, step numbers,
   milestone times, project code) and match that element's strict format, and every attribute with
   a digit must be a ``<progress>`` value or max; so no score can be anywhere on the page;
-* the only ``data-*`` attribute is the body's ``data-phase``.
+* the only ``data-*`` attributes are the body's ``data-phase`` and ``data-paused`` (yes or no).
 
 The phase shown must be the session's, the bars reach 100% at the close, and a screen opened
 after the close shows the scoring time taken from the log's event times. Screenshots go to
@@ -81,7 +81,8 @@ class ScreenDom(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
         for name, value in found.items():
-            if name.startswith("data-") and not (tag == "body" and name == "data-phase"):
+            body_state = name == "data-phase" or (name == "data-paused" and value in ("yes", "no"))
+            if name.startswith("data-") and not (tag == "body" and body_state):
                 self.problems.append(f"<{tag} {name}={value!r}>: no data attributes")
             digit = value is not None and any(ch.isdigit() for ch in value)
             allowed = (tag, name) in DIGIT_ATTRS or (tag, name, value) in STATIC_ATTRS
@@ -267,6 +268,17 @@ async def test_public_screen_follows_every_phase_and_shows_nothing_secret(server
             elapsed = await page.locator("#elapsed").text_content()
             assert re.fullmatch(r"0:0\d:\d{2}", elapsed or ""), elapsed
             await _shoot(page, "scoring", server, created)  # codes only: the blind part is open
+            # a pause shows that the evaluation stopped, never why
+            assert drive.supervisor is not None
+            reason = "专家甲身份存疑"
+            pause = {"id": "pause-1", "type": "session.pause", "reason": reason}
+            await drive.supervisor.command(pause)
+            await until(page, "document.body.dataset.paused === 'yes'")
+            assert "暂停" in (await page.locator("#phase").text_content() or "")
+            html = await page.evaluate("document.documentElement.outerHTML")
+            assert reason not in html
+            await drive.supervisor.command({"id": "resume-1", "type": "session.resume"})
+            await until(page, "document.body.dataset.paused === 'no'")
             await chair.close_blind()
             await drive.score(blind_part=False)
             await asyncio.gather(*(seat.submit() for seat in drive.seats))

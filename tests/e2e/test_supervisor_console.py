@@ -1,6 +1,7 @@
 """The supervisor's console in Chromium: venue names, rejection proposals approved and declined,
-the phase moved with a confirmation, the blind part closed, results provisional until every sheet
-is in, the report issued; seven headless seats play the committee. Read back from the log.
+the phase moved with a confirmation, a pause and its resume, the blind part closed, results
+provisional until every sheet is in, the report issued; seven headless seats play the committee.
+Read back from the log.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from server.client.seat import ClientError
 from tests.app.conftest import Room, create_session, load_lot
 from tests.e2e.browser import chromium_page, confirm, until
 from tests.e2e.test_seat_committee import SHOTS, _log, _score_all
@@ -78,6 +80,21 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
         assigned = next(e for e in await _log(room) if e["type"] == "blind.assigned")["data"]
         for seat in seats:
             seat.know_draw(assigned)
+
+        # a pause needs a reason; while paused a seat's score is refused and the phase stays
+        await page.click("#pause-button")
+        await until(page, "document.getElementById('advance-error').textContent.includes('理由')")
+        await page.fill("#pause-reason", "副场网络中断")
+        await page.click("#pause-button")
+        await confirm(page)
+        await until(page, "document.getElementById('pause-state').dataset.paused === 'yes'")
+        assert await page.locator("#advance-button").is_disabled()
+        with pytest.raises(ClientError) as paused:
+            await _score_all(seats[0], lot)
+        assert paused.value.code == "paused"
+        await page.click("#resume-button")
+        await confirm(page)
+        await until(page, "document.getElementById('pause-state').dataset.paused === 'no'")
         await asyncio.gather(*(_score_all(seat, lot) for seat in seats))
         await until(page, "!document.getElementById('console-blind').hidden")
         await page.click("#console-blind")
@@ -110,4 +127,8 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
     assert by_type["blind.revealed"][0]["actor"].startswith("supervisor:")
     assert [e["data"]["to"] for e in by_type["phase.changed"]] == ["sign_in", "scoring", "review"]
     assert len(by_type["report.issued"]) == 1
+    (pause,) = by_type["session.paused"]
+    assert (pause["actor"], pause["data"]) == ("supervisor:sup-1", {"reason": "副场网络中断"})
+    assert len(by_type["session.resumed"]) == 1
     assert errors == []
+    await room.close()

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.app.committer import Committer
 from server.domain.commands import AdvancePhase, CreateSession
 from server.domain.errors import Code, CommandError
+from server.domain.folding import fold
 from server.domain.roles import Principal, Role
-from server.domain.state import fold, state_to_json
+from server.domain.snapshot import state_to_json
 from server.store import log
 from tests.helpers import signed
 from tests.store.harness import SESSION, Harness

@@ -11,7 +11,8 @@ from server.app.committer import Committer
 from server.domain.errors import Code, CommandError
 from server.domain.results_view import flags_view, results_view
 from server.domain.roles import Principal
-from server.domain.state import SessionState, state_from_json, state_to_json
+from server.domain.snapshot import state_from_json, state_to_json
+from server.domain.state import SessionState
 from server.domain.untrusted import MAX_INT
 from server.domain.views import Viewer, event_view, state_view
 from server.store import log

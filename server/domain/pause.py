@@ -1,0 +1,87 @@
+"""Pause and resume (暂停评标): a supervisor stops the evaluation with a reason and resumes it.
+
+While paused, nothing moves the evaluation on: every expert command and every staff step
+(phase, blind close, rejection review, report) is refused with ``paused``; what keeps the room
+safe and on the record still goes through (media facts, token revocation, an enrolment reset,
+and the resume itself). A pause is possible from sign-in until the session closes. Pure: the
+time of a pause is its event's time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from server.domain.errors import Code, CommandError
+from server.domain.events import Draft, Event
+from server.domain.roles import Principal, Role
+from server.domain.state import Pause, Phase, SessionState
+
+PAUSE_EVENTS = frozenset({"session.paused", "session.resumed"})
+PAUSABLE_PHASES = frozenset({Phase.SIGN_IN, Phase.SCORING, Phase.REVIEW})
+MAX_REASON = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PauseSession:
+    """A supervisor pauses the evaluation; the reason is required (checked) and logged."""
+
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeSession:
+    """A supervisor resumes a paused evaluation (a note is optional)."""
+
+    reason: str | None = None
+
+
+def _reason(reason: Any, required: bool) -> str | None:
+    if reason is None and not required:
+        return None
+    if not isinstance(reason, str) or not 0 < len(reason.strip()) <= MAX_REASON:
+        raise CommandError(Code.REASON_REQUIRED, f"a reason of 1..{MAX_REASON} characters")
+    return reason
+
+
+def _supervisor(principal: Principal) -> None:
+    if principal.role is not Role.SUPERVISOR:
+        raise CommandError(Code.FORBIDDEN, "only a supervisor pauses or resumes the evaluation")
+
+
+def check_pause(state: SessionState, principal: Principal, command: PauseSession) -> list[Draft]:
+    _supervisor(principal)
+    if state.phase not in PAUSABLE_PHASES:
+        raise CommandError(Code.WRONG_PHASE, f"nothing to pause in phase {state.phase}")
+    if state.paused is not None:
+        raise CommandError(Code.PAUSED, "the evaluation is paused already")
+    reason = _reason(command.reason, required=True)
+    return [Draft("session.paused", principal.actor, {"reason": reason})]
+
+
+def check_resume(state: SessionState, principal: Principal, command: ResumeSession) -> list[Draft]:
+    _supervisor(principal)
+    if state.paused is None:
+        raise CommandError(Code.NOT_PAUSED, "the evaluation is not paused")
+    data: dict[str, Any] = {}
+    reason = _reason(command.reason, required=False)
+    if reason is not None:
+        data["reason"] = reason
+    return [Draft("session.resumed", principal.actor, data)]
+
+
+def refuse_while_paused(state: SessionState) -> None:
+    """Raise ``paused`` if the evaluation is paused (called for commands that move it on)."""
+    if state.paused is not None:
+        raise CommandError(Code.PAUSED, f"the evaluation is paused: {state.paused.reason}")
+
+
+def _paused(state: SessionState, data: dict[str, Any], event: Event) -> None:
+    state.paused = Pause(data["reason"], event.time_ms, event.seq)
+
+
+def _resumed(state: SessionState, data: dict[str, Any], event: Event) -> None:
+    state.paused = None
+
+
+PAUSE_FOLDS = {"session.paused": _paused, "session.resumed": _resumed}

@@ -1,0 +1,164 @@
+"""Snapshots of a session state: ``state_to_json`` and its inverse, ``state_from_json``.
+
+A snapshot lets a reader start from a stored state instead of folding the whole log; it is
+canonical-safe JSON (lists for the small records, so a snapshot of a long session stays small).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.domain.lot import parse_lot
+from server.domain.state import (
+    BlindState,
+    Cell,
+    Committee,
+    Explanation,
+    Pause,
+    Phase,
+    Proposal,
+    ReportSignature,
+    ReportState,
+    SeatState,
+    SessionState,
+)
+
+
+def state_to_json(state: SessionState) -> dict[str, Any]:
+    """A snapshot of the state, as canonical-safe JSON."""
+    return {
+        "session": state.session,
+        "seq": state.seq,
+        "phase": str(state.phase),
+        "lot": dict(state.lot.raw),
+        "seats": {
+            s.seat: {
+                "venue": s.venue,
+                "key": s.key,
+                "signed_in": s.signed_in,
+                "sub": s.submitted,
+                "reset": s.code_reset_ms,
+            }
+            for s in state.seats.values()
+        },
+        "cells": {
+            seat: {k: [c.value, c.comment, c.seq, c.code] for k, c in cells.items()}
+            for seat, cells in state.cells.items()
+        },
+        "blind": None
+        if state.blind is None
+        else {"seats": state.blind.to_json(), "revealed": state.blind.revealed},
+        "committee": _committee_to_json(state.committee),
+        "report": _report_to_json(state.report),
+        "tokens": dict(state.token_generations),
+        "phase_times": dict(state.phase_times),
+        "paused": None
+        if state.paused is None
+        else [state.paused.reason, state.paused.since_ms, state.paused.seq],
+    }
+
+
+def _report_to_json(report: ReportState | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "hash": report.hash,
+        "content": report.content,
+        "bytes": report.bytes,
+        "font": report.font,
+        "seq": report.seq,
+        "signatures": {
+            seat: [s.dissent, s.signed, s.sig, s.seq, s.time_ms]
+            for seat, s in report.signatures.items()
+        },
+    }
+
+
+def _report_from_json(obj: dict[str, Any] | None) -> ReportState | None:
+    if obj is None:
+        return None
+    signatures = {seat: ReportSignature(*s) for seat, s in obj["signatures"].items()}
+    return ReportState(
+        obj["hash"], obj["content"], obj["bytes"], obj["font"], obj["seq"], signatures
+    )
+
+
+def _committee_to_json(com: Committee) -> dict[str, Any]:
+    return {
+        "chair": com.chair,
+        "chair_round": com.chair_round,
+        "chair_votes": dict(com.chair_votes),
+        "proposals": {
+            p.id: {
+                "seat": p.seat,
+                "bidder": p.bidder,
+                "ground": p.ground,
+                "reason": p.reason,
+                "seq": p.seq,
+                "status": p.status,
+                "votes": dict(p.votes),
+            }
+            for p in com.proposals.values()
+        },
+        "time_round": com.time_round,
+        "time_requests": list(com.time_requests),
+        "extensions": com.extensions,
+        "explanations": [
+            [e.seat, e.bidder, e.code, e.criterion, e.text, e.seq] for e in com.explanations
+        ],
+    }
+
+
+def _committee_from_json(obj: dict[str, Any]) -> Committee:
+    return Committee(
+        chair=obj["chair"],
+        chair_round=obj["chair_round"],
+        chair_votes=dict(obj["chair_votes"]),
+        proposals={
+            pid: Proposal(
+                pid,
+                p["seat"],
+                p["bidder"],
+                p["ground"],
+                p["reason"],
+                p["seq"],
+                p["status"],
+                dict(p["votes"]),
+            )
+            for pid, p in obj["proposals"].items()
+        },
+        time_round=obj["time_round"],
+        time_requests=list(obj["time_requests"]),
+        extensions=obj["extensions"],
+        explanations=[Explanation(*e) for e in obj["explanations"]],
+    )
+
+
+def state_from_json(obj: dict[str, Any]) -> SessionState:
+    """Rebuild a state from :func:`state_to_json`."""
+    return SessionState(
+        session=obj["session"],
+        lot=parse_lot(obj["lot"]),
+        seq=obj["seq"],
+        phase=Phase(obj["phase"]),
+        seats={
+            seat: SeatState(seat, s["venue"], s["key"], s["signed_in"], s["sub"], s.get("reset", 0))
+            for seat, s in obj["seats"].items()
+        },
+        cells={
+            seat: {k: Cell(*v) for k, v in cells.items()} for seat, cells in obj["cells"].items()
+        },
+        blind=_blind_from_json(obj.get("blind")),
+        committee=_committee_from_json(obj["committee"]) if "committee" in obj else Committee(),
+        report=_report_from_json(obj.get("report")),
+        token_generations=dict(obj.get("tokens", {})),
+        phase_times=dict(obj.get("phase_times", {})),
+        paused=Pause(*obj["paused"]) if obj.get("paused") else None,
+    )
+
+
+def _blind_from_json(obj: dict[str, Any] | None) -> BlindState | None:
+    if obj is None:
+        return None
+    pairs = {seat: [(c, b) for c, b in codes] for seat, codes in obj["seats"].items()}
+    return BlindState(pairs, obj["revealed"])
