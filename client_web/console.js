@@ -105,6 +105,8 @@
         ? `已暂停 Paused · ${new Date(paused.since).toLocaleTimeString("zh-CN", { hour12: false })} · ${paused.reason || ""}`
         : "进行中 Running";
       $("pause-state").dataset.paused = paused ? "yes" : "no";
+      $("pause-state").className = paused ? "paused" : "";
+      $("pause-reason-label").hidden = Boolean(paused);
       $("pause-button").hidden = Boolean(paused);
       $("pause-reason").hidden = Boolean(paused);
       $("resume-button").hidden = !paused;

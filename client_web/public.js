@@ -199,7 +199,7 @@
     const [zh, en] = phaseLabel(current.phase);
     $("phase").replaceChildren(E.el("span", { class: "zh" }, zh), " ", E.el("span", { class: "en" }, en));
     if (current.paused) {
-      $("phase").append(" ", E.el("span", { class: "paused" }, "暂停 ", E.el("span", { class: "en" }, "Paused")));
+      $("phase").append(" ", E.el("span", { class: "paused" }, "暂停 Paused"));
     }
     document.body.dataset.paused = current.paused ? "yes" : "no";
     $("project-code").textContent = current.project.code;
