@@ -14,7 +14,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from server.domain import access, committee, media, pause, report_signing, scoring
+from server.domain import (
+    access,
+    committee_chair,
+    committee_rejection,
+    committee_time,
+    media,
+    pause,
+    report_signing,
+    scoring,
+)
 from server.domain.blind import assigned_draft, blind_criteria, revealed_draft
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft
@@ -224,7 +233,7 @@ def check_review_rejection(
     """Only a supervisor approves or declines a rejection proposal (not an admin)."""
     if principal.role is not Role.SUPERVISOR:
         raise CommandError(Code.FORBIDDEN, "only a supervisor approves rejection proposals")
-    return committee.check_review_rejection(
+    return committee_rejection.check_review_rejection(
         state, principal.actor, command.proposal, command.approve, command.reason
     )
 
@@ -256,10 +265,10 @@ SIGNED_HANDLERS: dict[str, Handler] = {
     "sheet.submit": scoring.check_submit,
     "flag.explain": scoring.check_explain,
     "blind.close": _chair_close_blind,
-    "chair.vote": committee.check_chair_vote,
-    "rejection.propose": committee.check_propose_rejection,
-    "rejection.vote": committee.check_rejection_vote,
-    "time.request": committee.check_time_request,
+    "chair.vote": committee_chair.check_chair_vote,
+    "rejection.propose": committee_rejection.check_propose_rejection,
+    "rejection.vote": committee_rejection.check_rejection_vote,
+    "time.request": committee_time.check_time_request,
     "report.sign": report_signing.check_sign,
 }
 SIGNED_TYPES = frozenset(SIGNED_HANDLERS)

@@ -10,7 +10,7 @@ arguments. Decisions:
   broken by seat id, the same order the aggregation sorts by).
 - Flags are the ones standing when the report is issued (deviation flags and objective
   mismatches) with every explanation given; a mismatch corrected earlier is in the log, not here.
-- Rejection grounds map to 条例 Art. 51 items 1-7 in the order of ``committee.GROUNDS``.
+- Rejection grounds map to 条例 Art. 51 items 1-7 in the order of ``committee_rejection.GROUNDS``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from server.domain.committee import GROUNDS
+from server.domain.committee_rejection import GROUNDS
 from server.domain.flags import cell_scores, deviations, mismatches
 from server.domain.lot import CriterionKind, Lot
 from server.domain.results import Results, results

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from server.domain.commands import AdvancePhase, ReviewRejection
-from server.domain.committee import GROUNDS
+from server.domain.committee_rejection import GROUNDS
 from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal, Role
 from server.domain.views import Viewer, state_view

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from server.domain.committee import GROUNDS
+from server.domain.committee_rejection import GROUNDS
 from tests.app.conftest import Room, advance, create_session, load_lot
 from tests.e2e.browser import chromium_page, confirm, until
 from tests.e2e.seat_steps import enrol_and_sign_in
