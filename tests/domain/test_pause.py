@@ -13,16 +13,13 @@ from server.domain.pause import PauseSession, ResumeSession
 from server.domain.roles import Principal, Role
 from server.domain.snapshot import state_from_json, state_to_json
 from tests.domain.driver import SUP, S, Session
+from tests.domain.test_committee import signed_in
 
 EXPERT = Principal(Role.EXPERT, S, "host-1")
 
 
 def scoring(lot: dict[str, Any]) -> Session:
-    session = Session(lot)
-    session.enrol_all()
-    session.run(SUP, AdvancePhase("sign_in"))
-    for seat in session.state.seats:
-        session.expert(seat, "expert.sign_in", pledge="evalroom-pledge-v1")
+    session = signed_in(lot)
     session.run(SUP, AdvancePhase("scoring"))
     return session
 
