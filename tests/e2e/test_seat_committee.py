@@ -108,6 +108,14 @@ async def test_a_seat_takes_every_committee_step_from_its_page(server: str) -> N
             assert (await seat.vote_rejection("R1", "no"))["ok"]
         await _until(page, f"{row}.dataset.status === 'kept'")
 
+        # a pause: the seat says so, with the supervisor's reason, until the resume
+        pause = {"id": "pause-1", "type": "session.pause", "reason": "主场音频故障"}
+        assert (await sup.command(pause))["ok"]
+        note = "document.getElementById('paused-note')"
+        await _until(page, f"!{note}.hidden && {note}.textContent.includes('主场音频故障')")
+        assert (await sup.command({"id": "resume-1", "type": "session.resume"}))["ok"]
+        await _until(page, f"{note}.hidden")
+
         # scoring: the page refuses to submit an empty sheet and marks every missing cell
         await advance(sup, "scoring")
         await _until(page, "document.querySelectorAll('#blind-grid input[data-cell]').length > 0")
