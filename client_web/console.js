@@ -111,7 +111,6 @@
       $("pause-reason").hidden = Boolean(paused);
       $("resume-button").hidden = !paused;
       $("pause-button").disabled = $("resume-button").disabled = !ctx.connected();
-      $("advance-button").disabled = $("advance-button").disabled || Boolean(paused);
     }
 
     $("pause-button").addEventListener("click", async () => {

@@ -61,7 +61,7 @@
     renderMatrix(lot);
     const next = E.PHASES[E.PHASES.indexOf(view.phase) + 1];
     const button = $("advance-button");
-    button.disabled = !connected || !next;
+    button.disabled = !connected || !next || Boolean(view.paused); // the server refuses it while paused
     button.textContent = next ? `进入 ${E.PHASE_LABELS[next]} Advance` : "已结束 Closed";
     button.dataset.to = next || "";
     desk.render(view);

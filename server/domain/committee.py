@@ -54,11 +54,13 @@ def check_member(state: SessionState, seat: str) -> None:
         raise CommandError(Code.NOT_SIGNED_IN, f"seat {seat} has not signed in")
 
 
-def text_of(body: dict[str, Any], key: str, required: bool = True) -> str | None:
-    """A reason or other text a member wrote (1..MAX_COMMENT_CHARS characters)."""
+def text_of(
+    body: dict[str, Any], key: str, required: bool = True, limit: int = MAX_COMMENT_CHARS
+) -> str | None:
+    """A reason or other text someone wrote: not blank, at most ``limit`` characters."""
     value = body.get(key)
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_COMMENT_CHARS:
-        raise CommandError(Code.REASON_REQUIRED, f"{key}: text of 1..{MAX_COMMENT_CHARS} chars")
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise CommandError(Code.REASON_REQUIRED, f"{key}: text of 1..{limit} chars")
     return value

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft, Event
 from server.domain.roles import Principal, Role
@@ -36,14 +37,6 @@ class ResumeSession:
     reason: str | None = None
 
 
-def _reason(reason: Any, required: bool) -> str | None:
-    if reason is None and not required:
-        return None
-    if not isinstance(reason, str) or not 0 < len(reason.strip()) <= MAX_REASON:
-        raise CommandError(Code.REASON_REQUIRED, f"a reason of 1..{MAX_REASON} characters")
-    return reason
-
-
 def _supervisor(principal: Principal) -> None:
     if principal.role is not Role.SUPERVISOR:
         raise CommandError(Code.FORBIDDEN, "only a supervisor pauses or resumes the evaluation")
@@ -55,7 +48,7 @@ def check_pause(state: SessionState, principal: Principal, command: PauseSession
         raise CommandError(Code.WRONG_PHASE, f"nothing to pause in phase {state.phase}")
     if state.paused is not None:
         raise CommandError(Code.PAUSED, "the evaluation is paused already")
-    reason = _reason(command.reason, required=True)
+    reason = text_of({"reason": command.reason}, "reason", True, MAX_REASON)
     return [Draft("session.paused", principal.actor, {"reason": reason})]
 
 
@@ -64,7 +57,7 @@ def check_resume(state: SessionState, principal: Principal, command: ResumeSessi
     if state.paused is None:
         raise CommandError(Code.NOT_PAUSED, "the evaluation is not paused")
     data: dict[str, Any] = {}
-    reason = _reason(command.reason, required=False)
+    reason = text_of({"reason": command.reason}, "reason", False, MAX_REASON)
     if reason is not None:
         data["reason"] = reason
     return [Draft("session.resumed", principal.actor, data)]
