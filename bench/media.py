@@ -44,7 +44,7 @@ from server.app.main import MEDIA  # noqa: E402
 from server.client.seat import SeatClient  # noqa: E402
 from signaling.embedded import seam  # noqa: E402
 from tests.app.conftest import create_session, load_lot  # noqa: E402
-from tests.media.peers import MediaPeer  # noqa: E402
+from tests.media.peers import MediaPeer, QuietViewer  # noqa: E402
 from tests.media.replay import Encoded, audio_replay, video_replay  # noqa: E402
 from tests.media.servers import running_server  # noqa: E402
 from tests.recordings.media import VIDEO_RATE, vp8_frames  # noqa: E402
@@ -191,57 +191,6 @@ async def first_frame(base: str, trials: int) -> dict[str, float]:
 
 
 # ---- relay cost per subscriber ------------------------------------------------------------
-
-
-class QuietViewer:
-    """A supervisor that answers every offer and reads the packets it receives without
-    decoding them (the worker's own pass-through seam on its receivers): a relay measure
-    should count the worker's work, not 2 cores shared with decoders in this process."""
-
-    def __init__(self, base: str, token: str) -> None:
-        self.peer = MediaPeer(base, token, decode=False)
-        self.pcs: list[RTCPeerConnection] = []
-        self.packets = 0
-        self._readers: list[asyncio.Task[None]] = []
-
-    async def join(self, sources: int = 1) -> None:
-        """Join and answer the offers of ``sources`` publishing seats."""
-        await self.peer.connect()
-        await self.peer.join()
-        async with asyncio.timeout(10):
-            while len(self.peer.offers) < sources:  # noqa: ASYNC110 - filled by the socket's handler
-                await asyncio.sleep(0.05)
-        for offer in self.peer.offers:
-            await self._accept(offer)
-
-    async def _accept(self, offer: dict[str, Any]) -> None:
-        pc = RTCPeerConnection()
-        self.pcs.append(pc)
-        pc.on("track", self._read)
-        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
-        await pc.setLocalDescription(await pc.createAnswer())
-        answer = {"conn": offer["conn"], "sdp": pc.localDescription.sdp}
-        await self.peer.call("subscribe_answer", answer)
-
-    def _read(self, track: MediaStreamTrack) -> None:
-        pc = self.pcs[-1]
-        receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
-        seam.ReceiverTap(receiver, on_report=lambda pts, ms: None, on_gap=lambda n: None)
-
-        async def read() -> None:
-            with contextlib.suppress(MediaStreamError):
-                while True:
-                    await track.recv()
-                    self.packets += 1
-
-        self._readers.append(asyncio.create_task(read()))
-
-    async def close(self) -> None:
-        for pc in self.pcs:
-            await pc.close()
-        for task in self._readers:
-            task.cancel()
-        await self.peer.close()
 
 
 async def relay_cost(base: str, app: web.Application, seconds: float) -> dict[str, float]:

@@ -19,6 +19,8 @@ import socketio
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 
+from signaling.embedded import seam
+
 VIDEO_CLOCK = 90_000
 
 
@@ -173,3 +175,54 @@ class MediaPeer:
             task.cancel()
         if self.sio.connected:
             await self.sio.disconnect()
+
+
+class QuietViewer:
+    """A supervisor that answers every offer and reads the packets it receives without
+    decoding them (the worker's own pass-through seam on its receivers): a relay measure
+    should count the worker's work, not 2 cores shared with decoders in this process."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.peer = MediaPeer(base, token, decode=False)
+        self.pcs: list[RTCPeerConnection] = []
+        self.packets = 0
+        self._readers: list[asyncio.Task[None]] = []
+
+    async def join(self, sources: int = 1) -> None:
+        """Join and answer the offers of ``sources`` publishing seats."""
+        await self.peer.connect()
+        await self.peer.join()
+        async with asyncio.timeout(10):
+            while len(self.peer.offers) < sources:  # noqa: ASYNC110 - filled by the socket's handler
+                await asyncio.sleep(0.05)
+        for offer in self.peer.offers:
+            await self._accept(offer)
+
+    async def _accept(self, offer: dict[str, Any]) -> None:
+        pc = RTCPeerConnection()
+        self.pcs.append(pc)
+        pc.on("track", self._read)
+        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        answer = {"conn": offer["conn"], "sdp": pc.localDescription.sdp}
+        await self.peer.call("subscribe_answer", answer)
+
+    def _read(self, track: MediaStreamTrack) -> None:
+        pc = self.pcs[-1]
+        receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+        seam.ReceiverTap(receiver, on_report=lambda pts, ms: None, on_gap=lambda n: None)
+
+        async def read() -> None:
+            with contextlib.suppress(MediaStreamError):
+                while True:
+                    await track.recv()
+                    self.packets += 1
+
+        self._readers.append(asyncio.create_task(read()))
+
+    async def close(self) -> None:
+        for pc in self.pcs:
+            await pc.close()
+        for task in self._readers:
+            task.cancel()
+        await self.peer.close()
