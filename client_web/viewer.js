@@ -62,6 +62,7 @@
     const next = E.PHASES[E.PHASES.indexOf(view.phase) + 1];
     const button = $("advance-button");
     button.disabled = !connected || !next || Boolean(view.paused); // the server refuses it while paused
+    $("paused-flag").hidden = !view.paused; // in the header: the controls may be below the fold
     button.textContent = next ? `进入 ${E.PHASE_LABELS[next]} Advance` : "已结束 Closed";
     button.dataset.to = next || "";
     desk.render(view);

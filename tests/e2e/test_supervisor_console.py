@@ -89,6 +89,7 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
         await confirm(page)
         await until(page, "document.getElementById('pause-state').dataset.paused === 'yes'")
         assert await page.locator("#advance-button").is_disabled()
+        assert await page.locator("#paused-flag").is_visible()  # in the header, whatever scrolls
         with pytest.raises(ClientError) as paused:
             await _score_all(seats[0], lot)
         assert paused.value.code == "paused"
