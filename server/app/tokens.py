@@ -23,7 +23,7 @@ from typing import Any
 
 from server.app.secrets import Secret
 from server.domain.errors import Code, CommandError
-from server.domain.roles import Principal, Role
+from server.domain.roles import INTERNAL_ROLES, Principal, Role
 
 EXPERT_TOKEN_SECONDS = 12 * 3600
 STAFF_TOKEN_SECONDS = 7 * 24 * 3600
@@ -90,8 +90,8 @@ class TokenMinter:
         if body["exp"] <= now:
             raise CommandError(Code.TOKEN_EXPIRED, "token expired; sign in again")
         role = Role(body["r"])
-        if role is Role.MEDIA:  # an internal principal: never behind a token
-            raise CommandError(Code.UNAUTHENTICATED, "no token stands for the media service")
+        if role in INTERNAL_ROLES:  # the node's own principals: never behind a token
+            raise CommandError(Code.UNAUTHENTICATED, f"no token stands for the {role} role")
         return Claims(Principal(role, body["s"], body["u"]), body["exp"], body.get("g", 0))
 
     def code_hash(self, session: str, seat: str, code: str) -> bytes:

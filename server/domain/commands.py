@@ -19,10 +19,12 @@ from server.domain import (
     committee_chair,
     committee_rejection,
     committee_time,
+    faults,
     media,
     pause,
     report_signing,
     scoring,
+    sealing,
 )
 from server.domain.blind import assigned_draft, blind_criteria, revealed_draft
 from server.domain.errors import Code, CommandError
@@ -103,6 +105,8 @@ Command = (
     | access.ResetEnrolment
     | pause.PauseSession
     | pause.ResumeSession
+    | faults.FaultTimer
+    | sealing.SealSession
 )
 
 
@@ -123,9 +127,12 @@ def staff_command(kind: Any, envelope: dict[str, Any]) -> Command | None:
         reason = envelope.get("reason")
         return access.ResetEnrolment(envelope.get("seat", ""), reason)
     if kind == "session.pause":
-        return pause.PauseSession(envelope.get("reason"))  # checked by check_pause
+        # checked by check_pause
+        return pause.PauseSession(envelope.get("reason"), envelope.get("fault", False))
     if kind == "session.resume":
         return pause.ResumeSession(envelope.get("reason"))
+    if kind == "session.seal":  # the tenderer's decision on a referred fault, by the admin
+        return sealing.SealSession("tenderer", envelope.get("reason"))
     return None
 
 
@@ -139,8 +146,8 @@ def command_digest(command: Command) -> bytes:
     content: dict[str, Any]
     if isinstance(command, AdvancePhase):
         content = {"to": command.to}
-    elif isinstance(command, report_signing.IssueReport):
-        content = {}
+    elif isinstance(command, report_signing.IssueReport | faults.FaultTimer):
+        content = {}  # the rendering; the timer's reading of the clock
     elif isinstance(command, SignedCommand):
         content = {"type": command.type, "signed": command.signed}
     else:
@@ -317,6 +324,11 @@ def decide(
         raise CommandError(Code.UNKNOWN_SESSION, f"no session {principal.session}")
     if principal.session != state.session:
         raise CommandError(Code.FORBIDDEN, "token is for another session")
+    sealing.refuse_if_sealed(state)  # a sealed session takes nothing more
+    if isinstance(command, sealing.SealSession):
+        return sealing.check_seal(state, principal, command)
+    if isinstance(command, faults.FaultTimer):
+        return faults.check_timer(state, principal, command)
     if isinstance(command, Enrol):
         return check_enrol(state, principal, command)
     if isinstance(command, pause.PauseSession):

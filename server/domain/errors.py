@@ -60,6 +60,8 @@ class Code(StrEnum):
     NO_REPORT = "no_report"
     PAUSED = "paused"
     NOT_PAUSED = "not_paused"
+    SEALED = "sealed"  # the session is sealed (封存): nothing but an export
+    NOT_DUE = "not_due"  # a fault rule's deadline has not passed (or there is none)
     STALE_REPORT = "stale_report"
     ALREADY_SIGNED = "already_signed"
     ID_REUSED = "id_reused"  # a command id already committed with other content

@@ -51,8 +51,11 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     "tokens.revoked": frozenset({"role", "subject", "generation", "reason?"}),
     "enrolment.reset": frozenset({"seat", "reason?"}),
     # Pause and resume (server/domain/pause.py), by a supervisor.
-    "session.paused": frozenset({"reason"}),
+    "session.paused": frozenset({"reason", "fault?"}),
     "session.resumed": frozenset({"reason?"}),
+    # The fault rule (server/domain/faults.py) and the seal (server/domain/sealing.py).
+    "fault.referred": frozenset({"rule", "deadline"}),
+    "session.sealed": frozenset({"cause", "reason?", "rule?", "deadline?"}),
     # Live media (server/domain/media.py), written by the node's media service.
     "media.joined": frozenset({"member", "publishes"}),
     "media.left": frozenset({"member", "reason"}),

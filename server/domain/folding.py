@@ -14,7 +14,9 @@ from typing import Any
 
 from server.domain.committee_fold import COMMITTEE_FOLDS
 from server.domain.events import Event
+from server.domain.faults import FAULT_FOLDS
 from server.domain.pause import PAUSE_FOLDS
+from server.domain.sealing import SEAL_FOLDS
 from server.domain.state import (
     BlindState,
     Cell,
@@ -98,6 +100,8 @@ FOLDS: dict[str, Fold] = {
     "tokens.revoked": _tokens_revoked,
     **COMMITTEE_FOLDS,
     **PAUSE_FOLDS,
+    **FAULT_FOLDS,
+    **SEAL_FOLDS,
 }
 
 

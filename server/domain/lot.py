@@ -79,6 +79,30 @@ class Venue:
 
 
 @dataclass(frozen=True)
+class FaultRules:
+    """The local fault rule (GLOSSARY, Lijiang), in minutes: a fault before the start goes to the
+    tenderer after ``before_start``; a fault during evaluation seals the session after
+    ``during`` unless fixed. A lot may set both under ``"faults"``."""
+
+    before_start: int = 120
+    during: int = 240
+
+
+def _fault_rules(obj: Any) -> FaultRules:
+    if obj is None:
+        return FaultRules()
+    if not isinstance(obj, Mapping) or not set(obj) <= {"before_start_minutes", "during_minutes"}:
+        raise _bad("faults is {before_start_minutes?, during_minutes?}")
+    default = FaultRules()
+    return FaultRules(
+        _whole(
+            obj.get("before_start_minutes", default.before_start), "faults.before_start_minutes", 1
+        ),
+        _whole(obj.get("during_minutes", default.during), "faults.during_minutes", 1),
+    )
+
+
+@dataclass(frozen=True)
 class Lot:
     project_code: str
     project_name: str
@@ -90,6 +114,7 @@ class Lot:
     criteria: tuple[Criterion, ...]
     bidders: tuple[Bidder, ...]
     raw: Mapping[str, Any]
+    faults: FaultRules = field(default_factory=lambda: FaultRules())
 
     def seat_ids(self) -> list[str]:
         """Every seat of the committee, host venue first."""
@@ -281,4 +306,5 @@ def parse_lot(obj: Any) -> Lot:
         criteria=criteria,
         bidders=bidders,
         raw=raw,
+        faults=_fault_rules(obj.get("faults")),
     )

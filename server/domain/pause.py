@@ -25,9 +25,14 @@ MAX_REASON = 500
 
 @dataclass(frozen=True, slots=True)
 class PauseSession:
-    """A supervisor pauses the evaluation; the reason is required (checked) and logged."""
+    """A supervisor pauses the evaluation; the reason is required (checked) and logged.
+
+    ``fault`` marks a technical fault (故障): then the fault rule's clock runs
+    (:mod:`server.domain.faults`) and the pause may end in the session's seal.
+    """
 
     reason: str | None
+    fault: Any = False  # checked: only true or false
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +54,12 @@ def check_pause(state: SessionState, principal: Principal, command: PauseSession
     if state.paused is not None:
         raise CommandError(Code.PAUSED, "the evaluation is paused already")
     reason = text_of({"reason": command.reason}, "reason", True, MAX_REASON)
-    return [Draft("session.paused", principal.actor, {"reason": reason})]
+    if not isinstance(command.fault, bool):
+        raise CommandError(Code.MALFORMED, "fault must be true or false")
+    data: dict[str, Any] = {"reason": reason}
+    if command.fault:
+        data["fault"] = True
+    return [Draft("session.paused", principal.actor, data)]
 
 
 def check_resume(state: SessionState, principal: Principal, command: ResumeSession) -> list[Draft]:
@@ -70,7 +80,7 @@ def refuse_while_paused(state: SessionState) -> None:
 
 
 def _paused(state: SessionState, data: dict[str, Any], event: Event) -> None:
-    state.paused = Pause(data["reason"], event.time_ms, event.seq)
+    state.paused = Pause(data["reason"], event.time_ms, event.seq, data.get("fault", False))
 
 
 def _resumed(state: SessionState, data: dict[str, Any], event: Event) -> None:

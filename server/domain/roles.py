@@ -17,6 +17,13 @@ class Role(StrEnum):
     # The node's own media service: it logs media facts (joins, states, recordings). No token
     # ever stands for it (``TokenMinter.check`` refuses it).
     MEDIA = "media"
+    # The node itself: its timers (the fault rule's deadlines) and the seal after the close. No
+    # token stands for it either.
+    NODE = "node"
+
+
+# Principals of the node's own services, never behind a token.
+INTERNAL_ROLES = frozenset({Role.MEDIA, Role.NODE})
 
 
 # Roles that see every event in full, live.

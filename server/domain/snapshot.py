@@ -19,6 +19,7 @@ from server.domain.state import (
     Proposal,
     ReportSignature,
     ReportState,
+    Seal,
     SeatState,
     SessionState,
 )
@@ -54,7 +55,16 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
         "phase_times": dict(state.phase_times),
         "paused": None
         if state.paused is None
-        else [state.paused.reason, state.paused.since_ms, state.paused.seq],
+        else [
+            state.paused.reason,
+            state.paused.since_ms,
+            state.paused.seq,
+            state.paused.fault,
+            state.paused.referred_ms,
+        ],
+        "sealed": None
+        if state.sealed is None
+        else [state.sealed.cause, state.sealed.since_ms, state.sealed.seq],
     }
 
 
@@ -154,6 +164,7 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         token_generations=dict(obj.get("tokens", {})),
         phase_times=dict(obj.get("phase_times", {})),
         paused=Pause(*obj["paused"]) if obj.get("paused") else None,
+        sealed=Seal(*obj["sealed"]) if obj.get("sealed") else None,
     )
 
 

@@ -148,6 +148,17 @@ class Pause:
     reason: str
     since_ms: int
     seq: int
+    fault: bool = False  # a fault (故障): the fault rule's clock runs (server/domain/faults.py)
+    referred_ms: int | None = None  # a fault before the start went to the tenderer at this time
+
+
+@dataclass
+class Seal:
+    """The session is sealed (封存): why (closed, fault, tenderer), when, by which event."""
+
+    cause: str
+    since_ms: int
+    seq: int
 
 
 @dataclass
@@ -167,6 +178,7 @@ class SessionState:
     # phase -> when it began (ms): the pages' clocks ("scoring for 1 h 20 min")
     phase_times: dict[str, int] = field(default_factory=dict)
     paused: Pause | None = None  # server/domain/pause.py
+    sealed: Seal | None = None  # server/domain/sealing.py
 
     @property
     def revealed(self) -> bool:

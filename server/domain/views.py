@@ -103,6 +103,8 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
         base["data"] = blind_event_data(data, viewer.role, None)
     elif event.type in PAUSE_EVENTS:  # that the evaluation stopped, not why
         base["data"] = {}
+    elif event.type == "session.sealed":  # that it ended for good, and for which cause
+        base["data"] = {"cause": data["cause"]}
     else:
         return {"seq": event.seq, "type": "hidden"}
     return base
@@ -145,6 +147,7 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
         "blind": blind_state_view(state, viewer.role, viewer.seat),
         "phase_times": dict(state.phase_times),
         "paused": _pause_json(state, public),
+        "sealed": _seal_json(state),
     }
     if not public:
         view["committee"] = committee_state_view(state, viewer.role, viewer.seat)
@@ -155,8 +158,21 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
 def _pause_json(state: SessionState, public: bool) -> dict[str, Any] | None:
     if state.paused is None:
         return None
-    pause = {"since": state.paused.since_ms, "seq": state.paused.seq}
-    return pause if public else {**pause, "reason": state.paused.reason}
+    pause: dict[str, Any] = {"since": state.paused.since_ms, "seq": state.paused.seq}
+    if public:  # that it stopped, never why
+        return pause
+    pause["reason"] = state.paused.reason
+    if state.paused.fault:
+        pause["fault"] = True
+    if state.paused.referred_ms is not None:
+        pause["referred"] = state.paused.referred_ms
+    return pause
+
+
+def _seal_json(state: SessionState) -> dict[str, Any] | None:
+    if state.sealed is None:
+        return None
+    return {"cause": state.sealed.cause, "since": state.sealed.since_ms, "seq": state.sealed.seq}
 
 
 def _cell_json(cell: Any) -> dict[str, Any]:
@@ -185,6 +201,7 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         view["blind"] = None
         view["phase_times"] = {"prepared": event["t"]}
         view["paused"] = None
+        view["sealed"] = None
         if viewer.role is not Role.PUBLIC:
             chair = lot.get("committee", {}).get("chair")
             view["committee"] = {
@@ -215,10 +232,16 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         view["phase_times"][data["to"]] = event["t"]
     elif kind == "session.paused":
         view["paused"] = {"since": event["t"], "seq": event["seq"]}
-        if "reason" in data:
-            view["paused"]["reason"] = data["reason"]
+        for key in ("reason", "fault"):
+            if key in data:
+                view["paused"][key] = data[key]
     elif kind == "session.resumed":
         view["paused"] = None
+    elif kind == "fault.referred":
+        if view["paused"] is not None:
+            view["paused"]["referred"] = event["t"]
+    elif kind == "session.sealed":
+        view["sealed"] = {"cause": data["cause"], "since": event["t"], "seq": event["seq"]}
     elif kind in ("blind.assigned", "blind.revealed"):
         apply_blind_view(view, kind, data, viewer.role in FULL_VIEW_ROLES)
     elif kind in COMMITTEE_EVENTS:

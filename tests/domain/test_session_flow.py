@@ -25,10 +25,12 @@ from server.domain.commands import (
 )
 from server.domain.errors import Code, CommandError
 from server.domain.events import EVENT_SCHEMAS, event_from_bytes, schema_problems
+from server.domain.faults import FaultTimer
 from server.domain.folding import apply_event, fold
 from server.domain.pause import PauseSession, ResumeSession
 from server.domain.report_signing import IssueReport
 from server.domain.roles import Principal, Role
+from server.domain.sealing import SealSession
 from server.domain.snapshot import state_from_json, state_to_json
 from server.domain.state import new_state
 from server.domain.views import Viewer, apply_view, event_view, state_view
@@ -36,6 +38,7 @@ from tests.domain.driver import ADMIN, SUP, S, Session, sample_day
 from tests.domain.media_steps import MEDIA, media_day
 from tests.helpers import public_b64, signed
 
+NODE = Principal(Role.NODE, S, "timer")
 VIEWERS = [
     Viewer(Role.SUPERVISOR),
     Viewer(Role.PUBLIC),
@@ -105,13 +108,25 @@ def full_day(lot: dict[str, Any]) -> Session:
             step = (*step[:3], {**step[3], "proposal": "R2"})
         if step == ("staff", {"type": "phase.advance", "to": "closed"}):
             issue_and_sign_report(session)
+        if step == ("staff", {"type": "phase.advance", "to": "scoring"}):
+            fault_referred_and_resumed(session)
         if step == ("staff", {"type": "phase.advance", "to": "review"}):
             session.step(("staff", {"type": "session.pause", "reason": "副场网络中断"}))
             session.step(("staff", {"type": "session.resume", "reason": "网络恢复"}))
         session.step(step)
     for record in media_day():  # recordings close and members leave after the session closed
         session.run(MEDIA, record)
+    session.run(NODE, SealSession("closed"))  # then the node seals it
     return session
+
+
+def fault_referred_and_resumed(session: Session) -> None:
+    """A fault before the start, referred to the tenderer after 2 h, who lets it go on."""
+    (paused,) = session.step(
+        ("staff", {"type": "session.pause", "reason": "主场评标系统故障", "fault": True})
+    )
+    session.run(NODE, FaultTimer(paused.time_ms + 2 * 3600_000))
+    session.step(("staff", {"type": "session.resume", "reason": "招标人决定继续"}))
 
 
 REPORT_1, REPORT_2 = "a1" * 32, "b2" * 32
