@@ -100,6 +100,7 @@ window.EvalroomVerify = (function () {
         report.add("signature", item, `${ev.type} by ${ev.actor} carries no expert signature`);
       }
       if (ev.type === "phase.changed" && data.to === "closed" && state.closedAt === null) state.closedAt = i + 1;
+      if (ev.type === "session.sealed" && state.seal === null) state.seal = { seq: i + 1, cause: data.cause };
     }
     for (const [item, problem] of await Promise.all(checks)) {
       report.count("expert signatures");
@@ -184,6 +185,7 @@ window.EvalroomVerify = (function () {
       checkpoints: await checkpoints(log, node, witnesses, report),
       stored: log.source === "archive" || log.manifest ? "leaves.txt" : "the hash the server sent",
       closedAt: null,
+      seal: null, // the session.sealed event: after it the log takes nothing (server/domain/sealing.py)
     };
     for (let start = 0; start < log.head; start += BATCH) {
       const end = Math.min(log.head, start + BATCH);
@@ -195,8 +197,11 @@ window.EvalroomVerify = (function () {
     if (log.manifest && log.zip) await files(log, report, (done, total) => progress({ stage: "files", done, total }));
     const sizes = [...state.checkpoints.keys()];
     const newest = sizes.length ? Math.max(...sizes) : 0;
-    if (state.closedAt !== null) {
-      report.statements.push(`会话已在 #${state.closedAt} 结束 The session closed at seq ${state.closedAt}; the newest signed checkpoint covers ${newest} of ${log.head} events`);
+    if (state.seal !== null) {
+      const closed = state.closedAt !== null ? `，#${state.closedAt} 结束 closed at seq ${state.closedAt}` : "";
+      report.statements.push(`会话已在 #${state.seal.seq} 封存 Sealed at seq ${state.seal.seq} (${state.seal.cause})${closed}; the newest signed checkpoint covers ${newest} of ${log.head} events`);
+    } else if (state.closedAt !== null) {
+      report.statements.push(`会话已在 #${state.closedAt} 结束，尚未封存 The session closed at seq ${state.closedAt} and is not sealed yet; the newest signed checkpoint covers ${newest} of ${log.head} events`);
     } else {
       report.statements.push(`会话未结束 Session not closed: the log is proven up to checkpoint ${newest} only`);
     }

@@ -11,6 +11,12 @@
     review: "复核 Review",
     closed: "结束 Closed",
   };
+  // server/domain/sealing.py CAUSES: why a session was sealed (封存).
+  const SEAL_CAUSES = {
+    closed: "评标结束 the evaluation closed",
+    fault: "故障超时 a fault outlived the fault rule",
+    tenderer: "招标人决定 the tenderer decided",
+  };
   const TYPED_KINDS = ["subjective", "objective"];
   // server/domain/committee.py GROUNDS, in its order (a test keeps the two equal).
   const GROUNDS = [
@@ -87,7 +93,8 @@
       view.session = event.session || view.session;
       view.phase = "prepared";
       view.phase_times = { prepared: event.t };
-      view.paused = null; // server/domain/pause.py: {since, seq, reason?} while paused
+      view.paused = null; // server/domain/pause.py: {since, seq, reason?, fault?, referred?} while paused
+      view.sealed = null; // server/domain/sealing.py: {cause, since, seq} once sealed
       view.blind = null; // as server/domain/views.py apply_view: null until a draw or a report
       view.report = null;
       view.lot = data.lot;
@@ -124,9 +131,14 @@
       view.phase = data.to;
       view.phase_times = { ...(view.phase_times || {}), [data.to]: event.t };
     } else if (kind === "session.paused") {
-      view.paused = { since: event.t, seq: event.seq, ...(data.reason !== undefined ? { reason: data.reason } : {}) };
+      view.paused = { since: event.t, seq: event.seq };
+      for (const key of ["reason", "fault"]) if (data[key] !== undefined) view.paused[key] = data[key];
     } else if (kind === "session.resumed") {
       view.paused = null;
+    } else if (kind === "fault.referred") {
+      if (view.paused) view.paused.referred = event.t; // the tenderer decides now
+    } else if (kind === "session.sealed") {
+      view.sealed = { cause: data.cause, since: event.t, seq: event.seq };
     } else if (kind === "blind.assigned" || kind === "blind.revealed") {
       // As server/domain/committee_views.py apply_blind_view: on the reveal, cells held under
       // a seat's codes are filed under the bidders (a full view already holds them so).
@@ -419,6 +431,7 @@
     duration,
     PHASES,
     PHASE_LABELS,
+    SEAL_CAUSES,
     canonical,
     bytesToBase64,
     tokenExpiry,

@@ -97,20 +97,40 @@
     }
 
     // Pause and resume (暂停评标): a reason is required to pause; nothing moves on while paused.
+    // A fault's pause runs the fault rule's clock (server/domain/faults.py): shown with its deadline.
     function renderPause(view) {
       const paused = view.paused;
       const running = ["sign_in", "scoring", "review"].includes(view.phase);
-      $("pause").hidden = !running && !paused;
+      $("pause").hidden = (!running && !paused) || Boolean(view.sealed);
       $("pause-state").textContent = paused
-        ? `已暂停 Paused · ${new Date(paused.since).toLocaleTimeString("zh-CN", { hour12: false })} · ${paused.reason || ""}`
+        ? `已暂停 Paused · ${clock(paused.since)} · ${paused.reason || ""}${faultText(view)}`
         : "进行中 Running";
       $("pause-state").dataset.paused = paused ? "yes" : "no";
       $("pause-state").className = paused ? "paused" : "";
       $("pause-reason-label").hidden = Boolean(paused);
+      $("pause-fault-label").hidden = Boolean(paused);
       $("pause-button").hidden = Boolean(paused);
       $("pause-reason").hidden = Boolean(paused);
       $("resume-button").hidden = !paused;
       $("pause-button").disabled = $("resume-button").disabled = !ctx.connected();
+    }
+
+    function clock(ms) {
+      return new Date(ms).toLocaleTimeString("zh-CN", { hour12: false });
+    }
+
+    // The fault rule's next step, as server/domain/faults.py deadline() computes it.
+    function faultText(view) {
+      const paused = view.paused;
+      if (!paused.fault) return "";
+      if (paused.referred) return ` · 故障已于 ${clock(paused.referred)} 转交招标人决定 Fault referred to the tenderer`;
+      const minutes = { before_start_minutes: 120, during_minutes: 240, ...((view.lot && view.lot.faults) || {}) };
+      if (view.phase === "sign_in") {
+        const at = paused.since + minutes.before_start_minutes * 60000;
+        return ` · 故障：${clock(at)} 前未排除则转交招标人决定 Fault: unless fixed by then, the tenderer decides`;
+      }
+      const at = paused.since + minutes.during_minutes * 60000;
+      return ` · 故障：${clock(at)} 前未排除则封存全部资料、重新组建评标委员会 Fault: unless fixed by then, the session is sealed`;
     }
 
     $("pause-button").addEventListener("click", async () => {
@@ -119,10 +139,15 @@
         $("advance-error").textContent = ctx.errorText({ code: "reason_required" });
         return;
       }
-      const yes = await E.confirm(`暂停评标？原因：${reason}`, "Pause the evaluation? Every expert's scoring stops until it resumes.");
+      const fault = $("pause-fault").checked;
+      const kind = fault ? "因技术故障暂停评标" : "暂停评标";
+      const yes = await E.confirm(`${kind}？原因：${reason}`, "Pause the evaluation? Every expert's scoring stops until it resumes.");
       if (!yes) return;
-      const answer = await staff("session.pause", { reason }, "advance-error");
-      if (answer && answer.ok) $("pause-reason").value = "";
+      const answer = await staff("session.pause", fault ? { reason, fault } : { reason }, "advance-error");
+      if (answer && answer.ok) {
+        $("pause-reason").value = "";
+        $("pause-fault").checked = false;
+      }
     });
     $("resume-button").addEventListener("click", async () => {
       const yes = await E.confirm("恢复评标？", "Resume the evaluation?");

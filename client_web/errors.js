@@ -78,6 +78,8 @@
     stale_report: ["报告已更新，请刷新后查看最新版本", "The report changed; reload for the current one"],
     paused: ["评标已暂停，恢复后再操作", "The evaluation is paused; try again once it resumes"],
     not_paused: ["评标未暂停", "The evaluation is not paused"],
+    sealed: ["会话已封存，只能导出归档", "The session is sealed: only an export is possible"],
+    not_due: ["故障规则的时限未到", "The fault rule's time has not come"],
     already_signed: ["已签署此报告", "Already signed this report"],
     id_reused: ["操作编号重复，请刷新页面", "Command id reused with other content; reload the page"],
     bad_origin: ["请求来源不被允许", "Request origin not allowed"],

@@ -377,6 +377,12 @@
     socket.on("status", (message) => {
       if (onStatus) onStatus(message);
     });
+    socket.on("ended", () => {
+      // The session closed: the server ended its media room (recordings closed) and takes no
+      // one any more; the camera and microphone are released and nothing reconnects.
+      stop();
+      connText.textContent = "会话已结束，音视频已关闭 The session ended: media has stopped";
+    });
 
     // ---- controls ----
     function setMuted(kind, value) {

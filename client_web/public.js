@@ -117,6 +117,7 @@
       project: { code: project.code || "", name: project.name || "" },
       progress: progressOf(view),
       paused: Boolean(view.paused), // that it stopped, never why (the server sends no reason)
+      sealed: Boolean(view.sealed),
     };
     render();
   }
@@ -198,10 +199,14 @@
     document.body.dataset.phase = current.phase || "";
     const [zh, en] = phaseLabel(current.phase);
     $("phase").replaceChildren(E.el("span", { class: "zh" }, zh), " ", E.el("span", { class: "en" }, en));
-    if (current.paused) {
+    if (current.sealed && current.phase !== "closed") {
+      // sealed before its close (a fault): the evaluation ended here; after a close it goes unsaid
+      $("phase").append(" ", E.el("span", { class: "sealed" }, "已封存 Sealed"));
+    } else if (current.paused) {
       $("phase").append(" ", E.el("span", { class: "paused" }, "暂停 Paused"));
     }
     document.body.dataset.paused = current.paused ? "yes" : "no";
+    document.body.dataset.sealed = current.sealed ? "yes" : "no";
     $("project-code").textContent = current.project.code;
     $("project-name").textContent = current.project.name || "—";
     renderSteps(current.phase);

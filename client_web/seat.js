@@ -378,8 +378,12 @@
     renderOfflineNote();
     $("phase").textContent = E.PHASE_LABELS[view.phase] || view.phase || "—";
     // A supervisor paused the evaluation: the server refuses every step until it resumes.
-    $("paused-note").hidden = !view.paused;
-    $("paused-note").textContent = view.paused ? `评标已暂停，请等待监督人员恢复 The evaluation is paused until a supervisor resumes it · ${view.paused.reason || ""}` : "";
+    $("paused-note").hidden = !view.paused && !view.sealed;
+    $("paused-note").textContent = view.sealed
+      ? `会话已封存，不再接受任何操作 The session is sealed: nothing more can be done here · ${E.SEAL_CAUSES[view.sealed.cause] || view.sealed.cause}`
+      : view.paused
+        ? `评标已暂停，请等待监督人员恢复 The evaluation is paused until a supervisor resumes it · ${view.paused.reason || ""}`
+        : "";
     const lot = view.lot;
     if (lot && lot.project) $("project").textContent = `${lot.project.code || ""} ${lot.project.name || ""}`;
     const me = (view.seats && view.seats[SEAT]) || {};

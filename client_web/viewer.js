@@ -61,8 +61,11 @@
     renderMatrix(lot);
     const next = E.PHASES[E.PHASES.indexOf(view.phase) + 1];
     const button = $("advance-button");
-    button.disabled = !connected || !next || Boolean(view.paused); // the server refuses it while paused
-    $("paused-flag").hidden = !view.paused; // in the header: the controls may be below the fold
+    // the server refuses a step while paused, and everything once sealed
+    button.disabled = !connected || !next || Boolean(view.paused) || Boolean(view.sealed);
+    $("paused-flag").hidden = !view.paused || Boolean(view.sealed); // in the header: the controls may be below the fold
+    $("sealed-flag").hidden = !view.sealed;
+    if (view.sealed) $("sealed-flag").textContent = `已封存 Sealed · ${E.SEAL_CAUSES[view.sealed.cause] || view.sealed.cause}`;
     button.textContent = next ? `进入 ${E.PHASE_LABELS[next]} Advance` : "已结束 Closed";
     button.dataset.to = next || "";
     desk.render(view);

@@ -196,6 +196,20 @@ def unlogged(directory: Path) -> list[Manifest]:
     return manifests
 
 
+# Names of files a recorder is still writing or a backend has yet to convert: our writer's
+# sidecar, Janus's ``.mjr.part`` while it writes, and a closed ``.mjr`` not converted yet.
+UNSETTLED_ENDINGS = (PART_SUFFIX, ".part", ".mjr")
+
+
+def settled(directory: Path) -> bool:
+    """Whether every recording of a session directory is closed and its manifest logged."""
+    if not directory.is_dir():
+        return True
+    if any(p.name.endswith(UNSETTLED_ENDINGS) for p in directory.rglob("*")):
+        return False
+    return not unlogged(directory)
+
+
 def mark_logged(directory: Path, manifest: Manifest) -> None:
     """Create the empty ``<file>.logged`` marker (0400) once the manifest is in the log."""
     path = directory / (manifest.file + LOGGED_SUFFIX)

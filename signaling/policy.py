@@ -29,6 +29,8 @@ class MediaPolicy:
     """The lot's media settings that the routing depends on."""
 
     experts_see_video: bool = True
+    # False once the session is closed or sealed: the room takes no one any more.
+    open: bool = True
 
     @classmethod
     def from_lot(cls, lot: Mapping[str, Any]) -> MediaPolicy:

@@ -100,6 +100,8 @@ class Rooms:
             raise forbidden(f"a {principal.role} takes no part in live media")
         if principal.role is Role.EXPERT and principal.seat is None:
             raise forbidden("an expert token without a seat")
+        if not (await self._policy_of(principal.session)).open:
+            raise forbidden("the session is closed: its media room has ended")
         member = Member(sid, principal)
         self.members[sid] = member
         publishes = may_publish(principal.role)
@@ -277,6 +279,12 @@ class Rooms:
                     await self._send(other.sid, "unpublished", {"conn": down, "source": seat})
         data = {"member": member.actor, "reason": reason}
         await self._log.record(session, "media.left", data)
+
+    async def end(self, session: str, reason: str) -> None:
+        """The session closed: every member is told and leaves, so every recording closes."""
+        for member in self._in_session(session):
+            await self._send(member.sid, "ended", {"reason": reason})
+            await self.leave(member.sid, reason)
 
     async def backend_lost(self) -> None:
         """The media backend restarted: every member publishes and subscribes again."""

@@ -15,8 +15,8 @@ committed with other content is refused (``id_reused``); the same content gets t
 The same transaction stores the Merkle subtrees the new events complete (the cached compact range
 makes that O(log n)) and, when one is due, a checkpoint signed by the node's key: every
 ``CHECKPOINT_EVERY`` events, at least every ``CHECKPOINT_MS`` while events flow (an idle tick
-covers a quiet second), and when the session closes. The per-session cache and the checkpoint
-timing are in :mod:`server.app.writer_cache`.
+covers a quiet second), and when the session closes or is sealed. The per-session cache and the
+checkpoint timing are in :mod:`server.app.writer_cache`.
 """
 
 from __future__ import annotations
@@ -53,6 +53,12 @@ MAX_BATCH = 512
 
 OnCommit = Callable[[str, list[Committed]], Awaitable[None]]
 OnCheckpoint = Callable[[StoredCheckpoint], Awaitable[None]]
+
+
+def ends_a_stage(event: Event) -> bool:
+    """The close and the seal are signed at once: an archive exported then ends with them."""
+    closes = event.type == "phase.changed" and event.data.get("to") == Phase.CLOSED
+    return closes or event.type == "session.sealed"
 
 
 class Committer:
@@ -258,11 +264,8 @@ class Committer:
                 )
                 if committed:
                     published[session] = committed
-                    closed = any(
-                        c.event.type == "phase.changed" and c.event.data.get("to") == Phase.CLOSED
-                        for c in committed
-                    )
-                    checkpoint = self._cache.due_checkpoint(session, now, closed)
+                    final = any(ends_a_stage(c.event) for c in committed)
+                    checkpoint = self._cache.due_checkpoint(session, now, final)
                     if checkpoint is not None:
                         writes.checkpoints.append(checkpoint)
             await scope.write(writes)

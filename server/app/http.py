@@ -178,6 +178,15 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, **result})
 
 
+async def seal_session(request: web.Request) -> web.Response:
+    """The admin records the tenderer's decision to stop after a referred fault (the seal)."""
+    service = request.app[SERVICE]
+    admin = service.auth.admin_principal(bearer(request))
+    body = await object_body(request)
+    ack = await service.sessions.seal(admin, request.match_info["session"], body)
+    return web.json_response(ack)
+
+
 async def _principal_for(request: web.Request) -> Any:
     service = request.app[SERVICE]
     principal = await service.auth.authenticate(bearer(request))
@@ -226,6 +235,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/sessions/{session}/enrol", enrol)
     app.router.add_post("/api/sessions/{session}/login", login)
     app.router.add_post("/api/sessions/{session}/tokens/revoke", revoke_tokens)
+    app.router.add_post("/api/sessions/{session}/seal", seal_session)
     app.router.add_get("/api/sessions/{session}/events", read_events)
     app.router.add_get("/api/sessions/{session}/state", read_state)
     app.router.add_get("/api/sessions/{session}/results", read_results)

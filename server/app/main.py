@@ -12,7 +12,7 @@ from server.app.audit_http import AUDIT, CONFIG_DATA_DIR, WITNESS, add_audit_rou
 from server.app.audit_service import AuditService
 from server.app.audit_sio import register_audit
 from server.app.budgets import BUDGETS
-from server.app.committer import Committer
+from server.app.committer import Committer, OnCommit
 from server.app.config import Config
 from server.app.fanout import Dispatcher, JsonOnlyPacket
 from server.app.hardening import (
@@ -27,9 +27,11 @@ from server.app.http import SERVICE, add_routes, typed_errors
 from server.app.limits import LIMITS
 from server.app.media_service import MediaService
 from server.app.notary import Notary, load_or_create_key
+from server.app.pending import Committed
 from server.app.recordings_http import add_recording_routes
 from server.app.report_desk import ReportDesk
 from server.app.report_http import add_report_routes
+from server.app.sealer import Sealer
 from server.app.service import Service
 from server.app.sio import register
 from server.app.sio_guard import GuardedServer
@@ -46,6 +48,7 @@ CONFIG = web.AppKey("config", Config)
 MAX_FRAME = 1024 * 1024
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 MEDIA = web.AppKey("media", MediaService)
+SEALER = web.AppKey("sealer", Sealer)
 
 
 def wall_ms() -> int:
@@ -100,10 +103,16 @@ def make_app(config: Config) -> web.Application:
             engine = open_engine(config.database_url, role=config.database_role)
         else:
             engine = owner
+        observers: list[OnCommit] = [dispatcher.publish]  # the sealer joins below
+
+        async def on_commit(session: str, committed: list[Committed]) -> None:
+            for observe in observers:
+                await observe(session, committed)
+
         committer = Committer(
             engine,
             wall_ms,
-            dispatcher.publish,
+            on_commit,
             sign_checkpoint=notary.sign_checkpoint,
             on_checkpoint=dispatcher.publish_checkpoint,
         )
@@ -135,12 +144,18 @@ def make_app(config: Config) -> web.Application:
         media = MediaService(sio, committer, grants, config, wall_ms)
         app[MEDIA] = media
         await media.start()
+        sealer = Sealer(engine, committer, wall_ms, media)
+        app[SEALER] = sealer
+        observers.append(sealer.observe)
+        service.commands.sealer = sealer
+        await sealer.start()
         await grants.start()
         logger.info("evalroom ready on %s (%s)", config.public_url, engine.dialect.name)
         yield
         if witness is not None:
             await witness.stop()
         await grants.stop()
+        await sealer.stop()
         await media.stop()
         await committer.stop()
         await engine.dispose()

@@ -11,18 +11,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import socketio
 
 from recordings.manifest import manifest_from_json
-from recordings.recovery import mark_logged, recover, unlogged
+from recordings.recovery import mark_logged, recover, settled, unlogged
 from server.app.committer import Committer
 from server.app.config import Config
 from server.domain.errors import Code, CommandError
 from server.domain.media import MediaRecord
 from server.domain.roles import Principal, Role
+from server.domain.state import Phase
 from signaling.embedded.backend import EmbeddedBackend
 from signaling.janus.backend import JanusBackend
 from signaling.janus.process import JanusProcess
@@ -117,7 +119,28 @@ class MediaService:
 
     async def _policy(self, session: str) -> MediaPolicy:
         state = await self._committer.current_state(session)
-        return MediaPolicy.from_lot(state.lot.raw if state is not None else {})
+        if state is None:
+            return MediaPolicy(open=False)
+        policy = MediaPolicy.from_lot(state.lot.raw)
+        ended = state.phase is Phase.CLOSED or state.sealed is not None
+        return replace(policy, open=False) if ended else policy
+
+    async def end_session(self, session: str, timeout_s: float) -> bool:
+        """End the session's media room; True once every recording of it is in the log.
+
+        Members are told (``ended``) and leave, so their connections and recordings close; the
+        manifests reach the log as the backend reports them. What the wait sees is the session's
+        recordings directory: no file still being written, no manifest not yet logged.
+        """
+        await self.rooms.end(session, "session_closed")
+        directory = self._recordings / session
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not await asyncio.to_thread(settled, directory):
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     async def _send(self, sid: str, event: str, data: dict[str, Any]) -> None:
         await self._sio.emit(event, data, to=sid, namespace=NAMESPACE)

@@ -259,6 +259,7 @@ class LogWalk:
         self.phases: list[tuple[int, Any, Any]] = []  # phase.changed: seq, from, to
         self.closed_at: int | None = None  # seq of the phase.changed to closed
         self.after_close: list[tuple[int, Any, Any]] = []  # seq, type, actor of later events
+        self.seals: list[tuple[int, Any, Any]] = []  # session.sealed: seq, cause, actor
         self.keys: dict[str, Ed25519PublicKey] = {}
         self.events_digest, self.leaves_digest = hashlib.sha256(), hashlib.sha256()
 
@@ -359,6 +360,8 @@ class LogWalk:
             self.recordings.append((seq, data))
         elif kind == "report.signed":
             self.report_signatures.append((seq, data))
+        elif kind == "session.sealed":
+            self.seals.append((seq, data.get("cause"), actor))
         elif kind == "phase.changed":
             self.phases.append((seq, data.get("from"), data.get("to")))
             if data.get("to") == "closed" and self.closed_at is None:

@@ -1,13 +1,14 @@
-"""Archive checks that the log is whole: the phases in order and the session's close.
+"""Archive checks that the log is whole: the phases in order, the close and the seal.
 
-Why closure is required by default: every prefix of a signed log is itself a signed log, so an
+Why the seal is required by default: every prefix of a signed log is itself a signed log, so an
 archive cut back to an earlier checkpoint (later events removed, unsigned files rewritten to
-match) checks out hash for hash. What no prefix of a closed session holds is its close. So a
-closed session's archive must hold the ``phase.changed`` to ``closed`` under a signed checkpoint
-of the whole archive, and only the node's media facts may follow it (members leaving, recordings
-closing after the session: the domain accepts nothing else once closed). An archive without the
-close fails unless the caller allows an open session, and then says what it proves.
-Pure: no IO.
+match) checks out hash for hash. What no prefix holds is the seal (``session.sealed``): the
+event after which the domain takes nothing, written by the node once the session closed and
+its media ended (or by the fault rule, or for the tenderer's decision). So a whole archive ends
+with its one seal, under a signed checkpoint of the whole archive; a closed session's seal
+follows its close with only the node's media facts and access events between them (members
+leaving, recordings closing). An archive without the seal fails unless the caller allows an
+unfinished session, and then says what it proves. Pure: no IO.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from server.auditlog.verify import LogWalk, Report
 
 PHASES = ("prepared", "sign_in", "scoring", "review", "closed")  # server.domain.state.Phase
 MEDIA_ACTOR = "media:node"
+NODE_ACTOR = "node:timer"  # server.app.sealer: the node's own principal
 ACCESS_EVENTS = frozenset({"tokens.revoked", "enrolment.reset"})  # server.domain.access
+# server.domain.sealing: who seals for which cause (the admin records the tenderer's decision)
+SEALERS = {"closed": NODE_ACTOR, "fault": NODE_ACTOR, "tenderer": "admin:"}
 
 
 def may_follow_close(kind: Any, actor: Any) -> bool:
@@ -40,28 +44,57 @@ def check_phases(phases: list[tuple[int, Any, Any]], report: Report) -> None:
 
 
 def check_closure(walk: LogWalk, signed_sizes: list[int], allow_open: bool, report: Report) -> None:
-    """The close is in the log, nothing but media facts follows it, and a statement of what the
-    archive proves; without the close it fails unless ``allow_open``.
+    """The seal ends the log, nothing but media facts lies between the close and the seal, and a
+    statement of what the archive proves; without the seal it fails unless ``allow_open``.
 
     ``signed_sizes`` are the sizes of the checkpoints whose notes parsed (their signatures and
     roots are checked elsewhere): the archive proves the log up to the largest within the events.
     """
     check_phases(walk.phases, report)
     covered = max((s for s in signed_sizes if s <= walk.count), default=0)
-    if walk.closed_at is None:
-        said = f"session not closed: the archive proves the log up to checkpoint {covered} only"
+    if walk.closed_at is not None:
+        report.count("closes")
+    _check_after_close(walk, report)
+    if not walk.seals:
+        if walk.closed_at is None:
+            said = f"session not closed: the archive proves the log up to checkpoint {covered} only"
+        else:
+            said = (
+                f"session closed at seq {walk.closed_at} but not sealed: the archive proves the "
+                f"log up to checkpoint {covered} only, not what followed the close"
+            )
         report.statements.append(said)
         if not allow_open:
-            report.add("closure", "events.jsonl", f"{said} (no phase.changed to closed)")
+            report.add("closure", "events.jsonl", f"{said} (no session.sealed)")
         return
-    report.count("closes")
+    report.count("seals")
+    seq, cause, actor = walk.seals[0]
+    for later, _, _ in walk.seals[1:]:
+        report.add("closure", f"seq {later}", f"a second seal after the seal at seq {seq}")
+    if seq != walk.count:
+        report.add("closure", f"seq {seq}", f"{walk.count - seq} events follow the seal")
+    sealer = SEALERS.get(cause) if isinstance(cause, str) else None
+    if sealer is None or not (isinstance(actor, str) and actor.startswith(sealer)):
+        report.add("closure", f"seq {seq}", f"a seal with cause {cause!r} by {actor!r}")
+    if (cause == "closed") != (walk.closed_at is not None):
+        closed = "closed" if walk.closed_at is not None else "not closed"
+        report.add("closure", f"seq {seq}", f"sealed as {cause!r}, but the session was {closed}")
+    if walk.closed_at is None:
+        said = f"session sealed at seq {seq} ({cause}) before it closed: the evaluation ended there"
+    else:
+        tail = len(walk.after_close) - 1
+        between = f", then {tail} media or access events" if tail else ""
+        said = f"session closed at seq {walk.closed_at}{between}, sealed at seq {seq}"
+    whole = "all " if covered == walk.count else ""
+    report.statements.append(
+        f"{said}; checkpoint {covered} covers {whole}{covered} of {walk.count}"
+    )
+
+
+def _check_after_close(walk: LogWalk, report: Report) -> None:
+    """Between the close and the seal: only media facts and access events."""
+    sealed_at = {seq for seq, _, _ in walk.seals}
     for seq, kind, actor in walk.after_close:
-        if not may_follow_close(kind, actor):
+        if seq not in sealed_at and not may_follow_close(kind, actor):
             message = f"{kind} by {actor} after the session closed at seq {walk.closed_at}"
             report.add("closure", f"seq {seq}", message)
-    tail = len(walk.after_close)
-    after = f", then {tail} media or access events" if tail else ""
-    report.statements.append(
-        f"session closed at seq {walk.closed_at}{after}; checkpoint {covered} covers "
-        f"{'all ' if covered == walk.count else ''}{covered} of {walk.count} events"
-    )

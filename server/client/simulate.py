@@ -28,6 +28,7 @@ async def run_session(
     seed: int = 7,
     elect_chair: bool = True,
     pace: float = 0.0,
+    on_enrolled: Callable[[list[SeatClient]], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
     """Drive ``credentials['session']`` from enrolment to close; return a summary.
 
@@ -38,7 +39,8 @@ async def run_session(
     ``pace`` (seconds) is a pause after every step, for a rehearsal watched in the browsers: the
     seats enrol, sign in and vote one after another, then score their sheets side by side, each
     pausing after every cell; each step is reported (``评分 scoring: host-1 12/35``). 0 (the
-    default) runs flat out, the seats together.
+    default) runs flat out, the seats together. ``on_enrolled`` is awaited with the seats once
+    every one is enrolled and connected (a test publishes media from one of them).
     """
     lot: Lot = parse_lot(lot_json)
     session = credentials["session"]
@@ -68,12 +70,14 @@ async def run_session(
             progress(f"登记 enrolled: {seat.seat} {n}/{len(seats)}")
             await pause()
     progress(f"enrolled {len(seats)} seats")
+    if on_enrolled is not None:
+        await on_enrolled(seats)
 
     async def advance(to: str) -> int:
         ack = await supervisor.command({"id": f"phase-{to}", "type": "phase.advance", "to": to})
         progress(f"phase -> {to}")
         await pause()
-        return int(ack["seq"])
+        return int(ack.get("sealed", ack["seq"]))  # the close's ack names the seal after it
 
     await advance("sign_in")
     await each("签到 signed in", lambda seat: seat.sign_in())
@@ -132,7 +136,7 @@ async def run_session(
     scored += sum(await asyncio.gather(*(score_sheet(seat, True) for seat in seats)))
     progress(f"scored {scored} cells")
     await advance("review")
-    head = await advance("closed")  # the last event: its ack may come before its fan-out
+    head = await advance("closed")  # the seal, the last event: its ack may beat its fan-out
     for client in [supervisor, *seats]:
         await client.disconnect()
     return {"session": session, "seats": len(seats), "scores": scored, "head": head}

@@ -88,6 +88,13 @@ async def lock_heads_txn(
     return {row.id: row.head_seq for row in await conn.execute(query)}
 
 
+async def unsealed_sessions_txn(conn: AsyncConnection) -> list[str]:
+    """Sessions whose log holds no ``session.sealed`` yet (the sealer looks at them at start)."""
+    sealed = select(events.c.session_id).where(events.c.type == "session.sealed")
+    query = select(sessions.c.id).where(sessions.c.id.not_in(sealed)).order_by(sessions.c.id)
+    return list((await conn.execute(query)).scalars())
+
+
 async def head_txn(conn: AsyncConnection, session: str) -> int | None:
     """The session's head ``seq`` without locking (None when there is no such session)."""
     query = select(sessions.c.head_seq).where(sessions.c.id == session)

@@ -133,6 +133,15 @@ async def running_node(
     ``env``: more ``EVALROOM_*`` settings; ``sndbuf``: the accepted connections' send buffer
     (0: the kernel's), for a test that needs a slow peer's buffers to fill fast.
     """
+    async with running_app(data_dir, env, sndbuf) as (base, _app):
+        yield base
+
+
+@asynccontextmanager
+async def running_app(
+    data_dir: Path, env: dict[str, str] | None = None, sndbuf: int = 0
+) -> AsyncIterator[tuple[str, web.Application]]:
+    """:func:`running_node`, with its application (for a test that drives the node's timers)."""
     port = free_port()
     config = Config.from_env(
         env or {},
@@ -142,7 +151,8 @@ async def running_node(
         EVALROOM_ADMIN_TOKEN=ADMIN,
         EVALROOM_TOKEN_KEY=TOKEN_KEY,
     )
-    runner = web.AppRunner(make_app(config), **config.limits.handler_args())
+    app = make_app(config)
+    runner = web.AppRunner(app, **config.limits.handler_args())
     await runner.setup()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if sndbuf:  # accepted connections inherit it
@@ -151,7 +161,7 @@ async def running_node(
     listener.listen(128)
     await start_site(runner, config.limits, [listener])
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", app
     finally:
         await runner.cleanup()
 

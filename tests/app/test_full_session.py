@@ -83,8 +83,9 @@ async def test_full_session_every_role_sees_what_it_may(room: Room) -> None:
 
     head = await head_of(sup2)
     # created, 7 enrolled, sign_in, 7 signed in, scoring + blind.assigned, every score,
-    # 7 submitted, blind.revealed + review, closed
-    assert head == 1 + 7 + 1 + 7 + 2 + 7 * len(cells) + 7 + 3
+    # 7 submitted, blind.revealed + review, closed, and the seal the close waited for
+    assert head == 1 + 7 + 1 + 7 + 2 + 7 * len(cells) + 7 + 3 + 1
+    assert acks[-1]["sealed"] == head
     everyone: list[Client] = [sup1, sup2, public, *seats]
     await asyncio.gather(*(c.wait_for_seq(head) for c in everyone))
     for client in everyone:

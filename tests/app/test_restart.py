@@ -308,16 +308,17 @@ async def finish(room: Room, sup: Client, seats: list[SeatClient], load: Load) -
     await asyncio.gather(*(fill(seat) for seat in seats))
     await advance(sup, "review")
     closed = await advance(sup, "closed")
-    await sup.wait_for_seq(closed["seq"])
+    await sup.wait_for_seq(closed["sealed"])  # the close is answered once the seal follows it
     state = await sup.state()
     assert state["phase"] == "closed"
-    assert state["seq"] == closed["seq"]
+    assert state["seq"] == closed["sealed"] == closed["seq"] + 1
+    assert state["sealed"]["cause"] == "closed"
     for seat in seats:
         assert state["seats"][seat.seat]["submitted"] is True
         assert len(state["cells"][seat.seat]) == len(cells)
     viewer = room.client(room.created["auditor"])
     await viewer.connect()
-    assert viewer.last_seq == closed["seq"]
+    assert viewer.last_seq == closed["sealed"]
     for sent in load.acked():
         assert sent.ack is not None
         assert viewer.events[sent.ack["seq"]]["hash"] == sent.ack["hash"]

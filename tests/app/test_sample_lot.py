@@ -157,8 +157,8 @@ async def test_the_sample_day_through_the_server(room: Room) -> None:
         5,
         2,
     )
-    assert kinds[-1] == "phase.changed"
-    assert log[-1]["data"]["to"] == "closed"
+    assert kinds[-2:] == ["phase.changed", "session.sealed"]
+    assert (log[-2]["data"]["to"], log[-1]["data"]["cause"]) == ("closed", "closed")
 
     # Results over HTTP as a supervisor: exactly the totals and the ranking computed by hand.
     status, answer = await http_results(room, room.created["supervisor"][1])

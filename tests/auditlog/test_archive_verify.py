@@ -167,9 +167,12 @@ def session_log(
     if closed:
         steps.append(("phase.changed", "supervisor", {"from": "review", "to": "closed"}))
     steps.append(("recording.closed", "media:node", RECORDING_CLOSED))  # seats leave after it
+    if closed:  # then the node seals it
+        steps.append(("session.sealed", "node:timer", {"cause": "closed"}))
     for index, (kind, actor, data) in enumerate(steps, start=1):
         log.append(kind, actor, data)
-        if index % every == 0 and index != len(steps):
+        closes = kind == "phase.changed" and data["to"] == "closed"  # signed at once, as by a node
+        if (index % every == 0 or closes) and index != len(steps):
             log.checkpoint()
     log.checkpoint()
     return log
@@ -231,10 +234,10 @@ def test_clean_archive_verifies(tmp_path: Path) -> None:
     assert result.counts["recordings"] == 1
     assert result.counts["issued reports"] == 1
     assert result.counts["report signatures listed"] == 2
-    assert result.counts["closes"] == 1
+    assert result.counts["closes"] == result.counts["seals"] == 1
     assert result.statements == [
-        f"session closed at seq {n - 1}, then 1 media or access events; "
-        f"checkpoint {n} covers all {n} of {n} events"
+        f"session closed at seq {n - 2}, then 1 media or access events, sealed at seq {n}; "
+        f"checkpoint {n} covers all {n} of {n}"
     ]
     assert seen[-1] == (n, n)
     assert "report/report.pdf" not in built.members  # the signed rendering's hash is in no event
@@ -400,7 +403,7 @@ def test_an_unclosed_session_fails_unless_allowed(
     n = len(built.events)
     said = f"session not closed: the archive proves the log up to checkpoint {n} only"
     assert verify_main([str(path), "--node-key", built.node_key]) == 1
-    assert f"FAIL closure events.jsonl: {said} (no phase.changed to closed)" in (
+    assert f"FAIL closure events.jsonl: {said} (no session.sealed)" in (
         capsys.readouterr().out.splitlines()
     )
     assert verify_main([str(path), "--node-key", built.node_key, "--allow-open"]) == 0

@@ -41,14 +41,26 @@ def test_sixty_random_mutations_fail_and_are_named(tmp_path: Path) -> None:
     assert {"flip", "delete", "truncate", "swap"} <= kinds
 
 
+def test_a_cut_between_the_close_and_the_seal_is_among_them() -> None:
+    sizes = checkpoint_sizes(BUILT.members)
+    close = next(n for n, e in enumerate(BUILT.events, 1) if b'"to":"closed"' in e)
+    assert any(close <= size < len(BUILT.events) for size in sizes), (close, sizes)
+
+
 @pytest.mark.parametrize("size", checkpoint_sizes(BUILT.members)[:-1])
 def test_cut_back_to_any_earlier_checkpoint_fails(size: int, tmp_path: Path) -> None:
     members = truncated(BUILT.members, size)
     assert len(members["events.jsonl"].splitlines()) == size
     report = verdict(members, tmp_path)
     said = f"session not closed: the archive proves the log up to checkpoint {size} only"
+    close = next((n for n, e in enumerate(BUILT.events, 1) if b'"to":"closed"' in e), 0)
+    if close <= size:  # cut between the close and the seal: the close alone proves nothing
+        said = (
+            f"session closed at seq {close} but not sealed: the archive proves the log up to "
+            f"checkpoint {size} only, not what followed the close"
+        )
     assert [(p.kind, p.item, p.message) for p in report.problems] == [
-        ("closure", "events.jsonl", f"{said} (no phase.changed to closed)")
+        ("closure", "events.jsonl", f"{said} (no session.sealed)")
     ]
     # Everything else about the cut archive holds: it is a true prefix, stated as one.
     allowed = verdict(members, tmp_path, allow_open=True)

@@ -81,7 +81,8 @@ class ScreenDom(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
         for name, value in found.items():
-            body_state = name == "data-phase" or (name == "data-paused" and value in ("yes", "no"))
+            flag = name in ("data-paused", "data-sealed") and value in ("yes", "no")
+            body_state = name == "data-phase" or flag
             if name.startswith("data-") and not (tag == "body" and body_state):
                 self.problems.append(f"<{tag} {name}={value!r}>: no data attributes")
             digit = value is not None and any(ch.isdigit() for ch in value)

@@ -327,16 +327,16 @@ async def test_seat_page_shows_a_typed_refusal_in_both_languages(server: str) ->
             ack = await sup.command({"id": "report-1", "type": "report.issue"})
             await page.locator("#report-dissent").fill(DISSENT)
             await _queue_offline(page, ack["report"], "#report-sign-dissent")
-            # the session closes before the queued signature reaches the server
+            # the session closes (and is sealed) before the queued signature reaches the server
             await advance(sup, "closed")
             await page.evaluate("window.evalroomSeat.stream.socket.connect()")
             await page.wait_for_function(
-                "document.getElementById('report-error').textContent.includes('wrong_phase')",
+                "document.getElementById('report-error').textContent.includes('sealed')",
                 timeout=15_000,
             )
             error = await page.locator("#report-error").text_content() or ""
-            assert error.startswith("当前阶段不能签署报告")
-            assert "can only be signed in review" in error
+            assert error.startswith("会话已封存，只能导出归档")
+            assert "The session is sealed: only an export is possible" in error
             assert await page.locator("#report-sign").is_disabled()
             state = await page.locator("#report-state").text_content() or ""
             assert "仅在复核阶段" in state

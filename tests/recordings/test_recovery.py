@@ -14,7 +14,7 @@ import av
 import pytest
 
 from recordings.files import LOGGED_SUFFIX, MANIFEST_SUFFIX, PART_SUFFIX
-from recordings.recovery import mark_logged, recover, unlogged
+from recordings.recovery import mark_logged, recover, settled, unlogged
 from recordings.track_writer import TrackWriter
 from tests.recordings import crash_child
 from tests.recordings.media import AUDIO_RATE, VIDEO_RATE, vp8_frames
@@ -156,3 +156,27 @@ def test_unlogged_refuses_a_damaged_manifest(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace('"packets":0', '"packets":0.0'))
     with pytest.raises(ValueError, match=writer.file):
         unlogged(tmp_path)
+
+
+def test_a_session_directory_is_settled_once_every_recording_is_closed_and_logged(
+    tmp_path: Path,
+) -> None:
+    """What the seal waits for (``MediaService.end_session``): nothing being written, nothing
+    converted yet, no manifest the log does not hold."""
+    assert settled(tmp_path / "never-recorded")
+    writer = TrackWriter.create(tmp_path, "s-1", "host-1", "video", "VP8", VIDEO_RATE, 1)
+    for data, pts, key in vp8_frames(5):
+        writer.write(data, pts, key, 1 + pts // 90)
+    assert not settled(tmp_path)  # open: its sidecar is there
+    manifest = writer.close(2)
+    assert not settled(tmp_path)  # closed, not logged yet
+    mark_logged(tmp_path, manifest)
+    assert settled(tmp_path)
+    janus = tmp_path / "janus"
+    janus.mkdir()
+    for name in ("host-2~1-video-1.mjr.part", "host-2~1-video-1.mjr"):  # writing, then unconverted
+        (janus / name).write_bytes(b"MJR00002")
+        assert not settled(tmp_path)
+        (janus / name).unlink()
+    (janus / "host-2~1-video-1.mjr.done").write_bytes(b"MJR00002")  # converted
+    assert settled(tmp_path)

@@ -8,6 +8,7 @@ from typing import Any
 
 from server.app.committer import Committer
 from server.app.handlers.reports import ReportHandler
+from server.app.sealer import Sealer
 from server.domain.commands import (
     SIGNED_TYPES,
     AdvancePhase,
@@ -53,6 +54,7 @@ class CommandHandler:
     def __init__(self, committer: Committer, reports: ReportHandler) -> None:
         self._committer = committer
         self._reports = reports
+        self.sealer: Sealer | None = None  # set by the app: the close waits for the seal
 
     async def command(self, principal: Principal, envelope: Any) -> dict[str, Any]:
         """Run one client command; the ack comes after the commit."""
@@ -68,4 +70,11 @@ class CommandHandler:
             # stays pure. A resend of the same id gets its stored ack before the draw is
             # looked at, so only the first, committed draw ever matters.
             command = replace(command, draw=secrets.token_hex(16))
-        return await self._committer.submit(principal, command_id, command)
+        ack = await self._committer.submit(principal, command_id, command)
+        if isinstance(command, AdvancePhase) and command.to == "closed" and self.sealer:
+            # The close ends the media room and seals the session before it is answered, so
+            # an export right after the ack holds the seal (if media is slow, the ticks do it).
+            sealed = await self.sealer.seal_closed(principal.session)
+            if sealed is not None:
+                ack = {**ack, "sealed": sealed}
+        return ack

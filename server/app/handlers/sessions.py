@@ -1,22 +1,26 @@
-"""Creating a session: the admin posts a lot; seats get one-time codes, other roles tokens."""
+"""A session's beginning and its end by decision: the admin posts a lot (seats get one-time
+codes, other roles tokens), and records the tenderer's decision to stop after a referred fault
+(the seal, decided by server/domain/sealing.py)."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from server.app.committer import Committer
 from server.app.handlers.auth import AuthHandler
 from server.app.tokens import new_code, new_session_id
-from server.domain.commands import CreateSession
+from server.domain.commands import CreateSession, check_command_id
 from server.domain.errors import Code, CommandError
 from server.domain.lot import parse_lot
 from server.domain.roles import Principal, Role
+from server.domain.sealing import SealSession
 
 SUPERVISORS_PER_SESSION = 2
 
 
 class SessionHandler:
-    """New sessions."""
+    """New sessions, and the tenderer's seal."""
 
     def __init__(self, committer: Committer, auth: AuthHandler) -> None:
         self._committer = committer
@@ -43,3 +47,13 @@ class SessionHandler:
             "public": tokens.issue(Principal(Role.PUBLIC, session, "screen"), now),
         }
         return {"session": session, "seq": first.seq, "seats": seats, "codes": codes, **staff}
+
+    async def seal(self, admin: Principal, session: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The tenderer decided to stop after a fault was referred to it: seal, with the reason."""
+        if admin.role is not Role.ADMIN:
+            raise CommandError(Code.FORBIDDEN, "only the admin records the tenderer's decision")
+        command_id = check_command_id(body.get("id", f"seal-{secrets.token_hex(6)}"))
+        actor = Principal(Role.ADMIN, session, admin.subject)
+        return await self._committer.submit(
+            actor, command_id, SealSession("tenderer", body.get("reason"))
+        )
