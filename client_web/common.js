@@ -97,6 +97,7 @@
       view.sealed = null; // server/domain/sealing.py: {cause, since, seq} once sealed
       view.blind = null; // as server/domain/views.py apply_view: null until a draw or a report
       view.report = null;
+      view.rollbacks = {}; // server/domain/rollback_views.py
       view.lot = data.lot;
       view.seats = {};
       view.cells = {};
@@ -135,6 +136,22 @@
       for (const key of ["reason", "fault"]) if (data[key] !== undefined) view.paused[key] = data[key];
     } else if (kind === "session.resumed") {
       view.paused = null;
+    } else if (kind === "rollback.requested") {
+      // server/domain/rollback_views.py: the requests a role may see, by id
+      if (view.rollbacks) {
+        const seats = data.kind === "phase" ? data.seats : [data.seat];
+        view.rollbacks[data.rollback] = { kind: data.kind, seats, reason: data.reason, by: event.actor, seq: event.seq, status: "requested" };
+      }
+    } else if (kind === "rollback.declined") {
+      if (view.rollbacks && view.rollbacks[data.rollback]) view.rollbacks[data.rollback].status = "declined";
+    } else if (kind === "sheet.reopened") {
+      if (view.seats && view.seats[seat]) view.seats[seat].submitted = false;
+      if (view.rollbacks && view.rollbacks[data.rollback]) view.rollbacks[data.rollback].status = "approved";
+    } else if (kind === "phase.rolled_back") {
+      view.phase = data.to;
+      view.phase_times = { ...(view.phase_times || {}), [data.to]: event.t };
+      delete view.phase_times[data.from];
+      if (view.rollbacks && view.rollbacks[data.rollback]) view.rollbacks[data.rollback].status = "approved";
     } else if (kind === "fault.referred") {
       if (view.paused) view.paused.referred = event.t; // the tenderer decides now
     } else if (kind === "session.sealed") {

@@ -32,30 +32,38 @@
       return answer;
     }
 
+    // Approve, or decline with a reason: the actions of a request the supervisor decides on
+    // (rejection proposals here, roll-backs in console_rollback.js).
+    function decisionCell(id, approveLabel, approve, decline) {
+      const reason = E.el("input", { "aria-label": `不同意的理由 Reason to decline ${id}`, placeholder: "不同意的理由 Reason to decline", maxlength: "2000" });
+      const declineButton = E.el("button", {
+        type: "button",
+        "data-act": "decline",
+        onclick: () => {
+          if (!reason.value.trim()) {
+            $("console-error").textContent = "请填写不同意的理由 Write the reason to decline";
+            return;
+          }
+          decline(reason.value.trim());
+        },
+      }, "不同意 Decline");
+      const approveButton = E.el("button", { type: "button", "data-act": "approve", onclick: approve }, approveLabel);
+      return E.el("td", { class: "actions" }, approveButton, " ", reason, " ", declineButton);
+    }
+
+    const rollbacks = window.EvalroomRollbackDesk(ctx, staff, decisionCell);
+
     function proposalRow(id, p, lot, members) {
       const votes = Object.values(p.votes || {});
       const yes = votes.filter((v) => v === "yes").length;
-      const actions = E.el("td", { class: "actions" });
-      if (p.status === "proposed") {
-        const reason = E.el("input", { "aria-label": `不同意的理由 Reason to decline ${id}`, placeholder: "不同意的理由 Reason to decline", maxlength: "2000" });
-        actions.append(
-          E.el("button", { type: "button", "data-act": "approve", onclick: () => staff("rejection.approve", { proposal: id }, "console-error") }, "同意表决 Approve for vote"),
-          " ",
-          reason,
-          " ",
-          E.el("button", {
-            type: "button",
-            "data-act": "decline",
-            onclick: () => {
-              if (!reason.value.trim()) {
-                $("console-error").textContent = "请填写不同意的理由 Write the reason to decline";
-                return;
-              }
-              staff("rejection.decline", { proposal: id, reason: reason.value.trim() }, "console-error");
-            },
-          }, "不同意 Decline"),
-        );
-      }
+      const actions = p.status === "proposed"
+        ? decisionCell(
+          id,
+          "同意表决 Approve for vote",
+          () => staff("rejection.approve", { proposal: id }, "console-error"),
+          (reason) => staff("rejection.decline", { proposal: id, reason }, "console-error"),
+        )
+        : E.el("td", { class: "actions" });
       return E.el(
         "tr",
         { "data-proposal": id, "data-status": p.status },
@@ -92,6 +100,7 @@
         ? `已出具 Issued · SHA-256 ${report.hash.slice(0, 16)}… · 签署 Signatures ${Object.keys(report.signatures || {}).length} / ${members}`
         : "尚未出具 Not issued yet";
       $("console-report-button").textContent = report ? "重新出具报告 Issue again" : "出具评标报告 Issue the report";
+      rollbacks.render(view);
       for (const b of $("console").querySelectorAll("button")) b.disabled = !ctx.connected();
       renderPause(view);
     }

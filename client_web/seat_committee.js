@@ -246,6 +246,17 @@
       $("time-form").hidden = asked || !open;
     }
 
+    // ---- reopening one's own submitted sheet (回退, server/domain/rollback.py) ----
+    const REOPEN = { requested: "已申请，等待监督人员批准 Asked; waiting for a supervisor", approved: "已批准，评分表已重新打开 Approved: the sheet is open again", declined: "未同意 Declined" };
+    function renderReopen(v, open) {
+      const mine = Object.values(v.rollbacks || {}).filter((r) => r.kind === "sheet" && r.seats[0] === seat);
+      const last = mine.sort((a, b) => b.seq - a.seq)[0];
+      const scoring = v.phase === "scoring";
+      $("reopen-panel").hidden = !scoring || (!me().submitted && !last);
+      $("reopen-state").textContent = last ? `${REOPEN[last.status] || last.status} · ${last.reason}` : "";
+      $("reopen-form").hidden = !scoring || !me().submitted || (last && last.status === "requested") || !open;
+    }
+
     function render() {
       const v = ctx.view();
       const com = committee();
@@ -256,6 +267,7 @@
       renderChair(com, open);
       renderRejection(com, open);
       renderTime(com, open);
+      renderReopen(v, open);
       renderFlags();
       for (const button of section.querySelectorAll("form button")) button.disabled = !open;
     }
@@ -290,6 +302,19 @@
       ev.preventDefault();
       const reason = $("time-reason").value.trim();
       run("time.request", reason ? { reason } : {}, "time-error");
+    });
+
+    $("reopen-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const reason = $("reopen-reason").value.trim();
+      if (!reason) {
+        $("reopen-error").textContent = "请填写理由 Write the reason first";
+        return;
+      }
+      const yes = await E.confirm("申请重新打开已提交的评分表？须监督人员批准。", "Ask to reopen your submitted sheet? A supervisor approves.");
+      if (!yes) return;
+      const answer = await run("rollback.request", { what: "sheet", reason }, "reopen-error");
+      if (answer && answer.ok) $("reopen-reason").value = "";
     });
 
     const MOVES_FLAGS = new Set(["score.set", "sheet.submitted", "phase.changed", "flag.explained", "blind.revealed", "hidden"]);

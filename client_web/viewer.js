@@ -134,9 +134,21 @@
     $("cp-note").textContent = cp.note;
   }
 
+  // The actor this page acts as (`supervisor:sup-1`), read from the token's payload (the server
+  // checks the token; this only tells the console which requests are its own).
+  function actorOf(text) {
+    try {
+      const payload = JSON.parse(atob((text || "").split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      return `${payload.r}:${payload.u}`;
+    } catch (_e) {
+      return null;
+    }
+  }
+
   // The committee's controls and the flags grouped with their explanations (console.js).
   const desk = window.EvalroomConsole({
     $,
+    actor: actorOf(token),
     call: (name, data) => stream.call(name, data),
     connected: () => connected,
     errorText: (error) => window.EvalroomErrors.text(error),

@@ -256,7 +256,8 @@ class LogWalk:
         self.reports: list[tuple[int, Any, Any]] = []  # report.issued: seq, PDF hash, content hash
         self.recordings: list[tuple[int, dict[str, Any]]] = []  # recording.closed: seq, data
         self.report_signatures: list[tuple[int, dict[str, Any]]] = []  # report.signed: seq, data
-        self.phases: list[tuple[int, Any, Any]] = []  # phase.changed: seq, from, to
+        # phase.changed (and phase.rolled_back, flagged True): seq, from, to, rolled back
+        self.phases: list[tuple[int, Any, Any, bool]] = []
         self.closed_at: int | None = None  # seq of the phase.changed to closed
         self.after_close: list[tuple[int, Any, Any]] = []  # seq, type, actor of later events
         self.seals: list[tuple[int, Any, Any]] = []  # session.sealed: seq, cause, actor
@@ -362,8 +363,10 @@ class LogWalk:
             self.report_signatures.append((seq, data))
         elif kind == "session.sealed":
             self.seals.append((seq, data.get("cause"), actor))
+        elif kind == "phase.rolled_back":
+            self.phases.append((seq, data.get("from"), data.get("to"), True))
         elif kind == "phase.changed":
-            self.phases.append((seq, data.get("from"), data.get("to")))
+            self.phases.append((seq, data.get("from"), data.get("to"), False))
             if data.get("to") == "closed" and self.closed_at is None:
                 self.closed_at = seq
         if "signed" in data or "sig" in data:

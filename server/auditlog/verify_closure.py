@@ -32,12 +32,20 @@ def may_follow_close(kind: Any, actor: Any) -> bool:
     return (media and actor == MEDIA_ACTOR) or kind in ACCESS_EVENTS
 
 
-def check_phases(phases: list[tuple[int, Any, Any]], report: Report) -> None:
-    """Each ``phase.changed`` moves from the current phase to the next one, in order."""
+# server.domain.rollback: the one step back, with a supervisor's request and another's approval
+ROLL_BACKS = frozenset({("review", "scoring")})
+
+
+def check_phases(phases: list[tuple[int, Any, Any, bool]], report: Report) -> None:
+    """Each ``phase.changed`` moves from the current phase to the next one, in order; a
+    ``phase.rolled_back`` moves back by a step the domain allows."""
     current = PHASES[0]
-    for seq, old, new in phases:
+    for seq, old, new, back in phases:
         wanted = next((b for a, b in itertools.pairwise(PHASES) if a == current), None)
-        if old != current or new != wanted:
+        if back:
+            if old != current or (old, new) not in ROLL_BACKS:
+                report.add("closure", f"seq {seq}", f"phase rolled back {old!r} -> {new!r}")
+        elif old != current or new != wanted:
             report.add("closure", f"seq {seq}", f"phase {old!r} -> {new!r}, but it was {current!r}")
         if new in PHASES:
             current = new

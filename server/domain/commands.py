@@ -23,6 +23,7 @@ from server.domain import (
     media,
     pause,
     report_signing,
+    rollback,
     scoring,
     sealing,
 )
@@ -107,6 +108,8 @@ Command = (
     | pause.ResumeSession
     | faults.FaultTimer
     | sealing.SealSession
+    | rollback.PhaseRollback
+    | rollback.ReviewRollback
 )
 
 
@@ -131,6 +134,11 @@ def staff_command(kind: Any, envelope: dict[str, Any]) -> Command | None:
         return pause.PauseSession(envelope.get("reason"), envelope.get("fault", False))
     if kind == "session.resume":
         return pause.ResumeSession(envelope.get("reason"))
+    if kind == "phase.rollback":
+        return rollback.PhaseRollback(envelope.get("reason"), envelope.get("seats"))
+    if kind in ("rollback.approve", "rollback.decline"):
+        approve = kind == "rollback.approve"
+        return rollback.ReviewRollback(envelope.get("rollback"), approve, envelope.get("reason"))
     if kind == "session.seal":  # the tenderer's decision on a referred fault, by the admin
         return sealing.SealSession("tenderer", envelope.get("reason"))
     return None
@@ -277,6 +285,7 @@ SIGNED_HANDLERS: dict[str, Handler] = {
     "rejection.vote": committee_rejection.check_rejection_vote,
     "time.request": committee_time.check_time_request,
     "report.sign": report_signing.check_sign,
+    "rollback.request": rollback.check_request,
 }
 SIGNED_TYPES = frozenset(SIGNED_HANDLERS)
 
@@ -351,4 +360,8 @@ def decide(
         return check_close_blind(state, principal)
     if isinstance(command, report_signing.IssueReport):
         return report_signing.check_issue(state, principal, command)
+    if isinstance(command, rollback.PhaseRollback):
+        return rollback.check_phase_rollback(state, principal, command)
+    if isinstance(command, rollback.ReviewRollback):
+        return rollback.check_review(state, principal, command)
     return check_signed(state, principal, command_id, command)

@@ -61,6 +61,8 @@ class Code(StrEnum):
     PAUSED = "paused"
     NOT_PAUSED = "not_paused"
     SEALED = "sealed"  # the session is sealed (封存): nothing but an export
+    NOT_SUBMITTED = "not_submitted"  # a roll-back of a sheet that is not submitted
+    UNKNOWN_ROLLBACK = "unknown_rollback"
     NOT_DUE = "not_due"  # a fault rule's deadline has not passed (or there is none)
     STALE_REPORT = "stale_report"
     ALREADY_SIGNED = "already_signed"

@@ -53,6 +53,13 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     # Pause and resume (server/domain/pause.py), by a supervisor.
     "session.paused": frozenset({"reason", "fault?"}),
     "session.resumed": frozenset({"reason?"}),
+    # Roll-back (server/domain/rollback.py): a request, a decision, the compensating events.
+    "rollback.requested": frozenset(
+        {"rollback", "kind", "seat?", "seats?", "to?", "reason", "signed?", "sig?"}
+    ),
+    "rollback.declined": frozenset({"rollback", "seat?", "reason"}),
+    "sheet.reopened": frozenset({"rollback", "seat", "undone"}),
+    "phase.rolled_back": frozenset({"rollback", "from", "to", "undone"}),
     # The fault rule (server/domain/faults.py) and the seal (server/domain/sealing.py).
     "fault.referred": frozenset({"rule", "deadline"}),
     "session.sealed": frozenset({"cause", "reason?", "rule?", "deadline?"}),

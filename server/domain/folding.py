@@ -16,6 +16,7 @@ from server.domain.committee_fold import COMMITTEE_FOLDS
 from server.domain.events import Event
 from server.domain.faults import FAULT_FOLDS
 from server.domain.pause import PAUSE_FOLDS
+from server.domain.rollback import ROLLBACK_FOLDS
 from server.domain.sealing import SEAL_FOLDS
 from server.domain.state import (
     BlindState,
@@ -38,6 +39,7 @@ def _enrolled(state: SessionState, data: dict[str, Any], event: Event) -> None:
 
 def _phase_changed(state: SessionState, data: dict[str, Any], event: Event) -> None:
     state.phase = Phase(data["to"])
+    state.phase_seq = event.seq
     state.phase_times[data["to"]] = event.time_ms
 
 
@@ -53,7 +55,8 @@ def _score_set(state: SessionState, data: dict[str, Any], event: Event) -> None:
 
 
 def _submitted(state: SessionState, data: dict[str, Any], event: Event) -> None:
-    state.seats[data["seat"]].submitted = True
+    seat = state.seats[data["seat"]]
+    seat.submitted, seat.submitted_seq = True, event.seq
 
 
 def _blind_assigned(state: SessionState, data: dict[str, Any], event: Event) -> None:
@@ -102,6 +105,7 @@ FOLDS: dict[str, Fold] = {
     **PAUSE_FOLDS,
     **FAULT_FOLDS,
     **SEAL_FOLDS,
+    **ROLLBACK_FOLDS,
 }
 
 

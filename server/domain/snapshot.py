@@ -19,6 +19,7 @@ from server.domain.state import (
     Proposal,
     ReportSignature,
     ReportState,
+    Rollback,
     Seal,
     SeatState,
     SessionState,
@@ -39,6 +40,7 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
                 "signed_in": s.signed_in,
                 "sub": s.submitted,
                 "reset": s.code_reset_ms,
+                "sub_seq": s.submitted_seq,
             }
             for s in state.seats.values()
         },
@@ -62,6 +64,11 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
             state.paused.fault,
             state.paused.referred_ms,
         ],
+        "rollbacks": [
+            [r.id, r.kind, list(r.seats), r.reason, r.by, r.seq, r.status]
+            for r in state.rollbacks.values()
+        ],
+        "phase_seq": state.phase_seq,
         "sealed": None
         if state.sealed is None
         else [state.sealed.cause, state.sealed.since_ms, state.sealed.seq],
@@ -152,7 +159,15 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         seq=obj["seq"],
         phase=Phase(obj["phase"]),
         seats={
-            seat: SeatState(seat, s["venue"], s["key"], s["signed_in"], s["sub"], s.get("reset", 0))
+            seat: SeatState(
+                seat,
+                s["venue"],
+                s["key"],
+                s["signed_in"],
+                s["sub"],
+                s.get("reset", 0),
+                s.get("sub_seq", 0),
+            )
             for seat, s in obj["seats"].items()
         },
         cells={
@@ -165,6 +180,11 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         phase_times=dict(obj.get("phase_times", {})),
         paused=Pause(*obj["paused"]) if obj.get("paused") else None,
         sealed=Seal(*obj["sealed"]) if obj.get("sealed") else None,
+        rollbacks={
+            r[0]: Rollback(r[0], r[1], tuple(r[2]), r[3], r[4], r[5], r[6])
+            for r in obj.get("rollbacks", [])
+        },
+        phase_seq=obj.get("phase_seq", 0),
     )
 
 

@@ -43,6 +43,7 @@ class SeatState:
     signed_in: bool = False
     submitted: bool = False
     code_reset_ms: int = 0  # when a supervisor last cleared the seat's wrong-code back-off
+    submitted_seq: int = 0  # the seq of its sheet.submitted while submitted (a roll-back names it)
 
 
 @dataclass
@@ -142,6 +143,19 @@ class Committee:
 
 
 @dataclass
+class Rollback:
+    """A roll-back request (回退, server/domain/rollback.py) and what became of it."""
+
+    id: str
+    kind: str  # "sheet" (an expert's own) or "phase" (review back to scoring)
+    seats: tuple[str, ...]
+    reason: str
+    by: str  # the requesting actor
+    seq: int = 0
+    status: str = "requested"  # requested, approved, declined
+
+
+@dataclass
 class Pause:
     """The evaluation is paused (暂停): why, since when, by which event."""
 
@@ -179,6 +193,8 @@ class SessionState:
     phase_times: dict[str, int] = field(default_factory=dict)
     paused: Pause | None = None  # server/domain/pause.py
     sealed: Seal | None = None  # server/domain/sealing.py
+    rollbacks: dict[str, Rollback] = field(default_factory=dict)  # server/domain/rollback.py
+    phase_seq: int = 0  # the seq of the event that entered the current phase
 
     @property
     def revealed(self) -> bool:

@@ -36,12 +36,14 @@ from server.domain.media import MEDIA_EVENTS, concerns_seat
 from server.domain.pause import PAUSE_EVENTS
 from server.domain.report_signing import apply_report_view, report_state_view
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
+from server.domain.rollback import ROLLBACK_EVENTS, ROLLBACK_SEAT_EVENTS
+from server.domain.rollback_views import apply_rollback_view, rollback_state_view
 from server.domain.state import REVEALED_PHASES, Phase, SessionState
 
 # Events of one seat the public screen follows as progress (which seat did what, no content).
 PROGRESS_EVENTS = frozenset({"seat.enrolled", "expert.signed_in", "score.set", "sheet.submitted"})
 # Events of one seat that another expert sees only once the results are revealed.
-SEAT_EVENTS = PROGRESS_EVENTS | COMMITTEE_SEAT_EVENTS
+SEAT_EVENTS = PROGRESS_EVENTS | COMMITTEE_SEAT_EVENTS | ROLLBACK_SEAT_EVENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,8 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
         reveals = event.type == "phase.changed" and Phase(data["to"]) in REVEALED_PHASES
         if reveals and Phase(data["from"]) not in REVEALED_PHASES:
             full["resync"] = True
+        if event.type == "phase.rolled_back":  # back to scoring: others' scores hide again
+            full["resync"] = True
         return full
     # public screen
     if event.type == "session.created":
@@ -95,8 +99,10 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
         base["data"] = {k: data[k] for k in ("seat", "bidder", "code", "criterion") if k in data}
     elif event.type in PROGRESS_EVENTS:
         base["data"] = {"seat": data["seat"]}
-    elif event.type == "phase.changed":
-        base["data"] = dict(data)
+    elif event.type in ("phase.changed", "phase.rolled_back"):
+        base["data"] = {"from": data["from"], "to": data["to"]}
+    elif event.type == "sheet.reopened":  # a sheet counts as not submitted again
+        base["data"] = {"seat": data["seat"]}
     elif event.type == "blind.revealed":  # that it happened: not the mapping, not the signature
         base["data"] = {"seats": {}, "criteria": data["criteria"]}
     elif event.type == "blind.assigned":
@@ -152,6 +158,7 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
     if not public:
         view["committee"] = committee_state_view(state, viewer.role, viewer.seat)
         view["report"] = report_state_view(state)
+        view["rollbacks"] = rollback_state_view(state, viewer.role, viewer.seat)
     return view
 
 
@@ -213,6 +220,7 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
                 "explanations": [],
             }
             view["report"] = None
+            view["rollbacks"] = {}
         if viewer.role is Role.EXPERT:
             for s in data["seats"]:
                 if s != viewer.seat:
@@ -244,6 +252,8 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         view["sealed"] = {"cause": data["cause"], "since": event["t"], "seq": event["seq"]}
     elif kind in ("blind.assigned", "blind.revealed"):
         apply_blind_view(view, kind, data, viewer.role in FULL_VIEW_ROLES)
+    elif kind in ROLLBACK_EVENTS:
+        apply_rollback_view(view, event)
     elif kind in COMMITTEE_EVENTS:
         apply_committee_view(view, event)
     elif kind in ("report.issued", "report.signed"):

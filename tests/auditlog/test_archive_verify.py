@@ -36,6 +36,7 @@ from server.auditlog.note import (
     sign_note,
 )
 from server.auditlog.verify import LogWalk, Report, fast_canonical
+from server.auditlog.verify_closure import check_phases
 from server.domain.events import Draft, seal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -436,3 +437,25 @@ def rezip(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             zf.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
     return buffer.getvalue()
+
+
+FORWARD = [(1, "prepared", "sign_in"), (2, "sign_in", "scoring"), (3, "scoring", "review")]
+
+
+@pytest.mark.parametrize(
+    ("back", "problem"),
+    [
+        ((4, "review", "scoring", True), None),  # the one step back a supervisor may approve
+        ((4, "review", "sign_in", True), "seq 4"),
+        ((4, "scoring", "sign_in", True), "seq 4"),
+        ((4, "review", "scoring", False), "seq 4"),  # as a phase.changed it is out of order
+    ],
+)
+def test_the_one_step_back_is_review_to_scoring(
+    back: tuple[int, str, str, bool], problem: str | None
+) -> None:
+    report = Report()
+    phases = [(*step, False) for step in FORWARD]
+    later = [(5, "scoring", "review", False), (6, "review", "closed", False)] if not problem else []
+    check_phases([*phases, back, *later], report)
+    assert [p.item for p in report.problems] == ([problem] if problem else [])

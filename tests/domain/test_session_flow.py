@@ -39,6 +39,7 @@ from tests.domain.media_steps import MEDIA, media_day
 from tests.helpers import public_b64, signed
 
 NODE = Principal(Role.NODE, S, "timer")
+SUP2 = Principal(Role.SUPERVISOR, S, "sup-2")
 VIEWERS = [
     Viewer(Role.SUPERVISOR),
     Viewer(Role.PUBLIC),
@@ -113,11 +114,34 @@ def full_day(lot: dict[str, Any]) -> Session:
         if step == ("staff", {"type": "phase.advance", "to": "review"}):
             session.step(("staff", {"type": "session.pause", "reason": "副场网络中断"}))
             session.step(("staff", {"type": "session.resume", "reason": "网络恢复"}))
+            sheet_reopened(session)
         session.step(step)
+        if step == ("staff", {"type": "phase.advance", "to": "review"}):
+            review_rolled_back(session)
     for record in media_day():  # recordings close and members leave after the session closed
         session.run(MEDIA, record)
     session.run(NODE, SealSession("closed"))  # then the node seals it
     return session
+
+
+def sheet_reopened(session: Session) -> None:
+    """A seat asks to reopen its sheet: declined once, then approved; it submits again."""
+    reason = {"what": "sheet", "reason": "B3 技术分误填"}
+    (first,) = session.expert("host-3", "rollback.request", **reason)
+    decline = {"type": "rollback.decline", "rollback": first.data["rollback"], "reason": "理由不足"}
+    session.step(("staff", decline))
+    (second,) = session.expert("host-3", "rollback.request", **reason)
+    session.step(("staff", {"type": "rollback.approve", "rollback": second.data["rollback"]}))
+    session.expert("host-3", "sheet.submit")
+
+
+def review_rolled_back(session: Session) -> None:
+    """Back from review to scoring for one sheet (two supervisors), then review again."""
+    back = {"type": "phase.rollback", "reason": "复核发现 host-2 漏评", "seats": ["host-2"]}
+    (requested,) = session.step(("staff", back))
+    session.run(SUP2, staff_command("rollback.approve", {"rollback": requested.data["rollback"]}))
+    session.expert("host-2", "sheet.submit")
+    session.step(("staff", {"type": "phase.advance", "to": "review"}))
 
 
 def fault_referred_and_resumed(session: Session) -> None:

@@ -183,6 +183,18 @@ async def test_a_seat_takes_every_committee_step_from_its_page(server: str) -> N
         await confirm(page)
         await _until(page, "document.getElementById('submit-state').textContent.includes('已提交')")
 
+        # a submitted sheet reopens only by request, with a reason, once a supervisor approves
+        await _until(page, "!document.getElementById('reopen-form').hidden")
+        await page.fill("#reopen-reason", "C1 商务分误填")
+        await page.click("#reopen-request")
+        await confirm(page)
+        await _until(page, "document.getElementById('reopen-state').textContent.includes('等待')")
+        assert await page.locator("#reopen-form").is_hidden()  # one open request at a time
+        await page.locator("#reopen-panel").screenshot(path=str(SHOTS / "seat-reopen.png"))
+        await sup.command({"id": "rb-1", "type": "rollback.approve", "rollback": "RB1"})
+        await _until(page, "document.getElementById('reopen-state').textContent.includes('已批准')")
+        await _until(page, "!document.getElementById('submit-button').disabled")
+
     by_type: dict[str, list[dict[str, Any]]] = {}
     for event in await _log(room):
         by_type.setdefault(event["type"], []).append(event)
@@ -202,4 +214,7 @@ async def test_a_seat_takes_every_committee_step_from_its_page(server: str) -> N
     ]
     assert by_type["blind.revealed"][0]["data"]["seat"] == me  # the chair's signed close
     assert [e["data"]["seat"] for e in by_type["sheet.submitted"]] == [me]
+    (asked,) = by_type["rollback.requested"]
+    assert (asked["actor"], asked["data"]["reason"]) == (f"expert:{me}", "C1 商务分误填")
+    assert by_type["sheet.reopened"][0]["data"]["undone"] == by_type["sheet.submitted"][0]["seq"]
     assert errors == []

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
 
 
+def _rollback(rollback: str) -> str:
+    return f"document.querySelector('#console-rollbacks tr[data-rollback=\"{rollback}\"]')"
+
+
 def _row(proposal: str) -> str:
     return f"document.querySelector('#console-proposals tr[data-proposal=\"{proposal}\"]')"
 
@@ -107,7 +111,31 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
         assert (await seats[-1].submit())["ok"]
         await until(page, "document.getElementById('provisional').textContent === ''")
 
-        # review: the report is issued from the console
+        # a seat asks to reopen its sheet; the console approves it and the seat submits again
+        asked = await seats[0].send("rollback.request", what="sheet", reason="B2 技术分误填")
+        await until(page, f"{_rollback('RB1')} !== null")
+        await page.click('#console-rollbacks tr[data-rollback="RB1"] button[data-act="approve"]')
+        await confirm(page)
+        await until(page, f"{_rollback('RB1')}.dataset.status === 'approved'")
+        assert (await seats[0].submit())["seq"] > asked["seq"] + 1
+
+        # review: the console asks to go back to scoring for one sheet; the other supervisor
+        # approves (four eyes); that seat submits again and review comes back
+        await _advance(page, "复核")
+        await until(page, "!document.getElementById('console-back').hidden")
+        await page.fill("#back-reason", "复核发现漏评")
+        await page.check(f'#back-seats input[value="{seats[1].seat}"]')
+        await page.click("#back-button")
+        await confirm(page)
+        await until(page, f"{_rollback('RB2')} !== null")
+        own = page.locator('#console-rollbacks tr[data-rollback="RB2"] [data-act="other"]')
+        assert await own.is_visible()  # four eyes: not this supervisor's to approve
+        other = room.clients[0]
+        await other.command({"id": "rb2-ok", "type": "rollback.approve", "rollback": "RB2"})
+        await until(page, "document.getElementById('phase').textContent.includes('评分')")
+        assert (await seats[1].submit())["ok"]
+
+        # review again: the report is issued from the console
         await _advance(page, "复核")
         await until(page, "!document.getElementById('console-report').hidden")
         await page.click("#console-report-button")
@@ -126,7 +154,11 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
     declined = by_type["rejection.declined"][0]["data"]
     assert (declined["proposal"], declined["reason"]) == ("R2", "理由不充分")
     assert by_type["blind.revealed"][0]["actor"].startswith("supervisor:")
-    assert [e["data"]["to"] for e in by_type["phase.changed"]] == ["sign_in", "scoring", "review"]
+    changes = [e["data"]["to"] for e in by_type["phase.changed"]]
+    assert changes == ["sign_in", "scoring", "review", "review"]
+    assert [e["data"]["seat"] for e in by_type["sheet.reopened"]] == ["host-1", "host-2"]
+    (back,) = by_type["phase.rolled_back"]
+    assert (back["actor"], back["data"]["to"]) == ("supervisor:sup-2", "scoring")
     assert len(by_type["report.issued"]) == 1
     (pause,) = by_type["session.paused"]
     assert (pause["actor"], pause["data"]) == ("supervisor:sup-1", {"reason": "副场网络中断"})
