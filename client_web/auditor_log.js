@@ -38,7 +38,7 @@ window.EvalroomAuditLog = (function () {
       this.zip = null; // archive only: the opened zip
       this.archived = 0; // archive only: the events it held
       this.problems = []; // [{kind, item, message}] found while reading
-      this.enrolments = []; // seat.enrolled events in log order
+      this.enrolments = []; // seat.enrolled and seat.key_revoked events in log order
       this.snapshots = [emptyView()];
       this.live = emptyView();
     }
@@ -58,7 +58,7 @@ window.EvalroomAuditLog = (function () {
       this.events.push(event);
       this.leaves.push(leaf);
       this.raws.push(raw || null);
-      if (event.type === "seat.enrolled") this.enrolments.push(event);
+      if (event.type === "seat.enrolled" || event.type === "seat.key_revoked") this.enrolments.push(event);
       E.applyView(this.live, event, null);
       if (event.seq % SNAPSHOT_EVERY === 0) this.snapshots[event.seq / SNAPSHOT_EVERY] = structuredClone(this.live);
     }
@@ -82,12 +82,13 @@ window.EvalroomAuditLog = (function () {
       return view;
     }
 
-    // The seat's enrolment in force at `seq` (its latest earlier seat.enrolled), or null.
+    // The seat's enrolment in force at `seq` (its latest earlier seat.enrolled), or null (none,
+    // or its key was revoked since: server/domain/recovery.py).
     enrolmentBefore(seat, seq) {
       let found = null;
       for (const ev of this.enrolments) {
         if (ev.seq >= seq) break;
-        if (ev.data && ev.data.seat === seat) found = ev;
+        if (ev.data && ev.data.seat === seat) found = ev.type === "seat.enrolled" ? ev : null;
       }
       return found;
     }

@@ -128,6 +128,8 @@
     };
     if (flags[kind] && view.seats && view.seats[seat]) {
       view.seats[seat][flags[kind]] = true;
+    } else if (kind === "seat.key_revoked" && view.seats && view.seats[seat]) {
+      view.seats[seat].enrolled = false; // until the seat enrols its new key (server/domain/recovery.py)
     } else if (kind === "phase.changed") {
       view.phase = data.to;
       view.phase_times = { ...(view.phase_times || {}), [data.to]: event.t };

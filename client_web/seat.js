@@ -378,8 +378,12 @@
     renderOfflineNote();
     $("phase").textContent = E.PHASE_LABELS[view.phase] || view.phase || "—";
     // A supervisor paused the evaluation: the server refuses every step until it resumes.
-    $("paused-note").hidden = !view.paused && !view.sealed;
-    $("paused-note").textContent = view.sealed
+    // A supervisor replaced this seat's device: this browser's key signs nothing any more.
+    const revoked = record && view.seats && view.seats[SEAT] && view.seats[SEAT].enrolled === false && view.phase !== "prepared";
+    $("paused-note").hidden = !view.paused && !view.sealed && !revoked;
+    $("paused-note").textContent = revoked && !view.sealed
+      ? "此席位的签名密钥已被监督人员撤销（更换设备），请在新设备上用新的登记码登记 This seat's key was revoked: enrol on the new device with the new code"
+      : view.sealed
       ? `会话已封存，不再接受任何操作 The session is sealed: nothing more can be done here · ${E.SEAL_CAUSES[view.sealed.cause] || view.sealed.cause}`
       : view.paused
         ? `评标已暂停，请等待监督人员恢复 The evaluation is paused until a supervisor resumes it · ${view.paused.reason || ""}`

@@ -42,3 +42,4 @@ class Service:
         self.enrolment = EnrolmentHandler(committer, self.auth, self.read)
         self.reports = ReportHandler(committer, self.auth, self.read)
         self.commands = CommandHandler(committer, self.reports)
+        self.commands.enrolment = self.enrolment

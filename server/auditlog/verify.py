@@ -361,6 +361,8 @@ class LogWalk:
             self.recordings.append((seq, data))
         elif kind == "report.signed":
             self.report_signatures.append((seq, data))
+        elif kind == "seat.key_revoked":  # server.domain.recovery: it signs nothing from here
+            self.keys.pop(str(data.get("seat")), None)
         elif kind == "session.sealed":
             self.seals.append((seq, data.get("cause"), actor))
         elif kind == "phase.rolled_back":

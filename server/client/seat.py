@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import secrets
 import time
 from typing import Any
 
@@ -150,6 +151,8 @@ class SeatClient(Client):
         self.seat = seat
         self.key = Ed25519PrivateKey.generate()
         self._ids = itertools.count(1)
+        # Ids are per device: a seat recovered onto a new device must not reuse its old ids.
+        self._device = secrets.token_hex(3)
         self.lot_blind: set[str] | None = None  # blind criteria of the lot, from session.created
         self.codes: list[str] = []  # this seat's blind codes, in this seat's own order
         self.blind_criteria: set[str] = (
@@ -237,7 +240,7 @@ class SeatClient(Client):
 
     def next_id(self) -> str:
         """A fresh client command id."""
-        return f"{self.seat}-{next(self._ids)}"
+        return f"{self.seat}-{self._device}-{next(self._ids)}"
 
     def signed(self, kind: str, command_id: str, **fields: Any) -> dict[str, Any]:
         """The envelope of a signed command: the canonical bytes as text and their signature."""

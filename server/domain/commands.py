@@ -22,6 +22,7 @@ from server.domain import (
     faults,
     media,
     pause,
+    recovery,
     report_signing,
     rollback,
     scoring,
@@ -110,6 +111,7 @@ Command = (
     | sealing.SealSession
     | rollback.PhaseRollback
     | rollback.ReviewRollback
+    | recovery.RecoverSeat
 )
 
 
@@ -139,6 +141,8 @@ def staff_command(kind: Any, envelope: dict[str, Any]) -> Command | None:
     if kind in ("rollback.approve", "rollback.decline"):
         approve = kind == "rollback.approve"
         return rollback.ReviewRollback(envelope.get("rollback"), approve, envelope.get("reason"))
+    if kind == "seat.recover":  # the shell hands out the new code (server/app/handlers)
+        return recovery.RecoverSeat(envelope.get("seat"), envelope.get("reason"))
     if kind == "session.seal":  # the tenderer's decision on a referred fault, by the admin
         return sealing.SealSession("tenderer", envelope.get("reason"))
     return None
@@ -193,9 +197,10 @@ def _expert_seat(state: SessionState, principal: Principal) -> str:
 
 
 def check_enrol(state: SessionState, principal: Principal, command: Enrol) -> list[Draft]:
-    """A seat enrols exactly one key, before scoring starts."""
+    """A seat enrols one key before scoring starts, or a new one after its recovery."""
     seat = _expert_seat(state, principal)
-    if state.phase not in (Phase.PREPARED, Phase.SIGN_IN):
+    early = state.phase in (Phase.PREPARED, Phase.SIGN_IN)
+    if not early and not (recovery.recovering(state, seat) and state.phase is not Phase.CLOSED):
         raise CommandError(Code.WRONG_PHASE, f"enrolment is closed in phase {state.phase}")
     if state.seats[seat].key is not None:
         raise CommandError(Code.ALREADY_ENROLLED, f"seat {seat} already has a key")
@@ -350,6 +355,8 @@ def decide(
         return access.check_revoke(state, principal, command)
     if isinstance(command, access.ResetEnrolment):
         return access.check_reset(state, principal, command)
+    if isinstance(command, recovery.RecoverSeat):  # a failed device: also while paused
+        return recovery.check_recover(state, principal, command)
     # Everything below moves the evaluation on: nothing of it while it is paused.
     pause.refuse_while_paused(state)
     if isinstance(command, AdvancePhase):

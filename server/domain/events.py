@@ -53,6 +53,8 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     # Pause and resume (server/domain/pause.py), by a supervisor.
     "session.paused": frozenset({"reason", "fault?"}),
     "session.resumed": frozenset({"reason?"}),
+    # Seat recovery (server/domain/recovery.py): the old key revoked, by a supervisor.
+    "seat.key_revoked": frozenset({"seat", "reason", "key", "enrolled"}),
     # Roll-back (server/domain/rollback.py): a request, a decision, the compensating events.
     "rollback.requested": frozenset(
         {"rollback", "kind", "seat?", "seats?", "to?", "reason", "signed?", "sig?"}

@@ -16,6 +16,7 @@ from server.domain.committee_fold import COMMITTEE_FOLDS
 from server.domain.events import Event
 from server.domain.faults import FAULT_FOLDS
 from server.domain.pause import PAUSE_FOLDS
+from server.domain.recovery import RECOVERY_FOLDS
 from server.domain.rollback import ROLLBACK_FOLDS
 from server.domain.sealing import SEAL_FOLDS
 from server.domain.state import (
@@ -34,7 +35,8 @@ Fold = Callable[[SessionState, dict[str, Any], Event], None]
 
 
 def _enrolled(state: SessionState, data: dict[str, Any], event: Event) -> None:
-    state.seats[data["seat"]].key = data["key"]["public"]
+    seat = state.seats[data["seat"]]
+    seat.key, seat.enrolled_seq = data["key"]["public"], event.seq
 
 
 def _phase_changed(state: SessionState, data: dict[str, Any], event: Event) -> None:
@@ -106,6 +108,7 @@ FOLDS: dict[str, Fold] = {
     **FAULT_FOLDS,
     **SEAL_FOLDS,
     **ROLLBACK_FOLDS,
+    **RECOVERY_FOLDS,
 }
 
 

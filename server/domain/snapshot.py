@@ -41,6 +41,8 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
                 "sub": s.submitted,
                 "reset": s.code_reset_ms,
                 "sub_seq": s.submitted_seq,
+                "enr_seq": s.enrolled_seq,
+                "rev_seq": s.revoked_seq,
             }
             for s in state.seats.values()
         },
@@ -167,6 +169,8 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
                 s["sub"],
                 s.get("reset", 0),
                 s.get("sub_seq", 0),
+                s.get("enr_seq", 0),
+                s.get("rev_seq", 0),
             )
             for seat, s in obj["seats"].items()
         },

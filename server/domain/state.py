@@ -44,6 +44,8 @@ class SeatState:
     submitted: bool = False
     code_reset_ms: int = 0  # when a supervisor last cleared the seat's wrong-code back-off
     submitted_seq: int = 0  # the seq of its sheet.submitted while submitted (a roll-back names it)
+    enrolled_seq: int = 0  # the seq of the seat.enrolled that recorded its key
+    revoked_seq: int = 0  # the seq of its last seat.key_revoked (server/domain/recovery.py)
 
 
 @dataclass

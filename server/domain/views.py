@@ -41,7 +41,9 @@ from server.domain.rollback_views import apply_rollback_view, rollback_state_vie
 from server.domain.state import REVEALED_PHASES, Phase, SessionState
 
 # Events of one seat the public screen follows as progress (which seat did what, no content).
-PROGRESS_EVENTS = frozenset({"seat.enrolled", "expert.signed_in", "score.set", "sheet.submitted"})
+PROGRESS_EVENTS = frozenset(
+    {"seat.enrolled", "seat.key_revoked", "expert.signed_in", "score.set", "sheet.submitted"}
+)
 # Events of one seat that another expert sees only once the results are revealed.
 SEAT_EVENTS = PROGRESS_EVENTS | COMMITTEE_SEAT_EVENTS | ROLLBACK_SEAT_EVENTS
 
@@ -235,6 +237,8 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
     }
     if kind in flags:
         view["seats"][seat][flags[kind]] = True
+    elif kind == "seat.key_revoked":  # enrolled again once the seat enrols a new key
+        view["seats"][seat]["enrolled"] = False
     elif kind == "phase.changed":
         view["phase"] = data["to"]
         view["phase_times"][data["to"]] = event["t"]

@@ -104,3 +104,15 @@ async def claim_login_txn(conn: AsyncConnection, session: str, seat: str, t_ms: 
         .values(last_login_ms=t_ms)
     )
     return bool(changed.rowcount)
+
+
+async def replace_code_txn(
+    conn: AsyncConnection, session: str, seat: str, code_hash: bytes
+) -> bool:
+    """A seat's new one-time code (seat recovery): the old code is worth nothing from now on."""
+    changed = await conn.execute(
+        update(enrolment_codes)
+        .where(enrolment_codes.c.session_id == session, enrolment_codes.c.seat == seat)
+        .values(code_hash=code_hash)
+    )
+    return bool(changed.rowcount)

@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
 from server.domain.access import ResetEnrolment, RevokeTokens
@@ -115,6 +116,7 @@ def full_day(lot: dict[str, Any]) -> Session:
             session.step(("staff", {"type": "session.pause", "reason": "副场网络中断"}))
             session.step(("staff", {"type": "session.resume", "reason": "网络恢复"}))
             sheet_reopened(session)
+            seat_recovered(session)
         session.step(step)
         if step == ("staff", {"type": "phase.advance", "to": "review"}):
             review_rolled_back(session)
@@ -133,6 +135,13 @@ def sheet_reopened(session: Session) -> None:
     (second,) = session.expert("host-3", "rollback.request", **reason)
     session.step(("staff", {"type": "rollback.approve", "rollback": second.data["rollback"]}))
     session.expert("host-3", "sheet.submit")
+
+
+def seat_recovered(session: Session) -> None:
+    """host-4's device fails: a supervisor approves a new key, which the seat enrols."""
+    session.step(("staff", {"type": "seat.recover", "seat": "host-4", "reason": "笔记本电脑故障"}))
+    session.keys["host-4"] = Ed25519PrivateKey.generate()
+    session.run(Principal(Role.EXPERT, S, "host-4"), Enrol(public_b64(session.keys["host-4"])))
 
 
 def review_rolled_back(session: Session) -> None:

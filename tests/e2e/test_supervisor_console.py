@@ -145,6 +145,16 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
             "document.getElementById('console-report-state').textContent.includes('已出具')",
             60,
         )
+        # a seat's device fails: the console revokes its key and shows the new one-time code
+        await page.select_option("#recover-seat", seats[-1].seat)
+        await page.fill("#recover-reason", "笔记本电脑故障")
+        await page.click("#recover-button")
+        await confirm(page)
+        await until(page, "document.getElementById('recover-code').textContent.includes('登记码')")
+        shown = await page.locator("#recover-code").text_content() or ""
+        rows = "[...document.querySelectorAll('#seats tr')]"
+        row = f"{rows}.find(r => r.textContent.startsWith('{seats[-1].seat}'))"
+        await until(page, f"{row}.children[2].textContent === '—'")  # not enrolled any more
         await page.screenshot(path=str(SHOTS / "supervisor-console.png"), full_page=True)
 
     by_type: dict[str, list[dict[str, Any]]] = {}
@@ -163,5 +173,11 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
     (pause,) = by_type["session.paused"]
     assert (pause["actor"], pause["data"]) == ("supervisor:sup-1", {"reason": "副场网络中断"})
     assert len(by_type["session.resumed"]) == 1
+    (revoked,) = by_type["seat.key_revoked"]
+    assert (revoked["actor"], revoked["data"]["seat"]) == ("supervisor:sup-1", seats[-1].seat)
+    assert revoked["data"]["reason"] == "笔记本电脑故障"
+    code = shown.split("code: ")[1].split("（")[0]
+    assert len(code.replace("-", "")) == 12
+    assert code not in str(by_type)  # the code is a secret: it never enters the log
     assert errors == []
     await room.close()

@@ -63,6 +63,7 @@ SIGNED_KINDS = (
     "rejection.vote",
     "time.request",
     "report.sign",
+    "rollback.request",
 )
 STAFF_KINDS = (
     "phase.advance",
@@ -74,6 +75,13 @@ STAFF_KINDS = (
     "tokens.revoked",
     "media.joined",
     "recording.closed",
+    "session.pause",
+    "session.resume",
+    "session.seal",
+    "phase.rollback",
+    "rollback.approve",
+    "rollback.decline",
+    "seat.recover",
 )
 PHASES = ("prepared", "sign_in", "scoring", "review", "closed")
 
@@ -309,6 +317,7 @@ SIGNED_FIELDS: dict[str, dict[str, Any]] = {
     "rejection.vote": {"proposal": "R1", "vote": "yes"},
     "time.request": {"reason": "more time"},
     "report.sign": {"report": "0" * 64},
+    "rollback.request": {"what": "sheet", "reason": "误填"},
 }
 _SIGNED_KEYS = ("type", "session", "seat", "cmd", "t", "id", "signed", "sig")
 
@@ -338,6 +347,13 @@ STAFF_TEMPLATES: dict[str, dict[str, Any]] = {
     "tokens.revoked": {"role": "supervisor", "subject": "sup-1"},
     "media.joined": {"member": "expert:host-1", "publishes": True},
     "recording.closed": {"seat": "host-1", "track": "video", "file": "x.webm"},
+    "session.pause": {"reason": "网络中断", "fault": True},
+    "session.resume": {},
+    "session.seal": {"reason": "招标人决定"},
+    "phase.rollback": {"reason": "复核", "seats": [Ref("other_seat")]},
+    "rollback.approve": {"rollback": "RB1"},
+    "rollback.decline": {"rollback": "RB1", "reason": "理由"},
+    "seat.recover": {"seat": Ref("other_seat"), "reason": "设备故障"},
 }
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from server.app.committer import Committer
+from server.app.handlers.enrolment import EnrolmentHandler
 from server.app.handlers.reports import ReportHandler
 from server.app.sealer import Sealer
 from server.domain.commands import (
@@ -18,6 +19,7 @@ from server.domain.commands import (
     staff_command,
 )
 from server.domain.errors import Code, CommandError
+from server.domain.recovery import RecoverSeat
 from server.domain.roles import Principal
 from server.domain.untrusted import check_untrusted
 
@@ -55,12 +57,15 @@ class CommandHandler:
         self._committer = committer
         self._reports = reports
         self.sealer: Sealer | None = None  # set by the app: the close waits for the seal
+        self.enrolment: EnrolmentHandler | None = None  # set by the service: seat recovery
 
     async def command(self, principal: Principal, envelope: Any) -> dict[str, Any]:
         """Run one client command; the ack comes after the commit."""
         if isinstance(envelope, dict) and envelope.get("type") == "report.issue":
             return await self._reports.issue(principal, check_untrusted(envelope, "command"))
         command_id, command = parse_envelope(envelope)
+        if isinstance(command, RecoverSeat) and self.enrolment is not None:
+            return await self.enrolment.recover(principal, command_id, command)  # a new code too
         if isinstance(command, SignedCommand) and command.type == "report.sign":
             ack = await self._committer.submit(principal, command_id, command)
             await self._reports.refresh(principal.session)

@@ -18,9 +18,11 @@ from typing import Any
 from server.app.committer import Committer
 from server.app.handlers.auth import AuthHandler
 from server.app.handlers.reading import ReadHandler
-from server.domain.access import Backoff, retry_at_ms
+from server.app.tokens import new_code
+from server.domain.access import Backoff, retry_at_ms, token_generation
 from server.domain.commands import Enrol
 from server.domain.errors import Code, CommandError
+from server.domain.recovery import RecoverSeat, recovering
 from server.domain.roles import Principal, Role
 from server.domain.signing import parse_signed, verify_signature
 from server.store import access
@@ -85,6 +87,10 @@ class EnrolmentHandler:
             known = (await self._read.state(session)).seats.get(seat)
         except CommandError:
             known = None  # an unknown session answers as an unknown seat does
+        try:
+            generation = token_generation(await self._read.state(session), "expert", seat)
+        except CommandError:
+            generation = 0
         reset_ms = known.code_reset_ms if known is not None else 0
         async with self._read.engine.begin() as conn:
             per_seat = await access.failures_txn(conn, source, scope, reset_ms)
@@ -120,7 +126,8 @@ class EnrolmentHandler:
             raise
         async with self._read.engine.begin() as conn:
             await access.clear_failures_txn(conn, scope, source)
-        return {**ack, "token": self._auth.tokens.issue(principal, self._auth.now_s())}
+        token = self._auth.tokens.issue(principal, self._auth.now_s(), generation=generation)
+        return {**ack, "token": token}
 
     async def login(self, session: str, seat: Any, signed: Any, sig: Any) -> dict[str, Any]:
         """A new token for an enrolled seat that proves it holds the seat key."""
@@ -150,4 +157,38 @@ class EnrolmentHandler:
             if not await access.claim_login_txn(conn, session, seat, client_t):
                 raise login_refused()
         principal = Principal(Role.EXPERT, session, seat)
-        return {"token": self._auth.tokens.issue(principal, self._auth.now_s())}
+        generation = token_generation(state, "expert", seat)  # a recovery moved it on
+        return {
+            "token": self._auth.tokens.issue(principal, self._auth.now_s(), generation=generation)
+        }
+
+    async def recover(
+        self, supervisor: Principal, command_id: str, command: RecoverSeat
+    ) -> dict[str, Any]:
+        """A failed device: revoke the seat's key (logged) and hand the supervisor a new code.
+
+        The new code is stored before the revocation is submitted, and only for a seat that
+        has a key (whose code is worth nothing anyway) or whose recovery is already logged (the
+        supervisor asks again: the latest code is the one that works). The code is a secret:
+        it goes to the supervisor in the answer, never into the log.
+        """
+        if supervisor.role is not Role.SUPERVISOR:
+            raise CommandError(Code.FORBIDDEN, "only a supervisor approves a seat's recovery")
+        session = supervisor.session
+        state = await self._read.state(session)
+        seat = command.seat if isinstance(command.seat, str) else ""
+        found = state.seats.get(seat)
+        if found is None:
+            raise CommandError(Code.UNKNOWN_SEAT, f"no seat {command.seat!r} in this session")
+        again = recovering(state, seat)
+        if found.key is None and not again:
+            raise CommandError(Code.NOT_ENROLLED, f"seat {seat} has no key to replace")
+        code = new_code()
+        async with self._read.engine.begin() as conn:
+            await access.replace_code_txn(
+                conn, session, seat, self._auth.tokens.code_hash(session, seat, code)
+            )
+        if again:
+            return {"ok": True, "seq": found.revoked_seq, "code": code}
+        ack = await self._committer.submit(supervisor, command_id, command)
+        return {**ack, "code": code}
