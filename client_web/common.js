@@ -98,6 +98,7 @@
       view.blind = null; // as server/domain/views.py apply_view: null until a draw or a report
       view.report = null;
       view.rollbacks = {}; // server/domain/rollback_views.py
+      view.conduct = { records: {}, ratings: {} }; // server/domain/conduct.py (staff views only)
       view.lot = data.lot;
       view.seats = {};
       view.cells = {};
@@ -138,6 +139,13 @@
       for (const key of ["reason", "fault"]) if (data[key] !== undefined) view.paused[key] = data[key];
     } else if (kind === "session.resumed") {
       view.paused = null;
+    } else if (kind === "misconduct.recorded") {
+      if (view.conduct) {
+        const { misconduct, seat: who, category, note } = data;
+        view.conduct.records[misconduct] = { seat: who, category, note, evidence: { ...(data.evidence || {}) }, by: event.actor, seq: event.seq };
+      }
+    } else if (kind === "expert.rated") {
+      if (view.conduct) view.conduct.ratings[data.seat] = { rating: data.rating, note: data.note === undefined ? null : data.note, by: event.actor, seq: event.seq };
     } else if (kind === "rollback.requested") {
       // server/domain/rollback_views.py: the requests a role may see, by id
       if (view.rollbacks) {

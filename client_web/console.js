@@ -53,6 +53,7 @@
 
     const rollbacks = window.EvalroomRollbackDesk(ctx, staff, decisionCell);
     const recovery = window.EvalroomRecoveryDesk(ctx, staff);
+    const conduct = window.EvalroomConductDesk(ctx, staff);
 
     function proposalRow(id, p, lot, members) {
       const votes = Object.values(p.votes || {});
@@ -103,6 +104,7 @@
       $("console-report-button").textContent = report ? "重新出具报告 Issue again" : "出具评标报告 Issue the report";
       rollbacks.render(view);
       recovery.render(view);
+      conduct.render(view);
       for (const b of $("console").querySelectorAll("button")) b.disabled = !ctx.connected();
       renderPause(view);
     }

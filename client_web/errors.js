@@ -79,6 +79,7 @@
     paused: ["评标已暂停，恢复后再操作", "The evaluation is paused; try again once it resumes"],
     not_paused: ["评标未暂停", "The evaluation is not paused"],
     sealed: ["会话已封存，只能导出归档", "The session is sealed: only an export is possible"],
+    already_rated: ["已对该席位作出评价", "This member is rated already"],
     not_submitted: ["评分表尚未提交，无需重新打开", "The sheet is not submitted: nothing to reopen"],
     unknown_rollback: ["没有这个回退申请", "No such roll-back request"],
     not_due: ["故障规则的时限未到", "The fault rule's time has not come"],

@@ -19,6 +19,7 @@ from server.domain import (
     committee_chair,
     committee_rejection,
     committee_time,
+    conduct,
     faults,
     media,
     pause,
@@ -112,6 +113,8 @@ Command = (
     | rollback.PhaseRollback
     | rollback.ReviewRollback
     | recovery.RecoverSeat
+    | conduct.RecordMisconduct
+    | conduct.RateExpert
 )
 
 
@@ -141,6 +144,11 @@ def staff_command(kind: Any, envelope: dict[str, Any]) -> Command | None:
     if kind in ("rollback.approve", "rollback.decline"):
         approve = kind == "rollback.approve"
         return rollback.ReviewRollback(envelope.get("rollback"), approve, envelope.get("reason"))
+    if kind == "misconduct.record":
+        fields = ("seat", "category", "note", "evidence")
+        return conduct.RecordMisconduct(*(envelope.get(k) for k in fields))
+    if kind == "expert.rate":
+        return conduct.RateExpert(*(envelope.get(k) for k in ("seat", "rating", "note")))
     if kind == "seat.recover":  # the shell hands out the new code (server/app/handlers)
         return recovery.RecoverSeat(envelope.get("seat"), envelope.get("reason"))
     if kind == "session.seal":  # the tenderer's decision on a referred fault, by the admin
@@ -357,6 +365,10 @@ def decide(
         return access.check_reset(state, principal, command)
     if isinstance(command, recovery.RecoverSeat):  # a failed device: also while paused
         return recovery.check_recover(state, principal, command)
+    if isinstance(command, conduct.RecordMisconduct):  # what happened, also while paused
+        return conduct.check_record(state, principal, command)
+    if isinstance(command, conduct.RateExpert):
+        return conduct.check_rate(state, principal, command)
     # Everything below moves the evaluation on: nothing of it while it is paused.
     pause.refuse_while_paused(state)
     if isinstance(command, AdvancePhase):

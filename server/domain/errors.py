@@ -47,6 +47,7 @@ class Code(StrEnum):
     NOT_CHAIR = "not_chair"
     CHAIR_ELECTED = "chair_elected"
     ALREADY_VOTED = "already_voted"
+    ALREADY_RATED = "already_rated"
     UNKNOWN_PROPOSAL = "unknown_proposal"
     PROPOSAL_CLOSED = "proposal_closed"
     NOT_APPROVED = "not_approved"

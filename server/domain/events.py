@@ -53,6 +53,9 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     # Pause and resume (server/domain/pause.py), by a supervisor.
     "session.paused": frozenset({"reason", "fault?"}),
     "session.resumed": frozenset({"reason?"}),
+    # Expert conduct (server/domain/conduct.py), by a supervisor.
+    "misconduct.recorded": frozenset({"misconduct", "seat", "category", "note", "evidence?"}),
+    "expert.rated": frozenset({"seat", "rating", "note?"}),
     # Seat recovery (server/domain/recovery.py): the old key revoked, by a supervisor.
     "seat.key_revoked": frozenset({"seat", "reason", "key", "enrolled"}),
     # Roll-back (server/domain/rollback.py): a request, a decision, the compensating events.

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from server.domain.committee_fold import COMMITTEE_FOLDS
+from server.domain.conduct import CONDUCT_FOLDS
 from server.domain.events import Event
 from server.domain.faults import FAULT_FOLDS
 from server.domain.pause import PAUSE_FOLDS
@@ -109,6 +110,7 @@ FOLDS: dict[str, Fold] = {
     **SEAL_FOLDS,
     **ROLLBACK_FOLDS,
     **RECOVERY_FOLDS,
+    **CONDUCT_FOLDS,
 }
 
 

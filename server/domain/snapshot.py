@@ -13,10 +13,13 @@ from server.domain.state import (
     BlindState,
     Cell,
     Committee,
+    Conduct,
     Explanation,
+    Misconduct,
     Pause,
     Phase,
     Proposal,
+    Rating,
     ReportSignature,
     ReportState,
     Rollback,
@@ -71,6 +74,15 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
             for r in state.rollbacks.values()
         ],
         "phase_seq": state.phase_seq,
+        "conduct": {
+            "records": [
+                [r.id, r.seat, r.category, r.note, r.evidence, r.by, r.seq]
+                for r in state.conduct.records.values()
+            ],
+            "ratings": {
+                seat: [r.rating, r.note, r.by, r.seq] for seat, r in state.conduct.ratings.items()
+            },
+        },
         "sealed": None
         if state.sealed is None
         else [state.sealed.cause, state.sealed.since_ms, state.sealed.seq],
@@ -189,7 +201,18 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
             for r in obj.get("rollbacks", [])
         },
         phase_seq=obj.get("phase_seq", 0),
+        conduct=_conduct_from_json(obj.get("conduct")),
     )
+
+
+def _conduct_from_json(obj: dict[str, Any] | None) -> Conduct:
+    if obj is None:
+        return Conduct()
+    records = {
+        r[0]: Misconduct(r[0], r[1], r[2], r[3], dict(r[4]), r[5], r[6]) for r in obj["records"]
+    }
+    ratings = {seat: Rating(*r) for seat, r in obj["ratings"].items()}
+    return Conduct(records, ratings)
 
 
 def _blind_from_json(obj: dict[str, Any] | None) -> BlindState | None:

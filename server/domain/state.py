@@ -158,6 +158,35 @@ class Rollback:
 
 
 @dataclass
+class Misconduct:
+    """A misconduct record (条例 Art. 71, server/domain/conduct.py)."""
+
+    id: str
+    seat: str
+    category: str
+    note: str
+    evidence: dict[str, int]
+    by: str
+    seq: int
+
+
+@dataclass
+class Rating:
+    """A member's conduct rating, given in review."""
+
+    rating: str
+    note: str | None
+    by: str
+    seq: int
+
+
+@dataclass
+class Conduct:
+    records: dict[str, Misconduct] = field(default_factory=dict)
+    ratings: dict[str, Rating] = field(default_factory=dict)  # seat -> rating
+
+
+@dataclass
 class Pause:
     """The evaluation is paused (暂停): why, since when, by which event."""
 
@@ -197,6 +226,7 @@ class SessionState:
     sealed: Seal | None = None  # server/domain/sealing.py
     rollbacks: dict[str, Rollback] = field(default_factory=dict)  # server/domain/rollback.py
     phase_seq: int = 0  # the seq of the event that entered the current phase
+    conduct: Conduct = field(default_factory=Conduct)  # server/domain/conduct.py
 
     @property
     def revealed(self) -> bool:

@@ -31,6 +31,7 @@ from server.domain.committee_views import (
     apply_committee_view,
     committee_state_view,
 )
+from server.domain.conduct import CONDUCT_EVENTS, apply_conduct_view, conduct_view
 from server.domain.events import Event
 from server.domain.media import MEDIA_EVENTS, concerns_seat
 from server.domain.pause import PAUSE_EVENTS
@@ -84,6 +85,8 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
         if event.type in SEAT_EVENTS and not own and not revealed:
             return {"seq": event.seq, "type": "hidden"}
         if event.type in MEDIA_EVENTS and not concerns_seat(event.type, data, viewer.seat):
+            return {"seq": event.seq, "type": "hidden"}
+        if event.type in CONDUCT_EVENTS:  # for the supervisors and the archive, not the members
             return {"seq": event.seq, "type": "hidden"}
         full = event.to_json()
         if event.type == "blind.assigned":
@@ -161,6 +164,8 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
         view["committee"] = committee_state_view(state, viewer.role, viewer.seat)
         view["report"] = report_state_view(state)
         view["rollbacks"] = rollback_state_view(state, viewer.role, viewer.seat)
+        if viewer.role in FULL_VIEW_ROLES:
+            view["conduct"] = conduct_view(state, viewer.role)
     return view
 
 
@@ -223,6 +228,8 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
             }
             view["report"] = None
             view["rollbacks"] = {}
+            if viewer.role in FULL_VIEW_ROLES:
+                view["conduct"] = {"records": {}, "ratings": {}}
         if viewer.role is Role.EXPERT:
             for s in data["seats"]:
                 if s != viewer.seat:
@@ -256,6 +263,8 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         view["sealed"] = {"cause": data["cause"], "since": event["t"], "seq": event["seq"]}
     elif kind in ("blind.assigned", "blind.revealed"):
         apply_blind_view(view, kind, data, viewer.role in FULL_VIEW_ROLES)
+    elif kind in CONDUCT_EVENTS:
+        apply_conduct_view(view, event)
     elif kind in ROLLBACK_EVENTS:
         apply_rollback_view(view, event)
     elif kind in COMMITTEE_EVENTS:

@@ -110,6 +110,7 @@ def full_day(lot: dict[str, Any]) -> Session:
             step = (*step[:3], {**step[3], "proposal": "R2"})
         if step == ("staff", {"type": "phase.advance", "to": "closed"}):
             issue_and_sign_report(session)
+            conduct_recorded(session)
         if step == ("staff", {"type": "phase.advance", "to": "scoring"}):
             fault_referred_and_resumed(session)
         if step == ("staff", {"type": "phase.advance", "to": "review"}):
@@ -135,6 +136,16 @@ def sheet_reopened(session: Session) -> None:
     (second,) = session.expert("host-3", "rollback.request", **reason)
     session.step(("staff", {"type": "rollback.approve", "rollback": second.data["rollback"]}))
     session.expert("host-3", "sheet.submit")
+
+
+def conduct_recorded(session: Session) -> None:
+    """A misconduct record pointing at the log, and every member rated before the close."""
+    record = {"seat": "guest-2-1", "category": "left_post", "note": "离席 12 分钟未报告"}
+    evidence = {"seq": session.state.seq, "recording_ms": 1_795_000_000_000}
+    session.step(("staff", {"type": "misconduct.record", **record, "evidence": evidence}))
+    for seat in session.state.seats:
+        rating = "pass" if seat == "guest-2-1" else "good"
+        session.step(("staff", {"type": "expert.rate", "seat": seat, "rating": rating}))
 
 
 def seat_recovered(session: Session) -> None:

@@ -137,6 +137,22 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
 
         # review again: the report is issued from the console
         await _advance(page, "复核")
+
+        # conduct: a misconduct record with its evidence, and a member's rating
+        await page.select_option("#conduct-seat", seats[2].seat)
+        await page.select_option("#conduct-category", "left_post")
+        await page.fill("#conduct-note", "离席 12 分钟未报告")
+        await page.fill("#conduct-seq", "5")
+        await page.click("#conduct-button")
+        await confirm(page)
+        await until(
+            page, "document.querySelector('#conduct-records tr[data-misconduct=\"M1\"]') !== null"
+        )
+        rate = f'#conduct-ratings tr[data-unrated="{seats[0].seat}"]'
+        await page.select_option(f"{rate} select", "excellent")
+        await page.click(f"{rate} button")
+        rated = f'#conduct-ratings tr[data-rated="{seats[0].seat}"]'
+        await until(page, f"document.querySelector('{rated}') !== null")
         await until(page, "!document.getElementById('console-report').hidden")
         await page.click("#console-report-button")
         await confirm(page)
@@ -173,6 +189,9 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
     (pause,) = by_type["session.paused"]
     assert (pause["actor"], pause["data"]) == ("supervisor:sup-1", {"reason": "副场网络中断"})
     assert len(by_type["session.resumed"]) == 1
+    (recorded,) = by_type["misconduct.recorded"]
+    assert recorded["data"]["evidence"] == {"seq": 5}
+    assert by_type["expert.rated"][0]["data"] == {"seat": seats[0].seat, "rating": "excellent"}
     (revoked,) = by_type["seat.key_revoked"]
     assert (revoked["actor"], revoked["data"]["seat"]) == ("supervisor:sup-1", seats[-1].seat)
     assert revoked["data"]["reason"] == "笔记本电脑故障"

@@ -82,6 +82,8 @@ STAFF_KINDS = (
     "rollback.approve",
     "rollback.decline",
     "seat.recover",
+    "misconduct.record",
+    "expert.rate",
 )
 PHASES = ("prepared", "sign_in", "scoring", "review", "closed")
 
@@ -354,6 +356,8 @@ STAFF_TEMPLATES: dict[str, dict[str, Any]] = {
     "rollback.approve": {"rollback": "RB1"},
     "rollback.decline": {"rollback": "RB1", "reason": "理由"},
     "seat.recover": {"seat": Ref("other_seat"), "reason": "设备故障"},
+    "misconduct.record": {"seat": Ref("seat"), "category": "other", "note": "x", "evidence": {}},
+    "expert.rate": {"seat": Ref("seat"), "rating": "good"},
 }
 
 
