@@ -99,6 +99,7 @@
       view.report = null;
       view.rollbacks = {}; // server/domain/rollback_views.py
       view.conduct = { records: {}, ratings: {} }; // server/domain/conduct.py (staff views only)
+      view.inspection = []; // server/domain/inspection.py (staff views only)
       view.lot = data.lot;
       view.seats = {};
       view.cells = {};
@@ -139,6 +140,8 @@
       for (const key of ["reason", "fault"]) if (data[key] !== undefined) view.paused[key] = data[key];
     } else if (kind === "session.resumed") {
       view.paused = null;
+    } else if (kind === "inspection.flagged") {
+      if (view.inspection) view.inspection.push({ rule: data.rule, seat: data.seat, subject: data.subject, detail: { ...data.detail }, seq: event.seq });
     } else if (kind === "misconduct.recorded") {
       if (view.conduct) {
         const { misconduct, seat: who, category, note } = data;

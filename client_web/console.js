@@ -54,6 +54,7 @@
     const rollbacks = window.EvalroomRollbackDesk(ctx, staff, decisionCell);
     const recovery = window.EvalroomRecoveryDesk(ctx, staff);
     const conduct = window.EvalroomConductDesk(ctx, staff);
+    const inspection = window.EvalroomInspectionDesk(ctx);
 
     function proposalRow(id, p, lot, members) {
       const votes = Object.values(p.votes || {});
@@ -105,6 +106,7 @@
       rollbacks.render(view);
       recovery.render(view);
       conduct.render(view);
+      inspection.render(view);
       for (const b of $("console").querySelectorAll("button")) b.disabled = !ctx.connected();
       renderPause(view);
     }

@@ -24,6 +24,7 @@ from server.app.hardening import (
 )
 from server.app.home_http import add_home_routes
 from server.app.http import SERVICE, add_routes, typed_errors
+from server.app.inspector import Inspector
 from server.app.limits import LIMITS
 from server.app.media_service import MediaService
 from server.app.notary import Notary, load_or_create_key
@@ -49,6 +50,7 @@ MAX_FRAME = 1024 * 1024
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 MEDIA = web.AppKey("media", MediaService)
 SEALER = web.AppKey("sealer", Sealer)
+INSPECTOR = web.AppKey("inspector", Inspector)
 
 
 def wall_ms() -> int:
@@ -149,6 +151,10 @@ def make_app(config: Config) -> web.Application:
         observers.append(sealer.observe)
         service.commands.sealer = sealer
         await sealer.start()
+        inspector = Inspector(committer)
+        app[INSPECTOR] = inspector
+        observers.append(inspector.observe)
+        await inspector.start()
         await grants.start()
         logger.info("evalroom ready on %s (%s)", config.public_url, engine.dialect.name)
         yield
@@ -156,6 +162,7 @@ def make_app(config: Config) -> web.Application:
             await witness.stop()
         await grants.stop()
         await sealer.stop()
+        await inspector.stop()
         await media.stop()
         await committer.stop()
         await engine.dispose()

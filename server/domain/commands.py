@@ -21,6 +21,7 @@ from server.domain import (
     committee_time,
     conduct,
     faults,
+    inspection,
     media,
     pause,
     recovery,
@@ -115,6 +116,7 @@ Command = (
     | recovery.RecoverSeat
     | conduct.RecordMisconduct
     | conduct.RateExpert
+    | inspection.InspectionFlag
 )
 
 
@@ -369,6 +371,8 @@ def decide(
         return conduct.check_record(state, principal, command)
     if isinstance(command, conduct.RateExpert):
         return conduct.check_rate(state, principal, command)
+    if isinstance(command, inspection.InspectionFlag):  # a record of what happened
+        return inspection.check_flag(state, principal, command)
     # Everything below moves the evaluation on: nothing of it while it is paused.
     pause.refuse_while_paused(state)
     if isinstance(command, AdvancePhase):

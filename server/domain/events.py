@@ -56,6 +56,8 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     # Expert conduct (server/domain/conduct.py), by a supervisor.
     "misconduct.recorded": frozenset({"misconduct", "seat", "category", "note", "evidence?"}),
     "expert.rated": frozenset({"seat", "rating", "note?"}),
+    # The automated inspection (server/domain/inspection.py), by the node's inspector.
+    "inspection.flagged": frozenset({"rule", "seat", "subject", "detail"}),
     # Seat recovery (server/domain/recovery.py): the old key revoked, by a supervisor.
     "seat.key_revoked": frozenset({"seat", "reason", "key", "enrolled"}),
     # Roll-back (server/domain/rollback.py): a request, a decision, the compensating events.

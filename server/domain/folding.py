@@ -16,6 +16,7 @@ from server.domain.committee_fold import COMMITTEE_FOLDS
 from server.domain.conduct import CONDUCT_FOLDS
 from server.domain.events import Event
 from server.domain.faults import FAULT_FOLDS
+from server.domain.inspection import INSPECTION_FOLDS
 from server.domain.pause import PAUSE_FOLDS
 from server.domain.recovery import RECOVERY_FOLDS
 from server.domain.rollback import ROLLBACK_FOLDS
@@ -54,7 +55,10 @@ def _score_set(state: SessionState, data: dict[str, Any], event: Event) -> None:
     code = data.get("code")
     bidder = data.get("bidder") or state.blind_bidder(data["seat"], code)
     key = cell_key(bidder, data["criterion"])
-    state.cells[data["seat"]][key] = Cell(data["value"], data.get("comment"), event.seq, code)
+    earlier = state.cells[data["seat"]].get(key)
+    first_ms = earlier.first_ms if earlier is not None else event.time_ms
+    cell = Cell(data["value"], data.get("comment"), event.seq, code, first_ms)
+    state.cells[data["seat"]][key] = cell
 
 
 def _submitted(state: SessionState, data: dict[str, Any], event: Event) -> None:
@@ -111,6 +115,7 @@ FOLDS: dict[str, Fold] = {
     **ROLLBACK_FOLDS,
     **RECOVERY_FOLDS,
     **CONDUCT_FOLDS,
+    **INSPECTION_FOLDS,
 }
 
 

@@ -103,6 +103,27 @@ def _fault_rules(obj: Any) -> FaultRules:
 
 
 @dataclass(frozen=True)
+class InspectionRules:
+    """Thresholds of the automated inspection (网上巡检, server/domain/inspection.py), set per lot
+    under ``"inspection"``; a lot without that key is not inspected."""
+
+    min_seconds_per_bidder: int = 60  # all of a bidder's cells filled faster than this
+    identical_min_cells: int = 3  # two seats identical on at least this many subjective cells
+    extreme_min_cells: int = 3  # every subjective cell of a bidder at its maximum or minimum
+
+
+def _inspection_rules(obj: Any) -> InspectionRules | None:
+    if obj is None:
+        return None
+    keys = ("min_seconds_per_bidder", "identical_min_cells", "extreme_min_cells")
+    if not isinstance(obj, Mapping) or not set(obj) <= set(keys):
+        raise _bad("inspection is {" + ", ".join(f"{k}?" for k in keys) + "}")
+    default = InspectionRules()
+    values = {k: _whole(obj.get(k, getattr(default, k)), f"inspection.{k}", 1) for k in keys}
+    return InspectionRules(**values)
+
+
+@dataclass(frozen=True)
 class Lot:
     project_code: str
     project_name: str
@@ -115,6 +136,7 @@ class Lot:
     bidders: tuple[Bidder, ...]
     raw: Mapping[str, Any]
     faults: FaultRules = field(default_factory=lambda: FaultRules())
+    inspection: InspectionRules | None = None
 
     def seat_ids(self) -> list[str]:
         """Every seat of the committee, host venue first."""
@@ -307,4 +329,5 @@ def parse_lot(obj: Any) -> Lot:
         bidders=bidders,
         raw=raw,
         faults=_fault_rules(obj.get("faults")),
+        inspection=_inspection_rules(obj.get("inspection")),
     )

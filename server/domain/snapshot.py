@@ -50,7 +50,7 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
             for s in state.seats.values()
         },
         "cells": {
-            seat: {k: [c.value, c.comment, c.seq, c.code] for k, c in cells.items()}
+            seat: {k: [c.value, c.comment, c.seq, c.code, c.first_ms] for k, c in cells.items()}
             for seat, cells in state.cells.items()
         },
         "blind": None
@@ -74,6 +74,7 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
             for r in state.rollbacks.values()
         ],
         "phase_seq": state.phase_seq,
+        "inspection": {key: dict(flag) for key, flag in state.inspection.items()},
         "conduct": {
             "records": [
                 [r.id, r.seat, r.category, r.note, r.evidence, r.by, r.seq]
@@ -201,6 +202,7 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
             for r in obj.get("rollbacks", [])
         },
         phase_seq=obj.get("phase_seq", 0),
+        inspection={key: dict(flag) for key, flag in obj.get("inspection", {}).items()},
         conduct=_conduct_from_json(obj.get("conduct")),
     )
 

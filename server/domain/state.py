@@ -54,6 +54,7 @@ class Cell:
     comment: str | None
     seq: int
     code: str | None = None  # the blind code the expert signed, for a blind criterion
+    first_ms: int = 0  # when the cell was first filled (the inspection's pace rule)
 
 
 @dataclass
@@ -227,6 +228,8 @@ class SessionState:
     rollbacks: dict[str, Rollback] = field(default_factory=dict)  # server/domain/rollback.py
     phase_seq: int = 0  # the seq of the event that entered the current phase
     conduct: Conduct = field(default_factory=Conduct)  # server/domain/conduct.py
+    # "rule|seat|subject" -> {"rule", "seat", "subject", "detail", "seq"}: inspection.py
+    inspection: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def revealed(self) -> bool:

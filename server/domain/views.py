@@ -33,6 +33,7 @@ from server.domain.committee_views import (
 )
 from server.domain.conduct import CONDUCT_EVENTS, apply_conduct_view, conduct_view
 from server.domain.events import Event
+from server.domain.inspection import INSPECTION_EVENTS, inspection_view
 from server.domain.media import MEDIA_EVENTS, concerns_seat
 from server.domain.pause import PAUSE_EVENTS
 from server.domain.report_signing import apply_report_view, report_state_view
@@ -86,7 +87,7 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
             return {"seq": event.seq, "type": "hidden"}
         if event.type in MEDIA_EVENTS and not concerns_seat(event.type, data, viewer.seat):
             return {"seq": event.seq, "type": "hidden"}
-        if event.type in CONDUCT_EVENTS:  # for the supervisors and the archive, not the members
+        if event.type in CONDUCT_EVENTS | INSPECTION_EVENTS:  # for staff and the archive
             return {"seq": event.seq, "type": "hidden"}
         full = event.to_json()
         if event.type == "blind.assigned":
@@ -166,6 +167,7 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
         view["rollbacks"] = rollback_state_view(state, viewer.role, viewer.seat)
         if viewer.role in FULL_VIEW_ROLES:
             view["conduct"] = conduct_view(state, viewer.role)
+            view["inspection"] = inspection_view(state)
     return view
 
 
@@ -230,6 +232,7 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
             view["rollbacks"] = {}
             if viewer.role in FULL_VIEW_ROLES:
                 view["conduct"] = {"records": {}, "ratings": {}}
+                view["inspection"] = []
         if viewer.role is Role.EXPERT:
             for s in data["seats"]:
                 if s != viewer.seat:
@@ -265,6 +268,9 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         apply_blind_view(view, kind, data, viewer.role in FULL_VIEW_ROLES)
     elif kind in CONDUCT_EVENTS:
         apply_conduct_view(view, event)
+    elif kind in INSPECTION_EVENTS and "inspection" in view:
+        flag = {k: data[k] for k in ("rule", "seat", "subject")}
+        view["inspection"].append({**flag, "detail": dict(data["detail"]), "seq": event["seq"]})
     elif kind in ROLLBACK_EVENTS:
         apply_rollback_view(view, event)
     elif kind in COMMITTEE_EVENTS:

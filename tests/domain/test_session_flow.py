@@ -28,6 +28,7 @@ from server.domain.errors import Code, CommandError
 from server.domain.events import EVENT_SCHEMAS, event_from_bytes, schema_problems
 from server.domain.faults import FaultTimer
 from server.domain.folding import apply_event, fold
+from server.domain.inspection import InspectionFlag, findings
 from server.domain.pause import PauseSession, ResumeSession
 from server.domain.report_signing import IssueReport
 from server.domain.roles import Principal, Role
@@ -93,7 +94,7 @@ def test_fold_from_zero_equals_live_state(lot_json: dict[str, Any]) -> None:
 
 def full_day(lot: dict[str, Any]) -> Session:
     """The sample day plus a declined proposal: every event type at least once."""
-    session = Session(lot)
+    session = Session({**lot, "inspection": {}})  # inspected with the default thresholds
     session.run(SUP, ResetEnrolment("host-1", "专家输错三次验证码，核实身份后重置"))
     session.run(ADMIN, RevokeTokens("public", "screen", "公共大屏链接外泄"))
     session.enrol_all()
@@ -118,6 +119,7 @@ def full_day(lot: dict[str, Any]) -> Session:
             session.step(("staff", {"type": "session.resume", "reason": "网络恢复"}))
             sheet_reopened(session)
             seat_recovered(session)
+            inspected(session)
         session.step(step)
         if step == ("staff", {"type": "phase.advance", "to": "review"}):
             review_rolled_back(session)
@@ -136,6 +138,15 @@ def sheet_reopened(session: Session) -> None:
     (second,) = session.expert("host-3", "rollback.request", **reason)
     session.step(("staff", {"type": "rollback.approve", "rollback": second.data["rollback"]}))
     session.expert("host-3", "sheet.submit")
+
+
+def inspected(session: Session) -> None:
+    """What the node's inspector does after scores came in: log every finding once."""
+    found = findings(session.state)
+    assert found  # the driver's clock fills a bidder's cells within milliseconds
+    for finding in found:
+        session.run(NODE, InspectionFlag(finding.rule, finding.seat, finding.subject))
+    assert findings(session.state) == []
 
 
 def conduct_recorded(session: Session) -> None:

@@ -43,7 +43,7 @@ SHOTS = Path("/tmp/shots")
 # What Evalroom.applyView (client_web/common.js) maintains for a full-view role.
 FOLDED = (
     *("seq", "phase", "lot", "seats", "cells", "committee", "blind", "report", "phase_times"),
-    *("paused", "sealed", "rollbacks", "conduct"),
+    *("paused", "sealed", "rollbacks", "conduct", "inspection"),
 )
 DISSENT = "对 B4 的否决有保留意见"
 

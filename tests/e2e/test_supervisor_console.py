@@ -39,7 +39,7 @@ pytestmark = pytest.mark.browser
 
 
 async def test_the_supervisor_runs_the_committees_steps_from_the_console(server: str) -> None:
-    lot = load_lot()
+    lot = {**load_lot(), "inspection": {}}  # the default thresholds: these seats score fast
     room = Room(server, await create_session(server, lot), lot)
     await room.supervisor(1)  # reads the log (room.clients[0])
     seats = [await room.seat(s) for s in room.created["seats"]]
@@ -102,6 +102,8 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
         await until(page, "document.getElementById('pause-state').dataset.paused === 'no'")
         await asyncio.gather(*(_score_all(seat, lot) for seat in seats))
         await until(page, "!document.getElementById('console-blind').hidden")
+        flagged = "document.querySelector('#inspection-flags tr[data-rule=\"fast_scoring\"]')"
+        await until(page, f"{flagged} !== null")  # the node's inspector, within a second or so
         await page.click("#console-blind")
         await confirm(page)
         await until(page, "document.getElementById('console-blind').hidden")

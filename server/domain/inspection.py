@@ -1,0 +1,162 @@
+"""Automated inspection (网上巡检): pure rules over the session state, each finding a flag event
+that supervisors see.
+
+A lot with an ``"inspection"`` object is inspected (thresholds in
+:class:`server.domain.lot.InspectionRules`; ``{}`` takes the defaults). Rules, per seat and
+bidder, once all the cells a rule looks at are filled:
+
+- ``fast_scoring``: every typed cell of a bidder first filled within less than
+  ``min_seconds_per_bidder`` (at least two cells);
+- ``identical_scores``: two seats gave the same value on every subjective cell of a bidder
+  (at least ``identical_min_cells``), flagged on the first seat with the other as subject;
+- ``extreme_scores``: every subjective cell of a bidder at its maximum, or every one at its
+  minimum (at least ``extreme_min_cells``).
+
+The node's inspector asks :func:`findings` after scores come in and submits
+:class:`InspectionFlag`; the domain finds the same finding again before it logs
+``inspection.flagged``, so a flag is never an opinion of the shell, and each finding is logged
+once. A flag is a pointer for a supervisor, not a verdict. Pure.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from server.domain.errors import Code, CommandError
+from server.domain.events import Draft, Event
+from server.domain.lot import CriterionKind, InspectionRules
+from server.domain.roles import Principal, Role
+from server.domain.state import SessionState, cell_key
+
+RULES = ("fast_scoring", "identical_scores", "extreme_scores")
+INSPECTION_EVENTS = frozenset({"inspection.flagged"})
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    seat: str
+    subject: str  # a bidder, or "<bidder>/<other seat>" for identical scores
+    detail: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule}|{self.seat}|{self.subject}"
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionFlag:
+    """The node's inspector: a finding of :func:`findings` to log."""
+
+    rule: str
+    seat: str
+    subject: str
+
+
+def _filled(state: SessionState, seat: str, bidder: str, criteria: list[str]) -> list[Any] | None:
+    cells = state.cells.get(seat, {})
+    found = [cells.get(cell_key(bidder, c)) for c in criteria]
+    return found if all(cell is not None for cell in found) else None
+
+
+def findings(state: SessionState) -> list[Finding]:
+    """Every finding the state shows now that is not flagged yet (empty without rules)."""
+    rules = state.lot.inspection
+    if rules is None:
+        return []
+    typed = [c.id for c in state.lot.criteria if c.typed]
+    subjective = [c for c in state.lot.criteria if c.kind is CriterionKind.SUBJECTIVE]
+    found: list[Finding] = []
+    for bidder in (b.id for b in state.lot.bidders):
+        found += _fast(state, rules, bidder, typed)
+        found += _identical(state, rules, bidder, [c.id for c in subjective])
+        found += _extreme(state, rules, bidder, subjective)
+    return [f for f in found if f.key not in state.inspection]
+
+
+def _fast(
+    state: SessionState, rules: InspectionRules, bidder: str, typed: list[str]
+) -> list[Finding]:
+    if len(typed) < 2:
+        return []
+    out = []
+    for seat in state.seats:
+        cells = _filled(state, seat, bidder, typed)
+        if cells is None:
+            continue
+        seconds = (max(c.first_ms for c in cells) - min(c.first_ms for c in cells)) / 1000
+        if seconds < rules.min_seconds_per_bidder:
+            detail = {"cells": len(cells), "seconds": int(seconds)}
+            out.append(Finding("fast_scoring", seat, bidder, detail))
+    return out
+
+
+def _identical(
+    state: SessionState, rules: InspectionRules, bidder: str, criteria: list[str]
+) -> list[Finding]:
+    if len(criteria) < rules.identical_min_cells:
+        return []
+    vectors = {}
+    for seat in state.seats:
+        cells = _filled(state, seat, bidder, criteria)
+        if cells is not None:
+            vectors[seat] = [Decimal(c.value) for c in cells]
+    out = []
+    for first, other in itertools.combinations(sorted(vectors), 2):
+        if vectors[first] == vectors[other]:
+            detail = {"bidder": bidder, "with": other, "cells": len(criteria)}
+            out.append(Finding("identical_scores", first, f"{bidder}/{other}", detail))
+    return out
+
+
+def _extreme(
+    state: SessionState, rules: InspectionRules, bidder: str, criteria: list[Any]
+) -> list[Finding]:
+    if len(criteria) < rules.extreme_min_cells:
+        return []
+    out = []
+    for seat in state.seats:
+        cells = _filled(state, seat, bidder, [c.id for c in criteria])
+        if cells is None:
+            continue
+        values = [Decimal(cell.value) for cell in cells]
+        for extreme, bound in (
+            ("max", [c.max for c in criteria]),
+            ("min", [c.min for c in criteria]),
+        ):
+            if values == bound:
+                detail = {"extreme": extreme, "cells": len(values)}
+                out.append(Finding("extreme_scores", seat, bidder, detail))
+    return out
+
+
+def check_flag(state: SessionState, principal: Principal, command: InspectionFlag) -> list[Draft]:
+    """Log a finding the state shows (and that is not logged yet)."""
+    if principal.role is not Role.NODE:
+        raise CommandError(Code.FORBIDDEN, "only the node's inspector flags")
+    wanted = f"{command.rule}|{command.seat}|{command.subject}"
+    finding = next((f for f in findings(state) if f.key == wanted), None)
+    if finding is None:
+        raise CommandError(Code.NOT_DUE, f"no finding {wanted} in the state now")
+    data = {"rule": finding.rule, "seat": finding.seat, "subject": finding.subject}
+    return [Draft("inspection.flagged", principal.actor, {**data, "detail": finding.detail})]
+
+
+def inspection_view(state: SessionState) -> list[dict[str, Any]]:
+    """The flags in log order, for the roles that see everything."""
+    return sorted((dict(flag) for flag in state.inspection.values()), key=lambda f: f["seq"])
+
+
+def _flagged(state: SessionState, data: dict[str, Any], event: Event) -> None:
+    flag = {k: data[k] for k in ("rule", "seat", "subject")}
+    state.inspection[f"{data['rule']}|{data['seat']}|{data['subject']}"] = {
+        **flag,
+        "detail": dict(data["detail"]),
+        "seq": event.seq,
+    }
+
+
+INSPECTION_FOLDS = {"inspection.flagged": _flagged}
