@@ -18,7 +18,7 @@ from typing import Any
 
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft
-from server.domain.roles import Principal, Role
+from server.domain.roles import Principal, Role, require
 from server.domain.state import SessionState, token_key
 
 ACCESS_EVENTS = frozenset({"tokens.revoked", "enrolment.reset"})
@@ -81,8 +81,7 @@ def _reason(reason: Any) -> str | None:
 
 def check_revoke(state: SessionState, principal: Principal, command: RevokeTokens) -> list[Draft]:
     """Only the admin revokes; only staff roles' tokens (an expert's seat key is issue 12)."""
-    if principal.role is not Role.ADMIN:
-        raise CommandError(Code.FORBIDDEN, "only the admin revokes tokens")
+    require(principal, Role.ADMIN, "only the admin revokes tokens")
     try:
         role = Role(command.role)
     except ValueError:
@@ -103,11 +102,8 @@ def check_revoke(state: SessionState, principal: Principal, command: RevokeToken
 
 def check_reset(state: SessionState, principal: Principal, command: ResetEnrolment) -> list[Draft]:
     """A supervisor clears a seat's back-off; an enrolled seat has nothing to reset."""
-    if principal.role is not Role.SUPERVISOR:
-        raise CommandError(Code.FORBIDDEN, "only a supervisor resets enrolment attempts")
-    seat = state.seats.get(command.seat) if isinstance(command.seat, str) else None
-    if seat is None:
-        raise CommandError(Code.UNKNOWN_SEAT, f"no seat {command.seat!r} in this session")
+    require(principal, Role.SUPERVISOR, "only a supervisor resets enrolment attempts")
+    seat = state.seat_named(command.seat)
     if seat.key is not None:
         raise CommandError(Code.ALREADY_ENROLLED, f"seat {seat.seat} has enrolled already")
     data: dict[str, Any] = {"seat": seat.seat}

@@ -16,7 +16,7 @@ from typing import Any
 from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft, Event
-from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
+from server.domain.roles import FULL_VIEW_ROLES, Principal, Role, require
 from server.domain.state import Misconduct, Phase, Rating, SessionState
 
 # 条例 Art. 71 (评标委员会成员的违法行为): stable code -> (zh-CN, English).
@@ -72,14 +72,11 @@ class RateExpert:
 
 
 def _supervisor(principal: Principal) -> None:
-    if principal.role is not Role.SUPERVISOR:
-        raise CommandError(Code.FORBIDDEN, "only a supervisor records an expert's conduct")
+    require(principal, Role.SUPERVISOR, "only a supervisor records an expert's conduct")
 
 
 def _seat(state: SessionState, seat: Any) -> str:
-    if not isinstance(seat, str) or seat not in state.seats:
-        raise CommandError(Code.UNKNOWN_SEAT, f"no seat {seat!r} in this session")
-    return seat
+    return state.seat_named(seat).seat
 
 
 def _evidence(state: SessionState, evidence: Any) -> dict[str, int]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft, Event
-from server.domain.roles import Principal, Role
+from server.domain.roles import Principal, Role, require
 from server.domain.state import Phase, SessionState
 
 BEFORE_START = frozenset({Phase.SIGN_IN})
@@ -66,8 +66,7 @@ def due(state: SessionState, now_ms: int) -> bool:
 
 def check_timer(state: SessionState, principal: Principal, command: FaultTimer) -> list[Draft]:
     """A passed deadline: before the start the fault goes to the tenderer, during it seals."""
-    if principal.role is not Role.NODE:
-        raise CommandError(Code.FORBIDDEN, "only the node's timer applies the fault rule")
+    require(principal, Role.NODE, "only the node's timer applies the fault rule")
     passed = deadline(state)
     if passed is None:
         raise CommandError(Code.NOT_DUE, "no fault's clock is running")

@@ -28,7 +28,7 @@ from typing import Any
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft, Event
 from server.domain.lot import CriterionKind, InspectionRules
-from server.domain.roles import Principal, Role
+from server.domain.roles import Principal, Role, require
 from server.domain.state import SessionState, cell_key
 
 RULES = ("fast_scoring", "identical_scores", "extreme_scores")
@@ -135,8 +135,7 @@ def _extreme(
 
 def check_flag(state: SessionState, principal: Principal, command: InspectionFlag) -> list[Draft]:
     """Log a finding the state shows (and that is not logged yet)."""
-    if principal.role is not Role.NODE:
-        raise CommandError(Code.FORBIDDEN, "only the node's inspector flags")
+    require(principal, Role.NODE, "only the node's inspector flags")
     wanted = f"{command.rule}|{command.seat}|{command.subject}"
     finding = next((f for f in findings(state) if f.key == wanted), None)
     if finding is None:

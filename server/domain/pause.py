@@ -15,7 +15,7 @@ from typing import Any
 from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft, Event
-from server.domain.roles import Principal, Role
+from server.domain.roles import Principal, Role, require
 from server.domain.state import Pause, Phase, SessionState
 
 PAUSE_EVENTS = frozenset({"session.paused", "session.resumed"})
@@ -43,8 +43,7 @@ class ResumeSession:
 
 
 def _supervisor(principal: Principal) -> None:
-    if principal.role is not Role.SUPERVISOR:
-        raise CommandError(Code.FORBIDDEN, "only a supervisor pauses or resumes the evaluation")
+    require(principal, Role.SUPERVISOR, "only a supervisor pauses or resumes the evaluation")
 
 
 def check_pause(state: SessionState, principal: Principal, command: PauseSession) -> list[Draft]:

@@ -19,7 +19,7 @@ from typing import Any
 from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft, Event
-from server.domain.roles import Principal, Role
+from server.domain.roles import Principal, Role, require
 from server.domain.state import Phase, SessionState, token_key
 
 MAX_REASON = 500
@@ -35,11 +35,8 @@ class RecoverSeat:
 
 def check_recover(state: SessionState, principal: Principal, command: RecoverSeat) -> list[Draft]:
     """Revoke an enrolled seat's key, with the reason, so that it can enrol a new one."""
-    if principal.role is not Role.SUPERVISOR:
-        raise CommandError(Code.FORBIDDEN, "only a supervisor approves a seat's recovery")
-    seat = state.seats.get(command.seat) if isinstance(command.seat, str) else None
-    if seat is None:
-        raise CommandError(Code.UNKNOWN_SEAT, f"no seat {command.seat!r} in this session")
+    require(principal, Role.SUPERVISOR, "only a supervisor approves a seat's recovery")
+    seat = state.seat_named(command.seat)
     if seat.key is None:
         raise CommandError(Code.NOT_ENROLLED, f"seat {seat.seat} has no key to replace")
     if state.phase is Phase.CLOSED:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from server.domain.errors import Code, CommandError
+
 
 class Role(StrEnum):
     """Roles of a session. The chair is an expert seat with extra duties, not a separate login."""
@@ -47,3 +49,10 @@ class Principal:
     def seat(self) -> str | None:
         """The seat of an expert, None for every other role."""
         return self.subject if self.role is Role.EXPERT else None
+
+
+def require(principal: Principal, role: Role, only: str) -> None:
+    """Refuse with ``forbidden`` unless ``principal`` has ``role``; ``only`` says who may, e.g.
+    "only a supervisor pauses the evaluation"."""
+    if principal.role is not role:
+        raise CommandError(Code.FORBIDDEN, only)

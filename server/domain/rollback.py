@@ -21,7 +21,7 @@ from typing import Any
 from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft, Event
-from server.domain.roles import Principal, Role
+from server.domain.roles import Principal, Role, require
 from server.domain.scoring import actor_of
 from server.domain.state import Phase, Rollback, SessionState
 
@@ -50,8 +50,7 @@ class ReviewRollback:
 
 
 def _supervisor(principal: Principal) -> None:
-    if principal.role is not Role.SUPERVISOR:
-        raise CommandError(Code.FORBIDDEN, "only a supervisor rolls back or decides on it")
+    require(principal, Role.SUPERVISOR, "only a supervisor rolls back or decides on it")
 
 
 def _open_request(state: SessionState, kind: str, seat: str | None) -> None:

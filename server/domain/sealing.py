@@ -21,7 +21,7 @@ from typing import Any
 from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
 from server.domain.events import Draft, Event
-from server.domain.roles import Principal, Role
+from server.domain.roles import Principal, Role, require
 from server.domain.state import Phase, Seal, SessionState
 
 CAUSES = frozenset({"closed", "fault", "tenderer"})
@@ -39,14 +39,12 @@ class SealSession:
 def check_seal(state: SessionState, principal: Principal, command: SealSession) -> list[Draft]:
     """The close's seal by the node, or the tenderer's decision on a referred fault."""
     if command.cause == "closed":
-        if principal.role is not Role.NODE:
-            raise CommandError(Code.FORBIDDEN, "only the node seals a closed session")
+        require(principal, Role.NODE, "only the node seals a closed session")
         if state.phase is not Phase.CLOSED:
             raise CommandError(Code.WRONG_PHASE, "the session is not closed")
         return [Draft("session.sealed", principal.actor, {"cause": "closed"})]
     if command.cause == "tenderer":
-        if principal.role is not Role.ADMIN:
-            raise CommandError(Code.FORBIDDEN, "only the admin records the tenderer's decision")
+        require(principal, Role.ADMIN, "only the admin records the tenderer's decision")
         if state.paused is None or state.paused.referred_ms is None:
             raise CommandError(Code.NOT_DUE, "no fault has been referred to the tenderer")
         reason = text_of({"reason": command.reason}, "reason", True, MAX_REASON)

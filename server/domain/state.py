@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from server.domain.errors import Code, CommandError
 from server.domain.events import Event
 from server.domain.lot import Lot, parse_lot
 
@@ -230,6 +231,13 @@ class SessionState:
     conduct: Conduct = field(default_factory=Conduct)  # server/domain/conduct.py
     # "rule|seat|subject" -> {"rule", "seat", "subject", "detail", "seq"}: inspection.py
     inspection: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def seat_named(self, seat: Any) -> SeatState:
+        """The seat of that id, or ``unknown_seat`` (for ids that come in a command)."""
+        found = self.seats.get(seat) if isinstance(seat, str) else None
+        if found is None:
+            raise CommandError(Code.UNKNOWN_SEAT, f"no seat {seat!r} in this session")
+        return found
 
     @property
     def revealed(self) -> bool:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from server.app.main import INSPECTOR
-from server.client.seat import SeatClient
-from tests.app.conftest import Room, advance, create_session, load_lot, running_app
+from tests.app.conftest import Room, create_session, load_lot, running_app
 from tests.app.harness import give_draw
+from tests.app.test_bad_input import scoring_room
 
 
 async def test_the_inspector_flags_a_bidder_scored_too_fast(tmp_path: Path) -> None:
@@ -16,14 +16,8 @@ async def test_the_inspector_flags_a_bidder_scored_too_fast(tmp_path: Path) -> N
         lot = {**load_lot(), "inspection": {"min_seconds_per_bidder": 60}}
         room = Room(base, await create_session(base, lot), lot)
         try:
-            sup = await room.supervisor(0)
-            seats = [await room.seat(seat) for seat in room.created["seats"]]
-            await advance(sup, "sign_in")
-            for seat in seats:
-                await seat.sign_in()
-            await advance(sup, "scoring")
-            await give_draw(sup, seats)
-            fast: SeatClient = seats[0]
+            sup, fast, _ = await scoring_room(room)
+            await give_draw(sup, [fast])
             for bidder, criterion in room.lot.typed_cells():
                 if bidder == "B1":
                     await fast.score(bidder, criterion, "4" if criterion.startswith("T") else "1")
