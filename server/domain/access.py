@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.domain.errors import Code, CommandError
-from server.domain.events import Draft
+from server.domain.events import Check, Draft, StaffParser
 from server.domain.roles import Principal, Role, require
 from server.domain.state import SessionState, token_key
 
@@ -111,3 +111,12 @@ def check_reset(state: SessionState, principal: Principal, command: ResetEnrolme
     if reason is not None:
         data["reason"] = reason
     return [Draft("enrolment.reset", principal.actor, data)]
+
+
+CHECKS: dict[type, Check] = {
+    RevokeTokens: check_revoke,
+    ResetEnrolment: check_reset,
+}
+STAFF_COMMANDS: dict[str, StaffParser] = {
+    "enrolment.reset": lambda e: ResetEnrolment(e.get("seat", ""), e.get("reason")),
+}

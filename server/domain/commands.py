@@ -32,7 +32,7 @@ from server.domain import (
 )
 from server.domain.blind import assigned_draft, blind_criteria, revealed_draft
 from server.domain.errors import Code, CommandError
-from server.domain.events import Draft
+from server.domain.events import Check, Draft
 from server.domain.lot import parse_lot
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
 from server.domain.scoring import MAX_COMMENT_CHARS, PLEDGE_ID, check_value
@@ -120,42 +120,36 @@ Command = (
 )
 
 
+def _review_rejection(approve: bool) -> Callable[[dict[str, Any]], Command]:
+    def parse(envelope: dict[str, Any]) -> Command:
+        reason = envelope.get("reason")
+        text = reason if isinstance(reason, str) else None
+        return ReviewRejection(str(envelope.get("proposal")), approve, text)
+
+    return parse
+
+
+# Unsigned staff commands by envelope type; a concept adds its own from its module.
+STAFF_COMMANDS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "phase.advance": lambda e: AdvancePhase(str(e.get("to"))),
+    "rejection.approve": _review_rejection(True),
+    "rejection.decline": _review_rejection(False),
+    **access.STAFF_COMMANDS,
+    **pause.STAFF_COMMANDS,
+    **sealing.STAFF_COMMANDS,
+    **rollback.STAFF_COMMANDS,
+    **recovery.STAFF_COMMANDS,
+    **conduct.STAFF_COMMANDS,
+}
+
+
 def staff_command(kind: Any, envelope: dict[str, Any]) -> Command | None:
     """The unsigned staff command an envelope ``{"id", "type", ...}`` stands for, if any."""
-    if kind == "phase.advance":
-        return AdvancePhase(str(envelope.get("to")))
-    if kind in ("rejection.approve", "rejection.decline"):
-        reason = envelope.get("reason")
-        return ReviewRejection(
-            str(envelope.get("proposal")),
-            kind == "rejection.approve",
-            reason if isinstance(reason, str) else None,
-        )
-    if kind == "blind.close" and "signed" not in envelope:
+    if kind == "blind.close" and "signed" not in envelope:  # the chair's is signed
         return CloseBlind()
-    if kind == "enrolment.reset":
-        reason = envelope.get("reason")
-        return access.ResetEnrolment(envelope.get("seat", ""), reason)
-    if kind == "session.pause":
-        # checked by check_pause
-        return pause.PauseSession(envelope.get("reason"), envelope.get("fault", False))
-    if kind == "session.resume":
-        return pause.ResumeSession(envelope.get("reason"))
-    if kind == "phase.rollback":
-        return rollback.PhaseRollback(envelope.get("reason"), envelope.get("seats"))
-    if kind in ("rollback.approve", "rollback.decline"):
-        approve = kind == "rollback.approve"
-        return rollback.ReviewRollback(envelope.get("rollback"), approve, envelope.get("reason"))
-    if kind == "misconduct.record":
-        fields = ("seat", "category", "note", "evidence")
-        return conduct.RecordMisconduct(*(envelope.get(k) for k in fields))
-    if kind == "expert.rate":
-        return conduct.RateExpert(*(envelope.get(k) for k in ("seat", "rating", "note")))
-    if kind == "seat.recover":  # the shell hands out the new code (server/app/handlers)
-        return recovery.RecoverSeat(envelope.get("seat"), envelope.get("reason"))
-    if kind == "session.seal":  # the tenderer's decision on a referred fault, by the admin
-        return sealing.SealSession("tenderer", envelope.get("reason"))
-    return None
+    parse = STAFF_COMMANDS.get(kind) if isinstance(kind, str) else None
+    command: Command | None = parse(envelope) if parse is not None else None
+    return command
 
 
 def command_digest(command: Command) -> bytes:
@@ -335,6 +329,29 @@ def check_signed(
     return SIGNED_HANDLERS[command.type](state, seat, body, proof)
 
 
+# Commands decided also while paused: what keeps the session on the record (enrolment, media
+# facts, access, a device replaced, conduct, inspection), the pause itself, the node's timer.
+KEEPS_THE_RECORD: dict[type, Check] = {
+    Enrol: check_enrol,
+    **sealing.CHECKS,
+    **faults.CHECKS,
+    **pause.CHECKS,
+    **media.CHECKS,
+    **access.CHECKS,
+    **recovery.CHECKS,
+    **conduct.CHECKS,
+    **inspection.CHECKS,
+}
+# Staff commands that move the evaluation on (refused while paused); signed commands follow.
+MOVES_ON: dict[type, Check] = {
+    AdvancePhase: check_advance,
+    ReviewRejection: check_review_rejection,
+    CloseBlind: lambda state, principal, _command: check_close_blind(state, principal),
+    **report_signing.CHECKS,
+    **rollback.CHECKS,
+}
+
+
 def decide(
     state: SessionState | None, principal: Principal, command_id: str, command: Command
 ) -> list[Draft]:
@@ -349,42 +366,13 @@ def decide(
     if principal.session != state.session:
         raise CommandError(Code.FORBIDDEN, "token is for another session")
     sealing.refuse_if_sealed(state)  # a sealed session takes nothing more
-    if isinstance(command, sealing.SealSession):
-        return sealing.check_seal(state, principal, command)
-    if isinstance(command, faults.FaultTimer):
-        return faults.check_timer(state, principal, command)
-    if isinstance(command, Enrol):
-        return check_enrol(state, principal, command)
-    if isinstance(command, pause.PauseSession):
-        return pause.check_pause(state, principal, command)
-    if isinstance(command, pause.ResumeSession):
-        return pause.check_resume(state, principal, command)
-    if isinstance(command, media.MediaRecord):
-        return media.check_media(state, principal, command)
-    if isinstance(command, access.RevokeTokens):
-        return access.check_revoke(state, principal, command)
-    if isinstance(command, access.ResetEnrolment):
-        return access.check_reset(state, principal, command)
-    if isinstance(command, recovery.RecoverSeat):  # a failed device: also while paused
-        return recovery.check_recover(state, principal, command)
-    if isinstance(command, conduct.RecordMisconduct):  # what happened, also while paused
-        return conduct.check_record(state, principal, command)
-    if isinstance(command, conduct.RateExpert):
-        return conduct.check_rate(state, principal, command)
-    if isinstance(command, inspection.InspectionFlag):  # a record of what happened
-        return inspection.check_flag(state, principal, command)
-    # Everything below moves the evaluation on: nothing of it while it is paused.
-    pause.refuse_while_paused(state)
-    if isinstance(command, AdvancePhase):
-        return check_advance(state, principal, command)
-    if isinstance(command, ReviewRejection):
-        return check_review_rejection(state, principal, command)
-    if isinstance(command, CloseBlind):
-        return check_close_blind(state, principal)
-    if isinstance(command, report_signing.IssueReport):
-        return report_signing.check_issue(state, principal, command)
-    if isinstance(command, rollback.PhaseRollback):
-        return rollback.check_phase_rollback(state, principal, command)
-    if isinstance(command, rollback.ReviewRollback):
-        return rollback.check_review(state, principal, command)
+    check = KEEPS_THE_RECORD.get(type(command))
+    if check is not None:
+        return check(state, principal, command)
+    pause.refuse_while_paused(state)  # nothing that moves the evaluation on while paused
+    check = MOVES_ON.get(type(command))
+    if check is not None:
+        return check(state, principal, command)
+    if not isinstance(command, SignedCommand):
+        raise CommandError(Code.UNKNOWN_COMMAND, f"no rule decides {type(command).__name__}")
     return check_signed(state, principal, command_id, command)

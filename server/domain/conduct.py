@@ -15,7 +15,7 @@ from typing import Any
 
 from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
-from server.domain.events import Draft, Event
+from server.domain.events import Check, Draft, Event, StaffParser
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role, require
 from server.domain.state import Misconduct, Phase, Rating, SessionState
 
@@ -186,3 +186,15 @@ def _rated(state: SessionState, data: dict[str, Any], event: Event) -> None:
 
 
 CONDUCT_FOLDS = {"misconduct.recorded": _recorded, "expert.rated": _rated}
+
+
+CHECKS: dict[type, Check] = {
+    RecordMisconduct: check_record,
+    RateExpert: check_rate,
+}
+STAFF_COMMANDS: dict[str, StaffParser] = {
+    "misconduct.record": lambda e: RecordMisconduct(
+        e.get("seat"), e.get("category"), e.get("note"), e.get("evidence")
+    ),
+    "expert.rate": lambda e: RateExpert(e.get("seat"), e.get("rating"), e.get("note")),
+}

@@ -8,6 +8,7 @@ The event hash is the RFC 6962 leaf hash of the body bytes, the same value the a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,3 +180,10 @@ def event_from_bytes(raw: bytes) -> Event:
         raw=raw,
         hash=event_hash(raw),
     )
+
+
+# What a concept's module registers with ``decide`` (server/domain/commands.py): the check of
+# each of its command types, ``(state, principal, command) -> drafts``, and the parser of each of
+# its unsigned staff envelopes, ``envelope -> command``.
+Check = Callable[..., list[Draft]]
+StaffParser = Callable[[dict[str, Any]], object]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.domain.errors import Code, CommandError
-from server.domain.events import Draft, Event
+from server.domain.events import Check, Draft, Event
 from server.domain.roles import Principal, Role, require
 from server.domain.state import Phase, SessionState
 
@@ -84,3 +84,6 @@ def _referred(state: SessionState, data: dict[str, Any], event: Event) -> None:
 
 
 FAULT_FOLDS = {"fault.referred": _referred}
+
+
+CHECKS: dict[type, Check] = {FaultTimer: check_timer}  # no staff command: only the node's timer

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from server.domain.errors import Code, CommandError
-from server.domain.events import Draft, Event
+from server.domain.events import Check, Draft, Event
 from server.domain.lot import CriterionKind, InspectionRules
 from server.domain.roles import Principal, Role, require
 from server.domain.state import SessionState, cell_key
@@ -159,3 +159,8 @@ def _flagged(state: SessionState, data: dict[str, Any], event: Event) -> None:
 
 
 INSPECTION_FOLDS = {"inspection.flagged": _flagged}
+
+
+CHECKS: dict[type, Check] = {
+    InspectionFlag: check_flag
+}  # no staff command: only the node's inspector

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.domain.errors import Code, CommandError
-from server.domain.events import Draft, schema_problems
+from server.domain.events import Check, Draft, schema_problems
 from server.domain.roles import Principal, Role
 from server.domain.state import SessionState
 
@@ -121,3 +121,6 @@ def concerns_seat(event_type: str, data: dict[str, Any], seat: str | None) -> bo
     if event_type == "recording.closed":
         return data.get("seat") == seat
     return seat is not None and data.get("member") == f"expert:{seat}"
+
+
+CHECKS: dict[type, Check] = {MediaRecord: check_media}

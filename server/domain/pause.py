@@ -14,7 +14,7 @@ from typing import Any
 
 from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
-from server.domain.events import Draft, Event
+from server.domain.events import Check, Draft, Event, StaffParser
 from server.domain.roles import Principal, Role, require
 from server.domain.state import Pause, Phase, SessionState
 
@@ -87,3 +87,13 @@ def _resumed(state: SessionState, data: dict[str, Any], event: Event) -> None:
 
 
 PAUSE_FOLDS = {"session.paused": _paused, "session.resumed": _resumed}
+
+
+CHECKS: dict[type, Check] = {
+    PauseSession: check_pause,
+    ResumeSession: check_resume,
+}
+STAFF_COMMANDS: dict[str, StaffParser] = {
+    "session.pause": lambda e: PauseSession(e.get("reason"), e.get("fault", False)),
+    "session.resume": lambda e: ResumeSession(e.get("reason")),
+}

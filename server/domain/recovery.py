@@ -18,7 +18,7 @@ from typing import Any
 
 from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
-from server.domain.events import Draft, Event
+from server.domain.events import Check, Draft, Event, StaffParser
 from server.domain.roles import Principal, Role, require
 from server.domain.state import Phase, SessionState, token_key
 
@@ -60,3 +60,10 @@ def _key_revoked(state: SessionState, data: dict[str, Any], event: Event) -> Non
 
 
 RECOVERY_FOLDS = {"seat.key_revoked": _key_revoked}
+
+
+CHECKS: dict[type, Check] = {RecoverSeat: check_recover}
+# The shell answers this one itself, with the new code (server/app/handlers/enrolment.py).
+STAFF_COMMANDS: dict[str, StaffParser] = {
+    "seat.recover": lambda e: RecoverSeat(e.get("seat"), e.get("reason"))
+}

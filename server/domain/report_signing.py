@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.domain.errors import Code, CommandError
-from server.domain.events import Draft
+from server.domain.events import Check, Draft
 from server.domain.roles import Principal, Role
 from server.domain.scoring import MAX_COMMENT_CHARS, actor_of
 from server.domain.state import Phase, SessionState
@@ -116,3 +116,6 @@ def apply_report_view(view: dict[str, Any], kind: str, seq: int, data: dict[str,
         }
     elif view.get("report") is not None:
         view["report"]["signatures"][data["seat"]] = {"seq": seq, "dissent": data.get("dissent")}
+
+
+CHECKS: dict[type, Check] = {IssueReport: check_issue}

@@ -20,7 +20,7 @@ from typing import Any
 
 from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
-from server.domain.events import Draft, Event
+from server.domain.events import Check, Draft, Event, StaffParser
 from server.domain.roles import Principal, Role, require
 from server.domain.scoring import actor_of
 from server.domain.state import Phase, Rollback, SessionState
@@ -178,4 +178,15 @@ ROLLBACK_FOLDS = {
     "rollback.declined": _declined,
     "sheet.reopened": _sheet_reopened,
     "phase.rolled_back": _phase_rolled_back,
+}
+
+
+CHECKS: dict[type, Check] = {
+    PhaseRollback: check_phase_rollback,
+    ReviewRollback: check_review,
+}
+STAFF_COMMANDS: dict[str, StaffParser] = {
+    "phase.rollback": lambda e: PhaseRollback(e.get("reason"), e.get("seats")),
+    "rollback.approve": lambda e: ReviewRollback(e.get("rollback"), True),
+    "rollback.decline": lambda e: ReviewRollback(e.get("rollback"), False, e.get("reason")),
 }

@@ -20,7 +20,7 @@ from typing import Any
 
 from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
-from server.domain.events import Draft, Event
+from server.domain.events import Check, Draft, Event, StaffParser
 from server.domain.roles import Principal, Role, require
 from server.domain.state import Phase, Seal, SessionState
 
@@ -67,3 +67,10 @@ def _sealed(state: SessionState, data: dict[str, Any], event: Event) -> None:
 
 
 SEAL_FOLDS = {"session.sealed": _sealed}
+
+
+CHECKS: dict[type, Check] = {SealSession: check_seal}
+# The tenderer's decision on a referred fault (the admin, POST …/seal); the node seals itself.
+STAFF_COMMANDS: dict[str, StaffParser] = {
+    "session.seal": lambda e: SealSession("tenderer", e.get("reason"))
+}

@@ -181,13 +181,15 @@ async def test_reads_and_commands_are_rate_limited_per_socket(tight: str) -> Non
     sup = await room.supervisor(0)
     other = await room.supervisor(1)
     try:
-        answers = [await sup.sio.call("state", {}) for _ in range(8)]
+        # all at once: one after another, a loaded machine can be slow enough to refill the bucket
+        answers = await asyncio.gather(*(sup.sio.call("state", {}) for _ in range(8)))
         limited = [a for a in answers if not a["ok"]]
         assert limited, "8 reads in a row on a burst of 5 were all served"
         assert limited[0]["error"]["code"] == "rate_limited"
         assert limited[0]["error"]["details"]["retry_after_ms"] > 0
         assert (await other.sio.call("state", {}))["ok"]  # another socket is not slowed
-        await asyncio.sleep(limited[0]["error"]["details"]["retry_after_ms"] / 1000 + 0.1)
+        wait_ms = max(a["error"]["details"]["retry_after_ms"] for a in limited)  # the latest
+        await asyncio.sleep(wait_ms / 1000 + 0.1)
         assert (await sup.sio.call("state", {}))["ok"]  # and this one recovers
         bad = {"id": "x", "type": "phase.advance", "to": "nowhere"}
         codes = [
