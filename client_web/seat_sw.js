@@ -18,7 +18,7 @@
 //   means changes; a changed SHELL list alone needs no bump (the new worker installs it).
 "use strict";
 
-const CACHE = "evalroom-seat-v1";
+const CACHE = "evalroom-seat-v2"; // v2: fold.js split out of common.js
 const CACHE_PREFIX = "evalroom-seat-";
 const SHELL_PAGE = "/client/seat.html";
 const SHELL = [
@@ -26,6 +26,7 @@ const SHELL = [
   "/client/style.css",
   "/client/vendor/socket.io.min.js",
   "/client/common.js",
+  "/client/fold.js",
   "/client/errors.js",
   "/client/seat_report.js",
   "/client/seat_committee.js",

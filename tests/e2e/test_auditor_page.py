@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 SHOTS = Path("/tmp/shots")
-# What Evalroom.applyView (client_web/common.js) maintains for a full-view role.
+# What Evalroom.applyView (client_web/fold.js) maintains for a full-view role.
 FOLDED = (
     *("seq", "phase", "lot", "seats", "cells", "committee", "blind", "report", "phase_times"),
     *("paused", "sealed", "rollbacks", "conduct", "inspection"),

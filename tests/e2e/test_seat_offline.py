@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
 
 SW_SOURCE = CLIENT_DIR / "seat_sw.js"
-CACHE = "evalroom-seat-v1"
+CACHE = re.search(r'const CACHE = "([^"]+)"', SW_SOURCE.read_text("utf-8"))[1]  # type: ignore[index]
 SCREENSHOT = Path("/tmp/seat-offline.png")
 OFFLINE_NOTE = "离线 Offline · 显示本席位已有的数据"
 STALE_TOKEN = "v1.stale.token"  # noqa: S105 - a token the server refuses
