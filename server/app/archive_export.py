@@ -7,7 +7,8 @@ and the loop keeps serving seats meanwhile.
 
 What goes in: every event's exact stored bytes, the stored leaf hashes, every checkpoint with its
 cosignatures, the recordings under ``<data dir>/recordings/<session>/`` that a ``recording.closed``
-names, and each issued report (``<sha256>.pdf`` and ``.json`` from
+names, the expert pools a ``draw.opened`` names (``<data dir>/draw/<session>/``), and each
+issued report (``<sha256>.pdf`` and ``.json`` from
 ``<data dir>/reports/<session>/``) that a ``report.issued`` names; the writer leaves out every
 file the log does not bind and builds ``report/report.json`` (the signatures) from the events.
 The signed rendering's PDF is not taken: no event holds its hash (the node serves it at
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.app.draw_desk import pool_folder
 from server.app.notary import Notary
 from server.app.report_desk import reports_folder
 from server.auditlog.archive_write import ArchiveInfo, Recording, write_archive
@@ -117,6 +119,13 @@ def _issued_files(data_dir: Path, session: str) -> list[tuple[str, bytes]]:
     ]
 
 
+def _pool_files(data_dir: Path, session: str) -> list[tuple[str, bytes]]:
+    folder = pool_folder(data_dir, session)
+    if not folder.is_dir():
+        return []
+    return [(path.name, path.read_bytes()) for path in sorted(folder.glob("*.json"))]
+
+
 async def export_archive(
     engine: AsyncEngine,
     notary: Notary,
@@ -156,6 +165,7 @@ async def export_archive(
                     created_ms=now_ms,
                     recordings=_recordings(data_dir, session),
                     report_files=_issued_files(data_dir, session),
+                    pool_files=_pool_files(data_dir, session),
                 )
             os.replace(temporary, out)
             return info

@@ -70,9 +70,9 @@ def uint_param(value: str | None, name: str) -> int | None:
     return int(value)
 
 
-async def _read_limited(request: web.Request) -> bytes:
-    too_large = CommandError(Code.TOO_LARGE, f"request body over {MAX_BODY} bytes")
-    if request.content_length is not None and request.content_length > MAX_BODY:
+async def _read_limited(request: web.Request, max_body: int = MAX_BODY) -> bytes:
+    too_large = CommandError(Code.TOO_LARGE, f"request body over {max_body} bytes")
+    if request.content_length is not None and request.content_length > max_body:
         raise too_large
     data = bytearray()
     limits = request.app.get(LIMITS) or Limits()
@@ -80,7 +80,7 @@ async def _read_limited(request: web.Request) -> bytes:
         async with asyncio.timeout(limits.body_timeout_s):  # a body trickled in is cut off
             async for chunk in request.content.iter_any():  # chunked bodies: no length up front
                 data += chunk
-                if len(data) > MAX_BODY:
+                if len(data) > max_body:
                     raise too_large
     except TimeoutError:
         raise CommandError(
@@ -89,9 +89,9 @@ async def _read_limited(request: web.Request) -> bytes:
     return bytes(data)
 
 
-async def _body(request: web.Request) -> Any:
+async def _body(request: web.Request, max_body: int = MAX_BODY) -> Any:
     """The request body as bounded JSON (UTF-8 whatever the declared charset)."""
-    data = await _read_limited(request)
+    data = await _read_limited(request, max_body)
     try:
         body = json.loads(data.decode("utf-8"))
     except RecursionError:
@@ -101,9 +101,9 @@ async def _body(request: web.Request) -> Any:
     return check_untrusted(body, "body")
 
 
-async def object_body(request: web.Request) -> dict[str, Any]:
+async def object_body(request: web.Request, max_body: int = MAX_BODY) -> dict[str, Any]:
     """The request body as a JSON object (size-limited), or a typed ``malformed`` error."""
-    body = await _body(request)
+    body = await _body(request, max_body)
     if not isinstance(body, dict):
         raise CommandError(Code.MALFORMED, "expected a JSON object")
     return body

@@ -14,6 +14,8 @@ from server.app.audit_sio import register_audit
 from server.app.budgets import BUDGETS
 from server.app.committer import Committer, OnCommit
 from server.app.config import Config
+from server.app.draw_desk import DrawDesk
+from server.app.draw_http import DRAW_DESK, add_draw_routes
 from server.app.fanout import Dispatcher, JsonOnlyPacket
 from server.app.hardening import (
     OriginPolicy,
@@ -155,6 +157,9 @@ def make_app(config: Config) -> web.Application:
         app[INSPECTOR] = inspector
         observers.append(inspector.observe)
         await inspector.start()
+        draw_desk = DrawDesk(config.data_dir, committer)
+        app[DRAW_DESK] = draw_desk
+        observers.append(draw_desk.observe)
         await grants.start()
         logger.info("evalroom ready on %s (%s)", config.public_url, engine.dialect.name)
         yield
@@ -163,6 +168,7 @@ def make_app(config: Config) -> web.Application:
         await grants.stop()
         await sealer.stop()
         await inspector.stop()
+        await draw_desk.stop()
         await media.stop()
         await committer.stop()
         await engine.dispose()
@@ -173,5 +179,6 @@ def make_app(config: Config) -> web.Application:
     add_worker_routes(app)
     add_audit_routes(app)
     add_report_routes(app)
+    add_draw_routes(app)
     add_recording_routes(app)
     return app

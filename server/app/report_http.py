@@ -10,7 +10,7 @@ from aiohttp import web
 
 from server.app.http import SERVICE, bearer
 from server.domain.errors import Code, CommandError
-from server.domain.roles import Principal, Role
+from server.domain.roles import PUBLIC_VIEW_ROLES, Principal
 
 
 async def _reader(request: web.Request) -> Principal:
@@ -18,7 +18,7 @@ async def _reader(request: web.Request) -> Principal:
     principal = await request.app[SERVICE].auth.authenticate(token)
     if principal.session != request.match_info["session"]:
         raise CommandError(Code.FORBIDDEN, "token is for another session")
-    if principal.role is Role.PUBLIC:
+    if principal.role in PUBLIC_VIEW_ROLES:
         raise CommandError(Code.FORBIDDEN, "the public screen does not see the report")
     return principal
 

@@ -35,6 +35,7 @@ from typing import Any
 from server.auditlog.note import Verifier
 from server.auditlog.verify import LogWalk, Progress, Report
 from server.auditlog.verify_closure import check_closure
+from server.auditlog.verify_draw import DRAW_DIR, check_draw, pool_path
 from server.auditlog.verify_files import (
     SignedCheckpoint,
     check_checkpoint,
@@ -64,7 +65,8 @@ ENROLLED_MARKER = b'"type":"seat.enrolled"'
 ISSUED_MARKER = b'"type":"report.issued"'
 RECORDING_MARKER = b'"type":"recording.closed"'
 SIGNED_MARKER = b'"type":"report.signed"'
-MARKERS = (ENROLLED_MARKER, ISSUED_MARKER, RECORDING_MARKER, SIGNED_MARKER)
+DRAW_MARKER = b'"type":"draw.opened"'
+MARKERS = (ENROLLED_MARKER, ISSUED_MARKER, RECORDING_MARKER, SIGNED_MARKER, DRAW_MARKER)
 CHUNK = 1 << 20
 CHECKPOINT_NAME = re.compile(r"checkpoints/(\d{12})\.note")
 
@@ -162,6 +164,7 @@ def _verify_open(
         if keys is not None:
             check_keys(keys, walk.enrolments, report)
         check_reports(walk.reports, walk.report_signatures, reader.read, reader.digests, report)
+        check_draw(walk.session, walk.created, walk.draws, _optional(reader, names), report)
         check_bound(set(names), walk, report)
     for name in set(names) - {MANIFEST} - reader.digests.keys():
         reader.hash_member(name)
@@ -203,6 +206,7 @@ def check_bound(names: set[str], walk: LogWalk, report: Report) -> None:
     report file no ``report.issued`` names, are each a problem (the manifest binds nothing)."""
     issued = {pdf for _, pdf, _ in walk.reports if isinstance(pdf, str)}
     logged = {f"{RECORDINGS_DIR}{data.get('file')}" for _, data in walk.recordings}
+    pools = {pool_path(str(d.get("pool"))) for _, kind, d in walk.draws if kind == "draw.opened"}
     fixed = {MANIFEST, EVENTS, LEAVES, KEYS, RECORDINGS_MANIFEST}
     for name in sorted(names - fixed):
         if name.startswith(CHECKPOINT_DIR):
@@ -215,6 +219,9 @@ def check_bound(names: set[str], walk: LogWalk, report: Report) -> None:
                 report.add("report", name, "signatures of a report the log never issued")
         elif name == REPORT_PDF:
             report.add("report", name, "the signed rendering's hash is in no event: not bound")
+        elif name.startswith(DRAW_DIR):
+            if name not in pools:
+                report.add("draw", name, "a pool no draw.opened names")
         elif name.startswith(REPORT_DIR):
             stem, _, suffix = name[len(REPORT_DIR) :].partition(".")
             if stem not in issued or suffix not in ("pdf", "json"):
@@ -223,6 +230,15 @@ def check_bound(names: set[str], walk: LogWalk, report: Report) -> None:
             report.add(
                 "file", name, "not bound to the signed log (no event or checkpoint names it)"
             )
+
+
+def _optional(reader: _Reader, names: list[str]) -> Any:
+    """``reader.read`` for a member that may be absent (None, and no problem, when it is)."""
+
+    def read(name: str) -> bytes | None:
+        return reader.read(name) if name in names else None
+
+    return read
 
 
 def _walk_events(

@@ -32,6 +32,7 @@ from server.auditlog.archive import (
 )
 from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
 from server.auditlog.note import open_note, parse_checkpoint
+from server.auditlog.verify_draw import DRAW_DIR
 from server.auditlog.verify_report import SIGNED_FORMAT, expected_signatures
 
 
@@ -105,6 +106,7 @@ class _EventStream:
         self.issued: list[tuple[int, Any, Any]] = []  # report.issued: seq, PDF and content hash
         self.signatures: list[tuple[int, dict[str, Any]]] = []  # report.signed: seq, data
         self.recordings: list[dict[str, Any]] = []  # recordings/manifest.json, from the log
+        self.pools: set[str] = set()  # draw.opened: the pools' SHA-256
         self.leaves = bytearray() if keep_leaves else None
 
     def lines(self) -> Iterable[bytes]:
@@ -131,6 +133,8 @@ class _EventStream:
             self.issued.append((body["seq"], data.get("report"), data.get("content")))
         elif kind == "report.signed":
             self.signatures.append((body["seq"], data))
+        elif kind == "draw.opened":
+            self.pools.add(str(data.get("pool")))
         elif kind == "recording.closed":
             path = f"{RECORDINGS_DIR}{data.get('file')}"
             self.recordings.append(
@@ -157,6 +161,7 @@ def write_archive(
     leaves: Iterable[bytes] | None = None,
     recordings: Iterable[Recording] = (),
     report_files: Iterable[tuple[str, bytes]] = (),
+    pool_files: Iterable[tuple[str, bytes]] = (),
     compression: int = zipfile.ZIP_DEFLATED,
 ) -> ArchiveInfo:
     """Stream a session into ``out`` as an ``evalroom-archive/1`` zip.
@@ -165,7 +170,8 @@ def write_archive(
     hashes the server stored (32 bytes each, same order), computed from the events when None;
     ``notes`` the signed checkpoint notes with all their signature lines; ``report_files`` are
     ``(name, bytes)`` under ``report/``: each issued PDF ``<sha256>.pdf`` with its content
-    ``<sha256>.json``. Recordings and report files the events do not name are left out (nothing
+    ``<sha256>.json``; ``pool_files`` the expert pools ``<sha256>.json`` (under ``draw/``).
+    Recordings, report files and pools the events do not name are left out (nothing
     in the signed log would bind them). ``report/report.json`` is built here from the events
     (the newest issued report and its ``report.signed`` signatures), never copied from a file a
     later signature may have rewritten. Nothing is checked beyond that: the verifier is the
@@ -183,6 +189,9 @@ def write_archive(
         sizes = _write_checkpoints(writer, notes)
         _write_recordings(writer, recordings, stream.recordings)
         _write_reports(writer, report_files, stream)
+        for name, data in pool_files:  # the pools a draw.opened names, by their SHA-256
+            if name.removesuffix(".json") in stream.pools:
+                writer.put(f"{DRAW_DIR}{name}", data)
         manifest = {
             "format": FORMAT,
             "session": session,

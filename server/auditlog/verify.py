@@ -41,6 +41,7 @@ KINDS = (
     "recording",
     "report",
     "closure",
+    "draw",
     "archive",
 )
 MAX_PER_KIND = 50  # one inserted event shifts every later seq; list the first few, count the rest
@@ -262,6 +263,8 @@ class LogWalk:
         self.after_close: list[tuple[int, Any, Any]] = []  # seq, type, actor of later events
         self.seals: list[tuple[int, Any, Any]] = []  # session.sealed: seq, cause, actor
         self.keys: dict[str, Ed25519PublicKey] = {}
+        self.created: dict[str, Any] | None = None  # session.created's data (lot, seats)
+        self.draws: list[tuple[int, str, dict[str, Any]]] = []  # draw.*: seq, type, data
         self.events_digest, self.leaves_digest = hashlib.sha256(), hashlib.sha256()
 
     def run(self, events: IO[bytes], leaves: IO[bytes]) -> None:
@@ -365,6 +368,10 @@ class LogWalk:
             self.keys.pop(str(data.get("seat")), None)
         elif kind == "session.sealed":
             self.seals.append((seq, data.get("cause"), actor))
+        elif kind == "session.created" and self.created is None:
+            self.created = data
+        elif isinstance(kind, str) and kind.startswith("draw."):
+            self.draws.append((seq, kind, data))
         elif kind == "phase.rolled_back":
             self.phases.append((seq, data.get("from"), data.get("to"), True))
         elif kind == "phase.changed":

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.domain.roles import FULL_VIEW_ROLES, Role
+from server.domain.roles import FULL_VIEW_ROLES, PUBLIC_VIEW_ROLES, Role
 from server.domain.state import SessionState
 
 
@@ -35,7 +35,7 @@ def blind_state_view(state: SessionState, role: Role, seat: str | None) -> dict[
     seats: dict[str, list[list[str | None]]] = {
         s: [[c, b] for c, b in pairs] for s, pairs in blind.seats.items()
     }
-    if role is Role.PUBLIC:
+    if role in PUBLIC_VIEW_ROLES:
         seats = {}  # which code was which bidder is of no use to a waiting room, and it would
         # tell, with the times of the cells, who scored which bidder when
     elif not blind.revealed and role not in FULL_VIEW_ROLES:

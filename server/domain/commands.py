@@ -20,6 +20,7 @@ from server.domain import (
     committee_rejection,
     committee_time,
     conduct,
+    draw_session,
     faults,
     inspection,
     media,
@@ -117,6 +118,10 @@ Command = (
     | conduct.RecordMisconduct
     | conduct.RateExpert
     | inspection.InspectionFlag
+    | draw_session.OpenDraw
+    | draw_session.CommitShare
+    | draw_session.RevealShare
+    | draw_session.MakeDraw
 )
 
 
@@ -140,6 +145,7 @@ STAFF_COMMANDS: dict[str, Callable[[dict[str, Any]], Any]] = {
     **rollback.STAFF_COMMANDS,
     **recovery.STAFF_COMMANDS,
     **conduct.STAFF_COMMANDS,
+    **draw_session.STAFF_COMMANDS,
 }
 
 
@@ -164,6 +170,10 @@ def command_digest(command: Command) -> bytes:
         content = {"to": command.to}
     elif isinstance(command, report_signing.IssueReport | faults.FaultTimer):
         content = {}  # the rendering; the timer's reading of the clock
+    elif isinstance(command, draw_session.OpenDraw | draw_session.MakeDraw):
+        content = {"pool": command.pool.hash}  # the pool by its hash, not its 10,000 experts
+        if isinstance(command, draw_session.OpenDraw):
+            content["rules"] = command.rules
     elif isinstance(command, SignedCommand):
         content = {"type": command.type, "signed": command.signed}
     else:
@@ -233,6 +243,8 @@ def check_advance(state: SessionState, principal: Principal, command: AdvancePha
             Code.WRONG_PHASE, f"phase {state.phase} can only move to {expected}", phase=state.phase
         )
     seats = state.seats.values()
+    if expected is Phase.SIGN_IN:
+        draw_session.refuse_unfinished_draw(state)
     if expected is Phase.SCORING:
         missing = [s.seat for s in seats if not s.signed_in]
         if missing:
@@ -349,6 +361,7 @@ MOVES_ON: dict[type, Check] = {
     CloseBlind: lambda state, principal, _command: check_close_blind(state, principal),
     **report_signing.CHECKS,
     **rollback.CHECKS,
+    **draw_session.CHECKS,
 }
 
 

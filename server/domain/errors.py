@@ -66,6 +66,14 @@ class Code(StrEnum):
     UNKNOWN_ROLLBACK = "unknown_rollback"
     NOT_DUE = "not_due"  # a fault rule's deadline has not passed (or there is none)
     STALE_REPORT = "stale_report"
+    # The expert draw (server/domain/draw.py, draw_session.py)
+    POOL_TOO_SMALL = "pool_too_small"  # a specialty has fewer eligible experts than it needs
+    NOT_PARTICIPANT = "not_participant"  # this principal holds no share of the draw
+    NO_DRAW = "no_draw"  # no draw is open
+    ALREADY_COMMITTED = "already_committed"
+    BAD_REVEAL = "bad_reveal"  # the share does not match its commitment
+    DRAW_NOT_READY = "draw_not_ready"  # reveals before every commitment, or a draw not revealed
+    DRAW_MADE = "draw_made"  # the draw is made: nothing about it changes any more
     ALREADY_SIGNED = "already_signed"
     ID_REUSED = "id_reused"  # a command id already committed with other content
     BAD_ORIGIN = "bad_origin"

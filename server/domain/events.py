@@ -71,6 +71,12 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     # The fault rule (server/domain/faults.py) and the seal (server/domain/sealing.py).
     "fault.referred": frozenset({"rule", "deadline"}),
     "session.sealed": frozenset({"cause", "reason?", "rule?", "deadline?"}),
+    # The expert draw (server/domain/draw_session.py): over a pool, shares committed then
+    # revealed, the committee as commitments to identities.
+    "draw.opened": frozenset({"pool", "name", "size", "rules", "participants"}),
+    "draw.committed": frozenset({"participant", "commitment"}),
+    "draw.revealed": frozenset({"participant", "share"}),
+    "draw.made": frozenset({"seed", "members", "reserves"}),
     # Live media (server/domain/media.py), written by the node's media service.
     "media.joined": frozenset({"member", "publishes"}),
     "media.left": frozenset({"member", "reason"}),

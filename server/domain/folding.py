@@ -14,6 +14,7 @@ from typing import Any
 
 from server.domain.committee_fold import COMMITTEE_FOLDS
 from server.domain.conduct import CONDUCT_FOLDS
+from server.domain.draw_session import DRAW_FOLDS
 from server.domain.events import Event
 from server.domain.faults import FAULT_FOLDS
 from server.domain.inspection import INSPECTION_FOLDS
@@ -116,6 +117,7 @@ FOLDS: dict[str, Fold] = {
     **RECOVERY_FOLDS,
     **CONDUCT_FOLDS,
     **INSPECTION_FOLDS,
+    **DRAW_FOLDS,
 }
 
 

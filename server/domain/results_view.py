@@ -21,7 +21,7 @@ from typing import Any
 
 from server.domain.flags import deviations, mismatches
 from server.domain.results import results
-from server.domain.roles import FULL_VIEW_ROLES, Role
+from server.domain.roles import FULL_VIEW_ROLES, PUBLIC_VIEW_ROLES, Role
 from server.domain.rules import round_final
 from server.domain.state import SessionState
 from server.domain.views import Viewer
@@ -52,7 +52,7 @@ def _explained(state: SessionState, seat: str, bidder: str, criterion: str) -> b
 
 def flags_view(state: SessionState, viewer: Viewer) -> list[dict[str, Any]] | None:
     """Deviation and mismatch flags as ``viewer`` may see them (None for the public screen)."""
-    if viewer.role is Role.PUBLIC:
+    if viewer.role in PUBLIC_VIEW_ROLES:
         return None
     everything = viewer.role in FULL_VIEW_ROLES or (
         viewer.seat is not None and viewer.seat == state.committee.chair

@@ -15,6 +15,9 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
     PUBLIC = "public"
+    # A venue's staff (主场 or 副场) for the expert draw: they hold the venue's random share
+    # (server/domain/draw_session.py) and otherwise see what the public screen sees.
+    VENUE = "venue"
     ADMIN = "admin"
     # The node's own media service: it logs media facts (joins, states, recordings). No token
     # ever stands for it (``TokenMinter.check`` refuses it).
@@ -26,6 +29,10 @@ class Role(StrEnum):
 
 # Principals of the node's own services, never behind a token.
 INTERNAL_ROLES = frozenset({Role.MEDIA, Role.NODE})
+
+
+# Roles that see what the waiting-area screen sees: progress, never names or scores.
+PUBLIC_VIEW_ROLES = frozenset({Role.PUBLIC, Role.VENUE})
 
 
 # Roles that see every event in full, live.

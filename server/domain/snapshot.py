@@ -6,7 +6,8 @@ canonical-safe JSON (lists for the small records, so a snapshot of a long sessio
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, TypeVar
 
 from server.domain.lot import parse_lot
 from server.domain.state import (
@@ -14,6 +15,7 @@ from server.domain.state import (
     Cell,
     Committee,
     Conduct,
+    DrawState,
     Explanation,
     Misconduct,
     Pause,
@@ -87,7 +89,35 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
         "sealed": None
         if state.sealed is None
         else [state.sealed.cause, state.sealed.since_ms, state.sealed.seq],
+        "draw": _record_to_json(state.draw),
     }
+
+
+_Record = TypeVar("_Record")
+
+
+def _record_to_json(record: Any) -> dict[str, Any] | None:
+    """A flat record of JSON values (tuples become lists): generated from its dataclass fields,
+    so a field added to the record needs no edit here."""
+    if record is None:
+        return None
+    return {
+        f.name: list(v) if isinstance(v := getattr(record, f.name), tuple) else v
+        for f in dataclasses.fields(record)
+    }
+
+
+def _record_from_json(cls: type[_Record], obj: dict[str, Any] | None) -> _Record | None:
+    """The inverse of :func:`_record_to_json`: lists back to tuples where the field is one."""
+    if obj is None:
+        return None
+    values = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in obj:
+            value = obj[f.name]
+            is_tuple = str(f.type).startswith("tuple")
+            values[f.name] = tuple(value) if is_tuple and isinstance(value, list) else value
+    return cls(**values)
 
 
 def _report_to_json(report: ReportState | None) -> dict[str, Any] | None:
@@ -204,6 +234,7 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         phase_seq=obj.get("phase_seq", 0),
         inspection={key: dict(flag) for key, flag in obj.get("inspection", {}).items()},
         conduct=_conduct_from_json(obj.get("conduct")),
+        draw=_record_from_json(DrawState, obj.get("draw")),
     )
 
 

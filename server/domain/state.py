@@ -209,6 +209,21 @@ class Seal:
 
 
 @dataclass
+class DrawState:
+    """The expert draw (server/domain/draw_session.py): what it is over, the participants'
+    commitments and reveals, and the committee it made (commitments to identities, no names)."""
+
+    pool: str  # the pool's SHA-256 (hex)
+    size: int
+    rules: dict[str, Any]  # normalized (draw.Rules.to_json)
+    participants: tuple[str, ...]
+    seq: int  # the draw.opened
+    committed: dict[str, str] = field(default_factory=dict)  # participant -> commitment
+    revealed: dict[str, str] = field(default_factory=dict)  # participant -> share
+    made: dict[str, Any] | None = None  # draw.made's data and "seq"
+
+
+@dataclass
 class SessionState:
     session: str
     lot: Lot
@@ -231,6 +246,7 @@ class SessionState:
     conduct: Conduct = field(default_factory=Conduct)  # server/domain/conduct.py
     # "rule|seat|subject" -> {"rule", "seat", "subject", "detail", "seq"}: inspection.py
     inspection: dict[str, dict[str, Any]] = field(default_factory=dict)
+    draw: DrawState | None = None  # server/domain/draw_session.py
 
     def seat_named(self, seat: Any) -> SeatState:
         """The seat of that id, or ``unknown_seat`` (for ids that come in a command)."""

@@ -32,12 +32,18 @@ from server.domain.committee_views import (
     committee_state_view,
 )
 from server.domain.conduct import CONDUCT_EVENTS, apply_conduct_view, conduct_view
+from server.domain.draw_session import (
+    DRAW_EVENTS,
+    apply_draw_view,
+    draw_event_view,
+    draw_state_view,
+)
 from server.domain.events import Event
 from server.domain.inspection import INSPECTION_EVENTS, inspection_view
 from server.domain.media import MEDIA_EVENTS, concerns_seat
 from server.domain.pause import PAUSE_EVENTS
 from server.domain.report_signing import apply_report_view, report_state_view
-from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
+from server.domain.roles import FULL_VIEW_ROLES, PUBLIC_VIEW_ROLES, Principal, Role
 from server.domain.rollback import ROLLBACK_EVENTS, ROLLBACK_SEAT_EVENTS
 from server.domain.rollback_views import apply_rollback_view, rollback_state_view
 from server.domain.state import REVEALED_PHASES, Phase, SessionState
@@ -87,7 +93,7 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
             return {"seq": event.seq, "type": "hidden"}
         if event.type in MEDIA_EVENTS and not concerns_seat(event.type, data, viewer.seat):
             return {"seq": event.seq, "type": "hidden"}
-        if event.type in CONDUCT_EVENTS | INSPECTION_EVENTS:  # for staff and the archive
+        if event.type in CONDUCT_EVENTS | INSPECTION_EVENTS | DRAW_EVENTS:  # staff, archive
             return {"seq": event.seq, "type": "hidden"}
         full = event.to_json()
         if event.type == "blind.assigned":
@@ -117,6 +123,8 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
         base["data"] = {}
     elif event.type == "session.sealed":  # that it ended for good, and for which cause
         base["data"] = {"cause": data["cause"]}
+    elif event.type in DRAW_EVENTS:  # who took part in the draw, not whom it drew
+        base["data"] = draw_event_view(data, event.type)
     else:
         return {"seq": event.seq, "type": "hidden"}
     return base
@@ -125,7 +133,7 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
 def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
     """The whole state as ``viewer`` may see it: what a client holds after folding its events."""
     full = viewer.role in FULL_VIEW_ROLES
-    public = viewer.role is Role.PUBLIC
+    public = viewer.role in PUBLIC_VIEW_ROLES
     seats: dict[str, Any] = {}
     cells: dict[str, Any] = {}
     for seat_id, seat in state.seats.items():
@@ -160,6 +168,7 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
         "phase_times": dict(state.phase_times),
         "paused": _pause_json(state, public),
         "sealed": _seal_json(state),
+        "draw": draw_state_view(state, viewer.role),
     }
     if not public:
         view["committee"] = committee_state_view(state, viewer.role, viewer.seat)
@@ -218,7 +227,8 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         view["phase_times"] = {"prepared": event["t"]}
         view["paused"] = None
         view["sealed"] = None
-        if viewer.role is not Role.PUBLIC:
+        view["draw"] = None
+        if viewer.role not in PUBLIC_VIEW_ROLES:
             chair = lot.get("committee", {}).get("chair")
             view["committee"] = {
                 "chair": chair if chair in data["seats"] else None,
@@ -268,6 +278,8 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         apply_blind_view(view, kind, data, viewer.role in FULL_VIEW_ROLES)
     elif kind in CONDUCT_EVENTS:
         apply_conduct_view(view, event)
+    elif kind in DRAW_EVENTS:
+        apply_draw_view(view, event, viewer.role)
     elif kind in INSPECTION_EVENTS and "inspection" in view:
         flag = {k: data[k] for k in ("rule", "seat", "subject")}
         view["inspection"].append({**flag, "detail": dict(data["detail"]), "seq": event["seq"]})

@@ -11,6 +11,7 @@ know (it reads the event as a supervisor); with no draw in the log the fields go
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Iterator
 from decimal import Decimal
@@ -28,6 +29,7 @@ from server.domain.commands import (
     decide,
     staff_command,
 )
+from server.domain.draw import share_commitment
 from server.domain.events import Event, seal
 from server.domain.folding import apply_event
 from server.domain.roles import Principal, Role
@@ -99,6 +101,21 @@ class Session:
         """Every seat enrols its key."""
         for seat in self.state.seats:
             self.run(Principal(Role.EXPERT, S, seat), Enrol(public_b64(self.keys[seat])))
+
+
+def draw_principal(participant: str) -> Principal:
+    """Who holds ``participant``'s share of the draw: its venue's token, or a supervisor."""
+    return SUP if participant == "supervisor" else Principal(Role.VENUE, S, participant)
+
+
+def draw_shares(state: SessionState) -> dict[str, str]:
+    """A share per participant of the open draw (fixed, so a test is replayable)."""
+    assert state.draw is not None
+    return {p: hashlib.sha256(p.encode()).hexdigest() for p in state.draw.participants}
+
+
+def draw_commitment(participant: str, share: str) -> str:
+    return share_commitment(S, participant, share)
 
 
 def with_codes(fields: dict[str, Any], seat: str, assigned: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
+from server.client.expert_pool import sample_pool, sample_rules
 from server.domain.access import ResetEnrolment, RevokeTokens
 from server.domain.commands import (
     SIGNED_TYPES,
@@ -24,6 +25,8 @@ from server.domain.commands import (
     decide,
     staff_command,
 )
+from server.domain.draw import parse_pool
+from server.domain.draw_session import CommitShare, MakeDraw, OpenDraw, RevealShare
 from server.domain.errors import Code, CommandError
 from server.domain.events import EVENT_SCHEMAS, event_from_bytes, schema_problems
 from server.domain.faults import FaultTimer
@@ -36,7 +39,16 @@ from server.domain.sealing import SealSession
 from server.domain.snapshot import state_from_json, state_to_json
 from server.domain.state import new_state
 from server.domain.views import Viewer, apply_view, event_view, state_view
-from tests.domain.driver import ADMIN, SUP, S, Session, sample_day
+from tests.domain.driver import (
+    ADMIN,
+    SUP,
+    S,
+    Session,
+    draw_commitment,
+    draw_principal,
+    draw_shares,
+    sample_day,
+)
 from tests.domain.media_steps import MEDIA, media_day
 from tests.helpers import public_b64, signed
 
@@ -45,6 +57,7 @@ SUP2 = Principal(Role.SUPERVISOR, S, "sup-2")
 VIEWERS = [
     Viewer(Role.SUPERVISOR),
     Viewer(Role.PUBLIC),
+    Viewer(Role.VENUE),  # a venue's staff, for the expert draw
     Viewer(Role.EXPERT, "host-1"),  # the chair of the sample day
     Viewer(Role.EXPERT, "guest-2-1"),
 ]
@@ -95,6 +108,7 @@ def test_fold_from_zero_equals_live_state(lot_json: dict[str, Any]) -> None:
 def full_day(lot: dict[str, Any]) -> Session:
     """The sample day plus a declined proposal: every event type at least once."""
     session = Session({**lot, "inspection": {}})  # inspected with the default thresholds
+    drawn(session)
     session.run(SUP, ResetEnrolment("host-1", "专家输错三次验证码，核实身份后重置"))
     session.run(ADMIN, RevokeTokens("public", "screen", "公共大屏链接外泄"))
     session.enrol_all()
@@ -127,6 +141,22 @@ def full_day(lot: dict[str, Any]) -> Session:
         session.run(MEDIA, record)
     session.run(NODE, SealSession("closed"))  # then the node seals it
     return session
+
+
+def drawn(session: Session) -> None:
+    """The expert draw the day before: opened, one round abandoned (guest-2 withheld its
+    share), opened again; every share committed and revealed; the node makes it."""
+    pool = parse_pool(sample_pool())
+    session.run(ADMIN, OpenDraw(pool, sample_rules()))
+    for participant, share in draw_shares(session.state).items():
+        session.run(draw_principal(participant), CommitShare(draw_commitment(participant, share)))
+    session.run(ADMIN, OpenDraw(pool, sample_rules()))
+    shares = draw_shares(session.state)
+    for participant, share in shares.items():
+        session.run(draw_principal(participant), CommitShare(draw_commitment(participant, share)))
+    for participant, share in shares.items():
+        session.run(draw_principal(participant), RevealShare(share))
+    session.run(NODE, MakeDraw(pool))
 
 
 def sheet_reopened(session: Session) -> None:

@@ -11,7 +11,7 @@ from server.app.report_desk import ReportDesk
 from server.domain.commands import check_command_id
 from server.domain.errors import Code, CommandError
 from server.domain.report_signing import report_state_view
-from server.domain.roles import Principal, Role
+from server.domain.roles import PUBLIC_VIEW_ROLES, Principal, Role
 from server.store import audit, log
 
 
@@ -63,6 +63,6 @@ class ReportHandler:
 
     async def report(self, principal: Principal) -> dict[str, Any]:
         """The issued report's hashes and who signed (members, staff; not the public screen)."""
-        if principal.role is Role.PUBLIC:
+        if principal.role in PUBLIC_VIEW_ROLES:
             raise CommandError(Code.FORBIDDEN, "the public screen does not see the report")
         return {"report": report_state_view(await self._read.state(principal.session))}

@@ -31,7 +31,8 @@ class SessionHandler:
         if admin.role is not Role.ADMIN:
             raise CommandError(Code.FORBIDDEN, "only an admin creates sessions")
         tokens = self._auth.tokens
-        seats = parse_lot(lot).seat_ids()
+        venues = parse_lot(lot).venues
+        seats = [seat for venue in venues for seat in venue.seat_ids()]
         session = new_session_id()
         codes = {seat: new_code() for seat in seats}
         hashes = {seat: tokens.code_hash(session, seat, code) for seat, code in codes.items()}
@@ -45,6 +46,11 @@ class SessionHandler:
             ],
             "auditor": tokens.issue(Principal(Role.AUDITOR, session, "auditor"), now),
             "public": tokens.issue(Principal(Role.PUBLIC, session, "screen"), now),
+            # Each venue's staff hold the venue's share of the expert draw (draw_session.py).
+            "venues": {
+                venue.id: tokens.issue(Principal(Role.VENUE, session, venue.id), now)
+                for venue in venues
+            },
         }
         return {"session": session, "seq": first.seq, "seats": seats, "codes": codes, **staff}
 
