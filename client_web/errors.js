@@ -90,6 +90,8 @@
     bad_reveal: ["公开的随机数与承诺不符", "The share does not match its commitment"],
     draw_not_ready: ["抽取尚未就绪：仍有参与方未承诺或未公开", "The draw is not ready: a share is not committed or not revealed"],
     draw_made: ["专家已抽定，不可更改", "The experts are drawn; nothing changes any more"],
+    unknown_recusal: ["没有该回避申请", "No such recusal"],
+    no_reserve: ["该专业已无候补专家", "No reserve of this specialty is left"],
     already_signed: ["已签署此报告", "Already signed this report"],
     id_reused: ["操作编号重复，请刷新页面", "Command id reused with other content; reload the page"],
     bad_origin: ["请求来源不被允许", "Request origin not allowed"],

@@ -364,7 +364,7 @@ class LogWalk:
             self.recordings.append((seq, data))
         elif kind == "report.signed":
             self.report_signatures.append((seq, data))
-        elif kind == "seat.key_revoked":  # server.domain.recovery: it signs nothing from here
+        elif kind in ("seat.key_revoked", "seat.replaced"):  # it signs nothing from here
             self.keys.pop(str(data.get("seat")), None)
         elif kind == "session.sealed":
             self.seals.append((seq, data.get("cause"), actor))

@@ -26,6 +26,7 @@ from server.domain import (
     media,
     pause,
     recovery,
+    recusal,
     report_signing,
     rollback,
     scoring,
@@ -122,6 +123,7 @@ Command = (
     | draw_session.CommitShare
     | draw_session.RevealShare
     | draw_session.MakeDraw
+    | recusal.ReviewRecusal
 )
 
 
@@ -146,6 +148,7 @@ STAFF_COMMANDS: dict[str, Callable[[dict[str, Any]], Any]] = {
     **recovery.STAFF_COMMANDS,
     **conduct.STAFF_COMMANDS,
     **draw_session.STAFF_COMMANDS,
+    **recusal.STAFF_COMMANDS,
 }
 
 
@@ -211,10 +214,12 @@ def _expert_seat(state: SessionState, principal: Principal) -> str:
 
 
 def check_enrol(state: SessionState, principal: Principal, command: Enrol) -> list[Draft]:
-    """A seat enrols one key before scoring starts, or a new one after its recovery."""
+    """A seat enrols one key before scoring starts, a new one after its recovery, or its first
+    when it replaced a recused member (server/domain/recusal.py)."""
     seat = _expert_seat(state, principal)
     early = state.phase in (Phase.PREPARED, Phase.SIGN_IN)
-    if not early and not (recovery.recovering(state, seat) and state.phase is not Phase.CLOSED):
+    late = recovery.recovering(state, seat) or state.joined_late(seat)
+    if not early and not (late and state.phase is not Phase.CLOSED):
         raise CommandError(Code.WRONG_PHASE, f"enrolment is closed in phase {state.phase}")
     if state.seats[seat].key is not None:
         raise CommandError(Code.ALREADY_ENROLLED, f"seat {seat} already has a key")
@@ -307,6 +312,7 @@ SIGNED_HANDLERS: dict[str, Handler] = {
     "time.request": committee_time.check_time_request,
     "report.sign": report_signing.check_sign,
     "rollback.request": rollback.check_request,
+    "recusal.declare": recusal.check_declare,
 }
 SIGNED_TYPES = frozenset(SIGNED_HANDLERS)
 
@@ -362,6 +368,7 @@ MOVES_ON: dict[type, Check] = {
     **report_signing.CHECKS,
     **rollback.CHECKS,
     **draw_session.CHECKS,
+    **recusal.CHECKS,
 }
 
 

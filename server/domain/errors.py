@@ -74,6 +74,8 @@ class Code(StrEnum):
     BAD_REVEAL = "bad_reveal"  # the share does not match its commitment
     DRAW_NOT_READY = "draw_not_ready"  # reveals before every commitment, or a draw not revealed
     DRAW_MADE = "draw_made"  # the draw is made: nothing about it changes any more
+    UNKNOWN_RECUSAL = "unknown_recusal"
+    NO_RESERVE = "no_reserve"  # no reserve of the recused member's specialty is left
     ALREADY_SIGNED = "already_signed"
     ID_REUSED = "id_reused"  # a command id already committed with other content
     BAD_ORIGIN = "bad_origin"

@@ -77,6 +77,12 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     "draw.committed": frozenset({"participant", "commitment"}),
     "draw.revealed": frozenset({"participant", "share"}),
     "draw.made": frozenset({"seed", "members", "reserves"}),
+    # Recusal and replacement (server/domain/recusal.py).
+    "recusal.declared": frozenset({"recusal", "seat", "reason", "signed", "sig"}),
+    "recusal.declined": frozenset({"recusal", "seat", "reason"}),
+    "seat.replaced": frozenset(
+        {"recusal", "seat", "by", "venue", "specialty?", "reserve?", "identity?"}
+    ),
     # Live media (server/domain/media.py), written by the node's media service.
     "media.joined": frozenset({"member", "publishes"}),
     "media.left": frozenset({"member", "reason"}),

@@ -20,6 +20,7 @@ from server.domain.faults import FAULT_FOLDS
 from server.domain.inspection import INSPECTION_FOLDS
 from server.domain.pause import PAUSE_FOLDS
 from server.domain.recovery import RECOVERY_FOLDS
+from server.domain.recusal import RECUSAL_FOLDS
 from server.domain.rollback import ROLLBACK_FOLDS
 from server.domain.sealing import SEAL_FOLDS
 from server.domain.state import (
@@ -118,6 +119,7 @@ FOLDS: dict[str, Fold] = {
     **CONDUCT_FOLDS,
     **INSPECTION_FOLDS,
     **DRAW_FOLDS,
+    **RECUSAL_FOLDS,
 }
 
 

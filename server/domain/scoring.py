@@ -85,8 +85,9 @@ def resolve_cell(
 def check_sign_in(
     state: SessionState, seat: str, body: dict[str, Any], proof: dict[str, Any]
 ) -> list[Draft]:
-    """The pledge (承诺书), once, during sign-in."""
-    if state.phase is not Phase.SIGN_IN:
+    """The pledge (承诺书), once, during sign-in (or when a replacement seat comes in scoring)."""
+    late = state.joined_late(seat) and state.phase is Phase.SCORING
+    if state.phase is not Phase.SIGN_IN and not late:
         raise CommandError(Code.WRONG_PHASE, f"sign-in is not open in phase {state.phase}")
     if state.seats[seat].signed_in:
         raise CommandError(Code.ALREADY_SIGNED_IN, f"seat {seat} already signed in")

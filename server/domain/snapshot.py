@@ -22,6 +22,8 @@ from server.domain.state import (
     Phase,
     Proposal,
     Rating,
+    Recusal,
+    Replacement,
     ReportSignature,
     ReportState,
     Rollback,
@@ -90,6 +92,8 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
         if state.sealed is None
         else [state.sealed.cause, state.sealed.since_ms, state.sealed.seq],
         "draw": _record_to_json(state.draw),
+        "recusals": [_record_to_json(r) for r in state.recusals.values()],
+        "replacements": [_record_to_json(r) for r in state.replacements],
     }
 
 
@@ -235,7 +239,14 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         inspection={key: dict(flag) for key, flag in obj.get("inspection", {}).items()},
         conduct=_conduct_from_json(obj.get("conduct")),
         draw=_record_from_json(DrawState, obj.get("draw")),
+        recusals={r.id: r for r in _records(Recusal, obj.get("recusals", []))},
+        replacements=_records(Replacement, obj.get("replacements", [])),
     )
+
+
+def _records(cls: type[_Record], items: list[dict[str, Any]]) -> list[_Record]:
+    records = [_record_from_json(cls, item) for item in items]
+    return [r for r in records if r is not None]
 
 
 def _conduct_from_json(obj: dict[str, Any] | None) -> Conduct:

@@ -209,6 +209,30 @@ class Seal:
 
 
 @dataclass
+class Recusal:
+    """A member's declared recusal (回避, server/domain/recusal.py) and what became of it."""
+
+    id: str
+    seat: str
+    reason: str
+    seq: int
+    status: str = "declared"  # declared, declined, approved
+
+
+@dataclass
+class Replacement:
+    """A recused seat and the seat that replaced it (a reserve of the draw, when there was one)."""
+
+    seat: str
+    by: str
+    venue: str
+    recusal: str
+    seq: int
+    reserve: int | None = None  # the reserve's rank in draw.made
+    specialty: str | None = None
+
+
+@dataclass
 class DrawState:
     """The expert draw (server/domain/draw_session.py): what it is over, the participants'
     commitments and reveals, and the committee it made (commitments to identities, no names)."""
@@ -247,6 +271,8 @@ class SessionState:
     # "rule|seat|subject" -> {"rule", "seat", "subject", "detail", "seq"}: inspection.py
     inspection: dict[str, dict[str, Any]] = field(default_factory=dict)
     draw: DrawState | None = None  # server/domain/draw_session.py
+    recusals: dict[str, Recusal] = field(default_factory=dict)  # server/domain/recusal.py
+    replacements: list[Replacement] = field(default_factory=list)
 
     def seat_named(self, seat: Any) -> SeatState:
         """The seat of that id, or ``unknown_seat`` (for ids that come in a command)."""
@@ -254,6 +280,10 @@ class SessionState:
         if found is None:
             raise CommandError(Code.UNKNOWN_SEAT, f"no seat {seat!r} in this session")
         return found
+
+    def joined_late(self, seat: str) -> bool:
+        """Whether ``seat`` replaced a recused member (it enrols and signs in when it comes)."""
+        return any(r.by == seat for r in self.replacements)
 
     @property
     def revealed(self) -> bool:

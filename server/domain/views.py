@@ -42,6 +42,13 @@ from server.domain.events import Event
 from server.domain.inspection import INSPECTION_EVENTS, inspection_view
 from server.domain.media import MEDIA_EVENTS, concerns_seat
 from server.domain.pause import PAUSE_EVENTS
+from server.domain.recusal import (
+    RECUSAL_EVENTS,
+    RECUSAL_PRIVATE,
+    apply_recusal_view,
+    recusal_state_view,
+    replacements_view,
+)
 from server.domain.report_signing import apply_report_view, report_state_view
 from server.domain.roles import FULL_VIEW_ROLES, PUBLIC_VIEW_ROLES, Principal, Role
 from server.domain.rollback import ROLLBACK_EVENTS, ROLLBACK_SEAT_EVENTS
@@ -93,6 +100,8 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
             return {"seq": event.seq, "type": "hidden"}
         if event.type in MEDIA_EVENTS and not concerns_seat(event.type, data, viewer.seat):
             return {"seq": event.seq, "type": "hidden"}
+        if event.type in RECUSAL_PRIVATE and not own:  # a member's own conflict of interest
+            return {"seq": event.seq, "type": "hidden"}
         if event.type in CONDUCT_EVENTS | INSPECTION_EVENTS | DRAW_EVENTS:  # staff, archive
             return {"seq": event.seq, "type": "hidden"}
         full = event.to_json()
@@ -123,6 +132,8 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
         base["data"] = {}
     elif event.type == "session.sealed":  # that it ended for good, and for which cause
         base["data"] = {"cause": data["cause"]}
+    elif event.type == "seat.replaced":  # the seats change; not why, not who
+        base["data"] = {k: data[k] for k in ("seat", "by", "venue")}
     elif event.type in DRAW_EVENTS:  # who took part in the draw, not whom it drew
         base["data"] = draw_event_view(data, event.type)
     else:
@@ -169,11 +180,13 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
         "paused": _pause_json(state, public),
         "sealed": _seal_json(state),
         "draw": draw_state_view(state, viewer.role),
+        "replacements": replacements_view(state),
     }
     if not public:
         view["committee"] = committee_state_view(state, viewer.role, viewer.seat)
         view["report"] = report_state_view(state)
         view["rollbacks"] = rollback_state_view(state, viewer.role, viewer.seat)
+        view["recusals"] = recusal_state_view(state, viewer.role, viewer.seat)
         if viewer.role in FULL_VIEW_ROLES:
             view["conduct"] = conduct_view(state, viewer.role)
             view["inspection"] = inspection_view(state)
@@ -228,6 +241,7 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         view["paused"] = None
         view["sealed"] = None
         view["draw"] = None
+        view["replacements"] = []
         if viewer.role not in PUBLIC_VIEW_ROLES:
             chair = lot.get("committee", {}).get("chair")
             view["committee"] = {
@@ -240,6 +254,7 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
             }
             view["report"] = None
             view["rollbacks"] = {}
+            view["recusals"] = {}
             if viewer.role in FULL_VIEW_ROLES:
                 view["conduct"] = {"records": {}, "ratings": {}}
                 view["inspection"] = []
@@ -280,6 +295,9 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         apply_conduct_view(view, event)
     elif kind in DRAW_EVENTS:
         apply_draw_view(view, event, viewer.role)
+    elif kind in RECUSAL_EVENTS:
+        sees_all = viewer.role in FULL_VIEW_ROLES | PUBLIC_VIEW_ROLES
+        apply_recusal_view(view, event, sees_all or view["phase"] in REVEALED_PHASES)
     elif kind in INSPECTION_EVENTS and "inspection" in view:
         flag = {k: data[k] for k in ("rule", "seat", "subject")}
         view["inspection"].append({**flag, "detail": dict(data["detail"]), "seq": event["seq"]})

@@ -54,6 +54,7 @@ class Session:
         self.state: SessionState = new_state(self.events[0])
         self.keys = {seat: Ed25519PrivateKey.generate() for seat in self.state.seats}
         self.ids = itertools.count()
+        self.alias: dict[str, str] = {}  # a recused seat -> the seat that replaced it
 
     def run(self, principal: Principal, command: Command, command_id: str = "") -> list[Event]:
         """Decide and apply one command; the new events."""
@@ -95,6 +96,7 @@ class Session:
         if step[0] == "staff":
             return self.run(SUP, staff(step[1]))
         _, seat, kind, fields = step
+        seat = self.alias.get(seat, seat)
         return self.expert(seat, kind, **self.blind_fields(seat, fields))
 
     def enrol_all(self) -> None:

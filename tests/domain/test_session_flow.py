@@ -137,6 +137,8 @@ def full_day(lot: dict[str, Any]) -> Session:
         session.step(step)
         if step == ("staff", {"type": "phase.advance", "to": "review"}):
             review_rolled_back(session)
+        if step == ("staff", {"type": "phase.advance", "to": "sign_in"}):
+            recused_and_replaced(session)
     for record in media_day():  # recordings close and members leave after the session closed
         session.run(MEDIA, record)
     session.run(NODE, SealSession("closed"))  # then the node seals it
@@ -157,6 +159,24 @@ def drawn(session: Session) -> None:
     for participant, share in shares.items():
         session.run(draw_principal(participant), RevealShare(share))
     session.run(NODE, MakeDraw(pool))
+
+
+def recused_and_replaced(session: Session) -> None:
+    """At the pledge guest-1-2 sees a bidder it worked for: declined once (no reason given
+    that holds), declared again and approved; the reserve takes a new seat at guest-2."""
+    reason = {"reason": "两年前曾为投标人 B3 提供咨询服务"}
+    (first,) = session.expert("guest-1-2", "recusal.declare", **reason)
+    decline = {"type": "recusal.decline", "recusal": first.data["recusal"], "reason": "请说明"}
+    session.step(("staff", decline))
+    (second,) = session.expert("guest-1-2", "recusal.declare", **reason)
+    approve = {"type": "recusal.approve", "recusal": second.data["recusal"], "venue": "guest-2"}
+    (replaced,) = session.step(("staff", approve))
+    assert replaced.data["by"] == "guest-2-2"
+    session.alias["guest-1-2"] = "guest-2-2"
+    session.keys["guest-2-2"] = Ed25519PrivateKey.generate()
+    session.run(
+        Principal(Role.EXPERT, S, "guest-2-2"), Enrol(public_b64(session.keys["guest-2-2"]))
+    )
 
 
 def sheet_reopened(session: Session) -> None:
