@@ -1,8 +1,9 @@
 """The expert draw's shell: the pools it keeps, and the draw it makes once every share is in.
 
 A pool names people, so it never enters the log: the desk writes it to
-``DATA/draw/<session>/<sha256>.json`` (the canonical bytes the log's hash is of, created
-exclusively, 0600) before the ``draw.opened`` that names its hash, and the archive carries it
+``DATA/draw/<session>/<sha256>.json`` (the canonical bytes the log's hash is of, 0600, written
+whole under a temporary name and renamed; only for a draw the domain would open) before the
+``draw.opened`` that names its hash, and the archive carries it
 (``draw/<sha256>.json``). When a ``draw.revealed`` completes the shares, the desk submits
 :class:`~server.domain.draw_session.MakeDraw` as the node (``node:timer``) with the pool read
 back from that file; the domain checks the hash, derives the seed and draws. If the node stopped
@@ -27,7 +28,7 @@ from server.app.committer import Committer
 from server.app.pending import Committed
 from server.domain.commands import check_command_id
 from server.domain.draw import Pool, identity, parse_pool, select
-from server.domain.draw_session import MakeDraw, OpenDraw, rules_of, withheld
+from server.domain.draw_session import MakeDraw, OpenDraw, check_open, rules_of, withheld
 from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal, Role, require
 
@@ -75,11 +76,16 @@ class DrawDesk:
     async def open(self, admin: Principal, session: str, body: dict[str, Any]) -> dict[str, Any]:
         """Open a draw over ``body["pool"]`` with ``body["rules"]``."""
         require(admin, Role.ADMIN, "only the admin opens the expert draw")
-        pool = await asyncio.to_thread(parse_pool, body.get("pool"))
-        self._keep(session, pool)
-        actor = Principal(Role.ADMIN, session, admin.subject)
         command_id = check_command_id(body.get("id"))
-        ack = await self._committer.submit(actor, command_id, OpenDraw(pool, body.get("rules")))
+        pool = await asyncio.to_thread(parse_pool, body.get("pool"))
+        actor = Principal(Role.ADMIN, session, admin.subject)
+        command = OpenDraw(pool, body.get("rules"))
+        state = await self._committer.current_state(session)
+        if state is None:
+            raise CommandError(Code.UNKNOWN_SESSION, f"no session {session}")
+        check_open(state, actor, command)  # a refused draw leaves no file of names behind
+        await asyncio.to_thread(self._keep, session, pool)
+        ack = await self._committer.submit(actor, command_id, command)
         return {**ack, "pool": pool.hash, "size": len(pool.experts)}
 
     async def make(self, session: str) -> dict[str, Any] | None:
@@ -120,8 +126,10 @@ class DrawDesk:
         """Who was drawn for which seat, and the reserves in order: for the admin only."""
         require(admin, Role.ADMIN, "only the admin reads the drawn experts' names")
         state = await self._committer.current_state(session)
-        draw = None if state is None else state.draw
-        if state is None or draw is None or draw.made is None:
+        if state is None:
+            raise CommandError(Code.UNKNOWN_SESSION, f"no session {session}")
+        draw = state.draw
+        if draw is None or draw.made is None:
             raise CommandError(Code.DRAW_NOT_READY, "the experts are not drawn yet")
         pool = await asyncio.to_thread(self.load, session, draw.pool)
         seed = draw.made["seed"]

@@ -15,7 +15,9 @@
    specialties, identity commitments; no names, no ids). ``evalroom verify`` recomputes it.
 
 An unfinished draw can be opened again (a participant withheld its share, the rules were wrong):
-the new ``draw.opened`` starts over and the old round stays in the log. A made draw is final,
+the new ``draw.opened`` starts over and the old round stays in the log. Not once every share is
+revealed: the committee is then determined (only making it is left), and a new round would let
+the admin, who holds the pool, draw again until it liked the result. A made draw is final,
 and a session with a draw leaves ``prepared`` only once the draw is made. Pure.
 """
 
@@ -116,6 +118,10 @@ def check_open(state: SessionState, principal: Principal, command: OpenDraw) -> 
         raise CommandError(Code.WRONG_PHASE, "experts are drawn before sign-in")
     if state.draw is not None and state.draw.made is not None:
         raise CommandError(Code.DRAW_MADE, "the experts are drawn")
+    if state.draw is not None and not withheld(state.draw):
+        # Every share is out: the committee is determined, and whoever holds the pool could
+        # compute it. Opening again now would let the admin draw until it liked the result.
+        raise CommandError(Code.DRAW_MADE, "every share is revealed: the draw is only made now")
     rules = rules_of(state, command.rules)
     feasible(command.pool, rules)
     data = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import case, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -104,6 +104,13 @@ async def claim_login_txn(conn: AsyncConnection, session: str, seat: str, t_ms: 
         .values(last_login_ms=t_ms)
     )
     return bool(changed.rowcount)
+
+
+async def set_code_txn(conn: AsyncConnection, session: str, seat: str, code_hash: bytes) -> None:
+    """A seat's one-time code, for a seat that may not have one yet (a replacement seat)."""
+    if not await replace_code_txn(conn, session, seat, code_hash):
+        row = {"session_id": session, "seat": seat, "code_hash": code_hash, "attempts": 0}
+        await conn.execute(insert(enrolment_codes).values(**row))
 
 
 async def replace_code_txn(

@@ -275,3 +275,19 @@ def test_day_numbers_are_the_calendar_s() -> None:
     for offset in range(0, 250 * 366, 37):
         day = start + datetime.timedelta(days=offset)
         assert day_number(day.isoformat()) == (day - datetime.date(1970, 1, 1)).days
+
+
+def test_no_new_round_once_every_share_is_out(lot_json: dict[str, Any]) -> None:
+    """The admin holds the pool: with every share revealed it could compute the committee, so
+    it may not start over then (only while a share is withheld)."""
+    session = _opened(lot_json)
+    shares = _commit_all(session)
+    for participant, share in list(shares.items())[:-1]:
+        session.run(draw_principal(participant), RevealShare(share))
+    session.run(ADMIN, OpenDraw(POOL, sample_rules()))  # one share withheld: a new round
+    shares = _commit_all(session)
+    for participant, share in shares.items():
+        session.run(draw_principal(participant), RevealShare(share))
+    with pytest.raises(CommandError) as refused:
+        session.run(ADMIN, OpenDraw(POOL, sample_rules()))
+    assert refused.value.code is Code.DRAW_MADE

@@ -20,6 +20,7 @@ from server.domain.commands import (
 )
 from server.domain.errors import Code, CommandError
 from server.domain.recovery import RecoverSeat
+from server.domain.recusal import ReviewRecusal
 from server.domain.roles import Principal
 from server.domain.untrusted import check_untrusted
 
@@ -66,6 +67,8 @@ class CommandHandler:
         command_id, command = parse_envelope(envelope)
         if isinstance(command, RecoverSeat) and self.enrolment is not None:
             return await self.enrolment.recover(principal, command_id, command)  # a new code too
+        if isinstance(command, ReviewRecusal) and command.approve and self.enrolment is not None:
+            return await self.enrolment.replace(principal, command_id, command)  # the new seat's
         if isinstance(command, SignedCommand) and command.type == "report.sign":
             ack = await self._committer.submit(principal, command_id, command)
             await self._reports.refresh(principal.session)

@@ -23,6 +23,7 @@ from server.domain.access import Backoff, retry_at_ms, token_generation
 from server.domain.commands import Enrol
 from server.domain.errors import Code, CommandError
 from server.domain.recovery import RecoverSeat, recovering
+from server.domain.recusal import ReviewRecusal, next_seat
 from server.domain.roles import Principal, Role
 from server.domain.signing import parse_signed, verify_signature
 from server.store import access
@@ -161,6 +162,46 @@ class EnrolmentHandler:
         return {
             "token": self._auth.tokens.issue(principal, self._auth.now_s(), generation=generation)
         }
+
+    async def replace(
+        self, supervisor: Principal, command_id: str, command: ReviewRecusal
+    ) -> dict[str, Any]:
+        """An approved recusal: the replacement seat's one-time code, stored before the
+        ``seat.replaced`` that creates the seat is submitted, handed to the supervisor (never
+        logged). The seat id is the domain's (``next_seat``); should another replacement take it
+        first, the code is stored again for the seat the event names."""
+        if supervisor.role is not Role.SUPERVISOR:
+            raise CommandError(Code.FORBIDDEN, "only a supervisor decides on a recusal")
+        session = supervisor.session
+        state = await self._read.state(session)
+        found = state.recusals.get(command.recusal) if isinstance(command.recusal, str) else None
+        if found is not None and found.status == "approved":  # asked again (a resend)
+            ack = await self._committer.submit(supervisor, command_id, command)
+            made = next(r for r in state.replacements if r.recusal == found.id)
+            if made.by not in state.seats or state.seats[made.by].key is not None:
+                return {**ack, "seat": made.by}  # enrolled (or gone): no code is worth giving
+            code = new_code()  # as for a recovery asked again: the latest code is the one
+            await self._store_code(session, made.by, code)
+            return {**ack, "seat": made.by, "code": code}
+        venue = command.venue
+        if found is not None and venue is None and found.seat in state.seats:
+            venue = state.seats[found.seat].venue
+        predicted = next_seat(state, venue) if isinstance(venue, str) else None
+        code = new_code()
+        if predicted is not None:
+            await self._store_code(session, predicted, code)
+        ack = await self._committer.submit(supervisor, command_id, command)
+        state = await self._read.state(session)
+        made = next(r for r in state.replacements if r.recusal == command.recusal)
+        if made.by != predicted:  # another replacement took the seat number first
+            await self._store_code(session, made.by, code)
+        return {**ack, "seat": made.by, "code": code}
+
+    async def _store_code(self, session: str, seat: str, code: str) -> None:
+        async with self._read.engine.begin() as conn:
+            await access.set_code_txn(
+                conn, session, seat, self._auth.tokens.code_hash(session, seat, code)
+            )
 
     async def recover(
         self, supervisor: Principal, command_id: str, command: RecoverSeat
