@@ -23,8 +23,14 @@ _T = TypeVar("_T")
 
 
 def report_to_dict(content: ReportContent) -> dict[str, Any]:
-    """The content as a JSON-ready dict (decimals are already strings), with its format tag."""
-    return {"format": REPORT_FORMAT, **dataclasses.asdict(content)}
+    """The content as a JSON-ready dict (decimals are already strings), with its format tag.
+
+    ``replacements`` is left out when there are none, so a report without a recusal keeps the
+    bytes (and the content hash) it had before replacements existed: older archives verify."""
+    data = {"format": REPORT_FORMAT, **dataclasses.asdict(content)}
+    if not data["replacements"]:
+        del data["replacements"]
+    return data
 
 
 def content_bytes(content: ReportContent) -> bytes:

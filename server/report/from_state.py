@@ -38,6 +38,7 @@ from server.report.model import (
     Project,
     RankLine,
     Rejection,
+    Replacement,
     ReportContent,
     Score,
     SeatValue,
@@ -221,4 +222,10 @@ def report_content(state: SessionState, time_ms: int, log_root: bytes) -> Report
         flags=_flags(state),
         log_seq=state.seq,
         log_root=log_root.hex(),
+        replacements=tuple(
+            Replacement(
+                r.seat, state.recusals[r.recusal].reason, r.by, venues.get(r.venue, r.venue)
+            )
+            for r in state.replacements
+        ),
     )

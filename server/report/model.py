@@ -249,6 +249,20 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class Replacement:
+    """回避与替补 (条例 Art. 48): a recused seat, why, and the seat that evaluated instead; the
+    recused member's scores are void and appear nowhere else in the report."""
+
+    seat_id: str
+    reason: str
+    replaced_by: str
+    venue: str
+
+    def __post_init__(self) -> None:
+        need(bool(self.reason.strip()), f"replacement of {self.seat_id}: a reason is required")
+
+
+@dataclass(frozen=True)
 class SeatValue:
     """The value one seat gave, as flagged."""
 
@@ -318,6 +332,7 @@ class ReportContent:
     log_seq: int | None = None
     log_root: str = ""
     max_candidates: int = DEFAULT_MAX_CANDIDATES
+    replacements: tuple[Replacement, ...] = ()  # left out of the dict form when empty
 
     def __post_init__(self) -> None:
         need(bool(self.session_id), "report: session_id is required")
@@ -331,6 +346,10 @@ class ReportContent:
         for a in self.aggregates:
             need(a.bidder_id in bidders and a.criterion_id in criteria, f"aggregate {a}")
             need(set(a.dropped_seats) <= seats, f"aggregate {a}: unknown dropped seat")
+        recused = unique_ids("replacements", [r.seat_id for r in self.replacements])
+        for r in self.replacements:  # a replacement may have recused in turn
+            need(r.replaced_by in seats | recused, f"replacement {r.seat_id}: unknown seat")
+            need(r.seat_id not in seats, f"replacement {r.seat_id}: still a member")
         rejected = unique_ids("rejections", [r.bidder_id for r in self.rejections])
         need(rejected <= bidders, "rejections: unknown bidder")
         if self.price is not None:

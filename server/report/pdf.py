@@ -137,6 +137,7 @@ def _story(content: ReportContent, digest: str, st: sec.Styles) -> list[Flowable
         story += sec.sheet_section(content, sheet, st)
     story += sec.aggregates_section(content, st)
     story += sec.price_section(content, st)
+    story += sec.replacements_section(content, st)
     story += sec.rejections_section(content, st)
     story += sec.flags_section(content, st)
     story += sec.ranking_section(content, st)

@@ -274,6 +274,21 @@ def price_section(c: ReportContent, st: Styles) -> list[Flowable]:
     ]
 
 
+def replacements_section(c: ReportContent, st: Styles) -> list[Flowable]:
+    """回避与替补: who recused, why, and who evaluated instead (only when someone did)."""
+    if not c.replacements:
+        return []
+    out: list[Flowable] = [para("回避与替补 Recusals and replacements", st.heading)]
+    rows = [[r.seat_id, r.reason, r.replaced_by, r.venue] for r in c.replacements]
+    header = ["回避席位 Recused seat", "理由 Reason", "替补席位 Replaced by", "场地 Venue"]
+    note = para(
+        "回避成员的评审结论无效，替补成员重新评审（条例第四十八条）。"
+        " The recused member's conclusions are void; the replacement evaluated anew (Art. 48).",
+        st.body,
+    )
+    return [*out, table(st, header, rows, [30 * mm, 74 * mm, 34 * mm, 36 * mm]), note]
+
+
 def rejections_section(c: ReportContent, st: Styles) -> list[Flowable]:
     """否决投标: ground of 条例 Art. 51 with its wording, the written reason, the vote."""
     out: list[Flowable] = [para("否决投标 Rejected bids", st.heading)]

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from server.report import fonts
 from server.report.codec import content_sha256, report_from_dict, report_to_dict
 from server.report.fonts import CjkFont, FontMissingError, find_cjk_font
-from server.report.model import Criterion, ReportContent, ReportError, Score, Sheet
+from server.report.model import Criterion, Replacement, ReportContent, ReportError, Score, Sheet
 from server.report.pdf import pdf_date, pdf_sha256, render_report, render_signed_report
 from tests.report.sample import DISSENT, build_content, sample_signatures
 
@@ -180,3 +180,21 @@ def test_a_missing_font_names_the_install_script(
     monkeypatch.setattr(fonts, "_WHEEL_PACKAGE", "no_such_font_package_here")
     with pytest.raises(FontMissingError, match=r"scripts/install-fonts\.sh"):
         find_cjk_font([tmp_path / "missing.ttc"])
+
+
+def test_a_recusal_is_in_the_report(content: ReportContent, cjk_font: CjkFont) -> None:
+    """条例 Art. 48: who recused and who evaluated instead; the content hash moves with it."""
+    seated = content.committee[-1].seat_id
+    recused = Replacement(
+        "guest-1-9", "两年前曾为投标人 B3 提供咨询服务", seated, "平度市公共资源交易中心"
+    )
+    with_recusal = dataclasses.replace(content, replacements=(recused,))
+    text = _flat(render_report(with_recusal, cjk_font))
+    for needle in ("回避与替补", "guest-1-9", "两年前曾为投标人", "条例第四十八条"):
+        assert needle in text, needle
+    assert "回避与替补" not in _flat(render_report(content, cjk_font))
+    assert "replacements" not in report_to_dict(content)  # older reports keep their hash
+    assert content_sha256(with_recusal) != content_sha256(content)
+    assert report_from_dict(report_to_dict(with_recusal)) == with_recusal
+    with pytest.raises(ReportError):
+        dataclasses.replace(content, replacements=(Replacement("x-1", "r", "nobody", "v"),))
