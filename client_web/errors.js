@@ -92,6 +92,8 @@
     draw_made: ["专家已抽定，不可更改", "The experts are drawn; nothing changes any more"],
     unknown_recusal: ["没有该回避申请", "No such recusal"],
     no_reserve: ["该专业已无候补专家", "No reserve of this specialty is left"],
+    unknown_clarification: ["没有该澄清问题", "No such clarification"],
+    already_answered: ["该澄清已答复", "This clarification is answered already"],
     already_signed: ["已签署此报告", "Already signed this report"],
     id_reused: ["操作编号重复，请刷新页面", "Command id reused with other content; reload the page"],
     bad_origin: ["请求来源不被允许", "Request origin not allowed"],

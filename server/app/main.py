@@ -12,6 +12,7 @@ from server.app.audit_http import AUDIT, CONFIG_DATA_DIR, WITNESS, add_audit_rou
 from server.app.audit_service import AuditService
 from server.app.audit_sio import register_audit
 from server.app.budgets import BUDGETS
+from server.app.clarification_http import add_clarification_routes
 from server.app.committer import Committer, OnCommit
 from server.app.config import Config
 from server.app.draw_desk import DrawDesk
@@ -180,5 +181,6 @@ def make_app(config: Config) -> web.Application:
     add_audit_routes(app)
     add_report_routes(app)
     add_draw_routes(app)
+    add_clarification_routes(app)
     add_recording_routes(app)
     return app

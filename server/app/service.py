@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app.committer import Committer
 from server.app.handlers.auth import AuthHandler
+from server.app.handlers.clarification import ClarificationHandler
 from server.app.handlers.commands import CommandHandler
 from server.app.handlers.enrolment import EnrolmentHandler
 from server.app.handlers.reading import ReadHandler
@@ -43,3 +44,5 @@ class Service:
         self.reports = ReportHandler(committer, self.auth, self.read)
         self.commands = CommandHandler(committer, self.reports)
         self.commands.enrolment = self.enrolment
+        self.clarifications = ClarificationHandler(committer, self.auth, self.read)
+        self.commands.clarifications = self.clarifications

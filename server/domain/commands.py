@@ -16,6 +16,7 @@ from typing import Any
 
 from server.domain import (
     access,
+    clarification,
     committee_chair,
     committee_rejection,
     committee_time,
@@ -124,6 +125,8 @@ Command = (
     | draw_session.RevealShare
     | draw_session.MakeDraw
     | recusal.ReviewRecusal
+    | clarification.ReviewClarification
+    | clarification.AnswerClarification
 )
 
 
@@ -149,6 +152,7 @@ STAFF_COMMANDS: dict[str, Callable[[dict[str, Any]], Any]] = {
     **conduct.STAFF_COMMANDS,
     **draw_session.STAFF_COMMANDS,
     **recusal.STAFF_COMMANDS,
+    **clarification.STAFF_COMMANDS,
 }
 
 
@@ -313,6 +317,7 @@ SIGNED_HANDLERS: dict[str, Handler] = {
     "report.sign": report_signing.check_sign,
     "rollback.request": rollback.check_request,
     "recusal.declare": recusal.check_declare,
+    "clarification.draft": clarification.check_draft,
 }
 SIGNED_TYPES = frozenset(SIGNED_HANDLERS)
 
@@ -359,6 +364,7 @@ KEEPS_THE_RECORD: dict[type, Check] = {
     **recovery.CHECKS,
     **conduct.CHECKS,
     **inspection.CHECKS,
+    clarification.AnswerClarification: clarification.check_answer,  # from outside: recorded
 }
 # Staff commands that move the evaluation on (refused while paused); signed commands follow.
 MOVES_ON: dict[type, Check] = {
@@ -369,6 +375,7 @@ MOVES_ON: dict[type, Check] = {
     **rollback.CHECKS,
     **draw_session.CHECKS,
     **recusal.CHECKS,
+    clarification.ReviewClarification: clarification.check_review,
 }
 
 

@@ -75,6 +75,8 @@ class Code(StrEnum):
     DRAW_NOT_READY = "draw_not_ready"  # reveals before every commitment, or a draw not revealed
     DRAW_MADE = "draw_made"  # the draw is made: nothing about it changes any more
     UNKNOWN_RECUSAL = "unknown_recusal"
+    UNKNOWN_CLARIFICATION = "unknown_clarification"
+    ALREADY_ANSWERED = "already_answered"
     NO_RESERVE = "no_reserve"  # no reserve of the recused member's specialty is left
     ALREADY_SIGNED = "already_signed"
     ID_REUSED = "id_reused"  # a command id already committed with other content

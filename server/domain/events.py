@@ -83,6 +83,13 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     "seat.replaced": frozenset(
         {"recusal", "seat", "by", "venue", "specialty?", "reserve?", "identity?"}
     ),
+    # Clarification (server/domain/clarification.py).
+    "clarification.drafted": frozenset(
+        {"clarification", "seat", "bidder", "question", "signed", "sig"}
+    ),
+    "clarification.approved": frozenset({"clarification", "bidder"}),
+    "clarification.declined": frozenset({"clarification", "reason"}),
+    "clarification.answered": frozenset({"clarification", "bidder", "answer"}),
     # Live media (server/domain/media.py), written by the node's media service.
     "media.joined": frozenset({"member", "publishes"}),
     "media.left": frozenset({"member", "reason"}),

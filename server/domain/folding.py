@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from server.domain.clarification import CLARIFICATION_FOLDS
 from server.domain.committee_fold import COMMITTEE_FOLDS
 from server.domain.conduct import CONDUCT_FOLDS
 from server.domain.draw_session import DRAW_FOLDS
@@ -120,6 +121,7 @@ FOLDS: dict[str, Fold] = {
     **INSPECTION_FOLDS,
     **DRAW_FOLDS,
     **RECUSAL_FOLDS,
+    **CLARIFICATION_FOLDS,
 }
 
 

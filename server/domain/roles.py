@@ -19,6 +19,9 @@ class Role(StrEnum):
     # (server/domain/draw_session.py) and otherwise see what the public screen sees.
     VENUE = "venue"
     ADMIN = "admin"
+    # A bidder answering one clarification (server/domain/clarification.py): its token opens
+    # that clarification only, no socket and no view.
+    BIDDER = "bidder"
     # The node's own media service: it logs media facts (joins, states, recordings). No token
     # ever stands for it (``TokenMinter.check`` refuses it).
     MEDIA = "media"

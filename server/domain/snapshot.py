@@ -13,6 +13,7 @@ from server.domain.lot import parse_lot
 from server.domain.state import (
     BlindState,
     Cell,
+    Clarification,
     Committee,
     Conduct,
     DrawState,
@@ -94,6 +95,7 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
         "draw": _record_to_json(state.draw),
         "recusals": [_record_to_json(r) for r in state.recusals.values()],
         "replacements": [_record_to_json(r) for r in state.replacements],
+        "clarifications": [_record_to_json(c) for c in state.clarifications.values()],
     }
 
 
@@ -241,6 +243,7 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         draw=_record_from_json(DrawState, obj.get("draw")),
         recusals={r.id: r for r in _records(Recusal, obj.get("recusals", []))},
         replacements=_records(Replacement, obj.get("replacements", [])),
+        clarifications={c.id: c for c in _records(Clarification, obj.get("clarifications", []))},
     )
 
 

@@ -233,6 +233,20 @@ class Replacement:
 
 
 @dataclass
+class Clarification:
+    """A question to a bidder (澄清, server/domain/clarification.py) and what became of it."""
+
+    id: str
+    seat: str
+    bidder: str
+    question: str
+    seq: int
+    status: str = "drafted"  # drafted, approved, declined, answered
+    answer: str | None = None  # the bidder's answer (or, declined, the supervisor's reason)
+    answered_seq: int = 0
+
+
+@dataclass
 class DrawState:
     """The expert draw (server/domain/draw_session.py): what it is over, the participants'
     commitments and reveals, and the committee it made (commitments to identities, no names)."""
@@ -273,6 +287,7 @@ class SessionState:
     draw: DrawState | None = None  # server/domain/draw_session.py
     recusals: dict[str, Recusal] = field(default_factory=dict)  # server/domain/recusal.py
     replacements: list[Replacement] = field(default_factory=list)
+    clarifications: dict[str, Clarification] = field(default_factory=dict)
 
     def seat_named(self, seat: Any) -> SeatState:
         """The seat of that id, or ``unknown_seat`` (for ids that come in a command)."""

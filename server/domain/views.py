@@ -25,6 +25,11 @@ from server.domain.blind_views import (
     blind_state_view,
     resolve_code,
 )
+from server.domain.clarification import (
+    CLARIFICATION_EVENTS,
+    apply_clarification_view,
+    clarifications_view,
+)
 from server.domain.committee_views import (
     COMMITTEE_EVENTS,
     COMMITTEE_SEAT_EVENTS,
@@ -187,6 +192,7 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
         view["report"] = report_state_view(state)
         view["rollbacks"] = rollback_state_view(state, viewer.role, viewer.seat)
         view["recusals"] = recusal_state_view(state, viewer.role, viewer.seat)
+        view["clarifications"] = clarifications_view(state)
         if viewer.role in FULL_VIEW_ROLES:
             view["conduct"] = conduct_view(state, viewer.role)
             view["inspection"] = inspection_view(state)
@@ -255,6 +261,7 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
             view["report"] = None
             view["rollbacks"] = {}
             view["recusals"] = {}
+            view["clarifications"] = {}
             if viewer.role in FULL_VIEW_ROLES:
                 view["conduct"] = {"records": {}, "ratings": {}}
                 view["inspection"] = []
@@ -295,6 +302,8 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         apply_conduct_view(view, event)
     elif kind in DRAW_EVENTS:
         apply_draw_view(view, event, viewer.role)
+    elif kind in CLARIFICATION_EVENTS:
+        apply_clarification_view(view, event)
     elif kind in RECUSAL_EVENTS:
         sees_all = viewer.role in FULL_VIEW_ROLES | PUBLIC_VIEW_ROLES
         apply_recusal_view(view, event, sees_all or view["phase"] in REVEALED_PHASES)

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
 from server.client.expert_pool import sample_pool, sample_rules
 from server.domain.access import ResetEnrolment, RevokeTokens
+from server.domain.clarification import AnswerClarification, bidder_subject
 from server.domain.commands import (
     SIGNED_TYPES,
     AdvancePhase,
@@ -137,6 +138,7 @@ def full_day(lot: dict[str, Any]) -> Session:
         session.step(step)
         if step == ("staff", {"type": "phase.advance", "to": "review"}):
             review_rolled_back(session)
+            clarified(session)
         if step == ("staff", {"type": "phase.advance", "to": "sign_in"}):
             recused_and_replaced(session)
     for record in media_day():  # recordings close and members leave after the session closed
@@ -176,6 +178,22 @@ def recused_and_replaced(session: Session) -> None:
     session.keys["guest-2-2"] = Ed25519PrivateKey.generate()
     session.run(
         Principal(Role.EXPERT, S, "guest-2-2"), Enrol(public_b64(session.keys["guest-2-2"]))
+    )
+
+
+def clarified(session: Session) -> None:
+    """In review the committee asks B2 about its schedule: the first draft is declined, the
+    second approved and answered by B2 with its narrow token."""
+    question = {"bidder": "B2", "question": "请说明施工组织设计中第 3.2 节工期安排的依据"}
+    (first,) = session.expert("host-1", "clarification.draft", **question)
+    decline = {"type": "clarification.decline", "clarification": first.data["clarification"]}
+    session.step(("staff", {**decline, "reason": "问题涉及报价实质内容，不得澄清"}))
+    (second,) = session.expert("host-1", "clarification.draft", **question)
+    cid = second.data["clarification"]
+    session.step(("staff", {"type": "clarification.approve", "clarification": cid}))
+    bidder = Principal(Role.BIDDER, S, bidder_subject("B2", cid))
+    session.run(
+        bidder, AnswerClarification("工期依据为招标文件第二章第 5 条，不改变投标文件实质内容")
     )
 
 

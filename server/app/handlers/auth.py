@@ -42,13 +42,16 @@ class AuthHandler:
             raise CommandError(Code.UNAUTHENTICATED, "admin token required")
         return Principal(Role.ADMIN, "*", "admin")
 
-    async def authenticate(self, token: Any) -> Principal:
-        """The principal behind a bearer token that is neither expired nor revoked."""
-        return (await self.claims(token)).principal
+    async def authenticate(self, token: Any, *, bidder: bool = False) -> Principal:
+        """The principal behind a bearer token that is neither expired nor revoked; a bidder's
+        token only where ``bidder`` says it may be (its clarification's routes)."""
+        return (await self.claims(token, bidder=bidder)).principal
 
-    async def claims(self, token: Any) -> Claims:
+    async def claims(self, token: Any, *, bidder: bool = False) -> Claims:
         """A token's verified claims, refused when expired or revoked."""
         claims = self.tokens.claims(token, self.now_s())
+        if claims.principal.role is Role.BIDDER and not bidder:
+            raise CommandError(Code.FORBIDDEN, "a bidder's token opens its clarification only")
         await self.check_current(claims)
         return claims
 

@@ -7,9 +7,11 @@ from dataclasses import replace
 from typing import Any
 
 from server.app.committer import Committer
+from server.app.handlers.clarification import ClarificationHandler
 from server.app.handlers.enrolment import EnrolmentHandler
 from server.app.handlers.reports import ReportHandler
 from server.app.sealer import Sealer
+from server.domain.clarification import ReviewClarification
 from server.domain.commands import (
     SIGNED_TYPES,
     AdvancePhase,
@@ -59,6 +61,7 @@ class CommandHandler:
         self._reports = reports
         self.sealer: Sealer | None = None  # set by the app: the close waits for the seal
         self.enrolment: EnrolmentHandler | None = None  # set by the service: seat recovery
+        self.clarifications: ClarificationHandler | None = None  # set by the service
 
     async def command(self, principal: Principal, envelope: Any) -> dict[str, Any]:
         """Run one client command; the ack comes after the commit."""
@@ -67,6 +70,8 @@ class CommandHandler:
         command_id, command = parse_envelope(envelope)
         if isinstance(command, RecoverSeat) and self.enrolment is not None:
             return await self.enrolment.recover(principal, command_id, command)  # a new code too
+        if isinstance(command, ReviewClarification) and command.approve and self.clarifications:
+            return await self.clarifications.approve(principal, command_id, command)  # a token
         if isinstance(command, ReviewRecusal) and command.approve and self.enrolment is not None:
             return await self.enrolment.replace(principal, command_id, command)  # the new seat's
         if isinstance(command, SignedCommand) and command.type == "report.sign":
