@@ -15,13 +15,14 @@ import logging
 from server.app.committer import Committer
 from server.app.pending import Committed
 from server.domain.errors import Code, CommandError
-from server.domain.inspection import InspectionFlag, findings
+from server.domain.inspection import ConnectionsSeen, InspectionFlag, findings
 from server.domain.roles import Principal, Role
 
 logger = logging.getLogger(__name__)
 
 TICK_S = 1.0
 DONE = frozenset({Code.NOT_DUE, Code.SEALED, Code.ID_REUSED})  # logged already, or too late
+LOOKED_AT = frozenset({"score.set", "media.alert"})  # what the rules read
 
 
 class Inspector:
@@ -42,9 +43,21 @@ class Inspector:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def observe(self, session: str, committed: list[Committed]) -> None:
-        """Committed events (beside the fan-out): new scores make a session worth a look."""
-        if any(item.event.type == "score.set" for item in committed):
+        """Committed events (beside the fan-out): new scores, or a media alert, make a session
+        worth a look."""
+        if any(item.event.type in LOOKED_AT for item in committed):
             self._dirty.add(session)
+
+    async def connections(self, session: str, seat: str, devices: list[str]) -> None:
+        """The shell saw ``seat`` on sockets of several devices at once: logged once per set."""
+        principal = Principal(Role.NODE, session, "timer")
+        subject = ",".join(sorted(set(devices)))
+        command_id = "conn." + hashlib.sha256(f"{seat}|{subject}".encode()).hexdigest()[:40]
+        try:
+            await self._committer.submit(principal, command_id, ConnectionsSeen(seat, devices))
+        except CommandError as error:
+            if error.code not in DONE:
+                logger.warning("inspector: connections of %s/%s: %s", session, seat, error)
 
     async def tick(self) -> int:
         """Log every finding of the sessions that got scores; how many flags were logged."""

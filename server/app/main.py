@@ -144,7 +144,8 @@ def make_app(config: Config) -> web.Application:
         app[SERVICE] = service
         grants = SocketGrants(sio, service.auth, config.limits)
         app[BUDGETS] = grants.budgets  # HTTP reads spend the same budgets as socket reads
-        register(sio, service, dispatcher, grants)
+        inspector = Inspector(committer)
+        register(sio, service, dispatcher, grants, inspector)
         register_audit(sio, audit, grants)
         media = MediaService(sio, committer, grants, config, wall_ms)
         app[MEDIA] = media
@@ -154,7 +155,6 @@ def make_app(config: Config) -> web.Application:
         observers.append(sealer.observe)
         service.commands.sealer = sealer
         await sealer.start()
-        inspector = Inspector(committer)
         app[INSPECTOR] = inspector
         observers.append(inspector.observe)
         await inspector.start()

@@ -7,13 +7,15 @@ list of event views in ``seq`` order.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import socketio
 
 from server.app.fanout import Dispatcher, room_for
-from server.app.presence import Presence
+from server.app.inspector import Inspector
+from server.app.presence import Presence, device_fingerprint
 from server.app.service import Service
 from server.app.socket_grants import SocketGrants
 from server.domain.errors import Code, CommandError
@@ -23,10 +25,17 @@ NAMESPACE = "/"
 
 
 def register(
-    sio: socketio.AsyncServer, service: Service, dispatcher: Dispatcher, grants: SocketGrants
+    sio: socketio.AsyncServer,
+    service: Service,
+    dispatcher: Dispatcher,
+    grants: SocketGrants,
+    inspector: Inspector | None = None,
 ) -> None:
-    """Attach the handlers of the default namespace."""
+    """Attach the handlers of the default namespace; ``inspector`` hears of a seat's token on
+    several devices at once."""
     presence = Presence()
+    devices: dict[str, str] = {}  # sid -> device fingerprint
+    watching: set[asyncio.Task[None]] = set()
 
     def now_ms() -> int:
         return int(time.time() * 1000)
@@ -37,9 +46,13 @@ def register(
     @sio.event  # type: ignore[untyped-decorator]
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
+        request = environ.get("aiohttp.request")
+        if request is not None:
+            devices[sid] = device_fingerprint(request.remote, request.headers.get("User-Agent"))
         try:
             await grants.admit(NAMESPACE, sid, token)
         except CommandError as error:
+            devices.pop(sid, None)
             # (message, data): the JavaScript client reads them as err.message and err.data
             refusal = error.to_json()
             raise socketio.exceptions.ConnectionRefusedError(refusal["message"], refusal) from error
@@ -47,6 +60,7 @@ def register(
     @sio.event  # type: ignore[untyped-decorator]
     async def disconnect(sid: str, reason: Any = None) -> None:
         grants.forget(NAMESPACE, sid)
+        devices.pop(sid, None)
         left = presence.left(sid, now_ms())
         if left is not None:
             await tell_staff(*left)
@@ -59,7 +73,15 @@ def register(
         await sio.enter_room(sid, room_for(principal))
         if principal.role is Role.EXPERT:
             dispatcher.seat_joined(principal.session, principal.subject)
-            change = presence.joined(principal.session, principal.subject, sid, now_ms())
+            device = devices.get(sid, "")
+            change = presence.joined(principal.session, principal.subject, sid, now_ms(), device)
+            seen = presence.devices(principal.session, principal.subject)
+            if inspector is not None and len(seen) > 1:
+                task = asyncio.create_task(
+                    inspector.connections(principal.session, principal.subject, seen)
+                )
+                watching.add(task)
+                task.add_done_callback(watching.discard)
             if change is not None:
                 await tell_staff(principal.session, change)
         answer = await service.read.catch_up(

@@ -120,6 +120,7 @@ Command = (
     | conduct.RecordMisconduct
     | conduct.RateExpert
     | inspection.InspectionFlag
+    | inspection.ConnectionsSeen
     | draw_session.OpenDraw
     | draw_session.CommitShare
     | draw_session.RevealShare

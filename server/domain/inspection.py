@@ -10,7 +10,14 @@ bidder, once all the cells a rule looks at are filled:
 - ``identical_scores``: two seats gave the same value on every subjective cell of a bidder
   (at least ``identical_min_cells``), flagged on the first seat with the other as subject;
 - ``extreme_scores``: every subjective cell of a bidder at its maximum, or every one at its
-  minimum (at least ``extreme_min_cells``).
+  minimum (at least ``extreme_min_cells``);
+- ``changed_after_flag``: after a flag on a seat and bidder, that seat changed a cell of the
+  bidder without a comment saying why (the comment of ``score.set`` is the explanation);
+- ``dark_seat``: the media service's ``media.alert`` for an expert seat dark or silent for at
+  least ``dark_seconds``;
+- ``two_connections``: one seat's token on sockets from two devices at once. Connections are not
+  in the log, so this one is the shell's report (:class:`ConnectionsSeen`, the distinct
+  fingerprints of the seat's live sockets); the domain checks its shape and logs it once per set.
 
 The node's inspector asks :func:`findings` after scores come in and submits
 :class:`InspectionFlag`; the domain finds the same finding again before it logs
@@ -21,6 +28,7 @@ once. A flag is a pointer for a supervisor, not a verdict. Pure.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -31,7 +39,16 @@ from server.domain.lot import CriterionKind, InspectionRules
 from server.domain.roles import Principal, Role, require
 from server.domain.state import SessionState, cell_key
 
-RULES = ("fast_scoring", "identical_scores", "extreme_scores")
+RULES = (
+    "fast_scoring",
+    "identical_scores",
+    "extreme_scores",
+    "changed_after_flag",
+    "dark_seat",
+    "two_connections",
+)
+SCORE_RULES = frozenset({"fast_scoring", "identical_scores", "extreme_scores"})
+_FINGERPRINT = re.compile(r"^[0-9a-f]{16}$")
 INSPECTION_EVENTS = frozenset({"inspection.flagged"})
 
 
@@ -45,6 +62,14 @@ class Finding:
     @property
     def key(self) -> str:
         return f"{self.rule}|{self.seat}|{self.subject}"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionsSeen:
+    """The node saw ``seat``'s token on sockets with these distinct device fingerprints."""
+
+    seat: Any
+    fingerprints: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +99,42 @@ def findings(state: SessionState) -> list[Finding]:
         found += _fast(state, rules, bidder, typed)
         found += _identical(state, rules, bidder, [c.id for c in subjective])
         found += _extreme(state, rules, bidder, subjective)
+    found += _changed_after_flag(state)
+    found += _dark(state, rules)
     return [f for f in found if f.key not in state.inspection]
+
+
+def _changed_after_flag(state: SessionState) -> list[Finding]:
+    out: dict[str, Finding] = {}
+    for flag in sorted(state.inspection.values(), key=lambda f: f["seq"]):
+        seat, bidder = flag["seat"], flag["subject"].split("/", 1)[0]
+        if flag["rule"] not in SCORE_RULES or seat not in state.cells:
+            continue
+        changed = [
+            c
+            for key, c in state.cells[seat].items()
+            if key.startswith(f"{bidder}/")
+            and c.seq > flag["seq"]
+            and not (c.comment or "").strip()
+        ]
+        if changed:
+            detail = {"flag": flag["seq"], "cells": len(changed)}
+            found = Finding("changed_after_flag", seat, bidder, detail)
+            out.setdefault(found.key, found)
+    return list(out.values())
+
+
+def _dark(state: SessionState, rules: InspectionRules) -> list[Finding]:
+    return [
+        Finding(
+            "dark_seat",
+            a["seat"],
+            f"{a['kind']}.{a['seq']}",
+            {"kind": a["kind"]} | {"dark_ms": a["dark_ms"], "alert": a["seq"]},
+        )
+        for a in state.media_alerts
+        if a["dark_ms"] >= rules.dark_seconds * 1000 and a["seat"] in state.seats
+    ]
 
 
 def _fast(
@@ -144,6 +204,31 @@ def check_flag(state: SessionState, principal: Principal, command: InspectionFla
     return [Draft("inspection.flagged", principal.actor, {**data, "detail": finding.detail})]
 
 
+def check_connections(
+    state: SessionState, principal: Principal, command: ConnectionsSeen
+) -> list[Draft]:
+    """The shell's report of one seat on two devices at once, logged once per set of devices."""
+    require(principal, Role.NODE, "only the node reports connections")
+    if state.lot.inspection is None:
+        raise CommandError(Code.NOT_DUE, "this lot is not inspected")
+    seat = state.seat_named(command.seat).seat
+    prints = command.fingerprints
+    if not isinstance(prints, list) or not all(
+        isinstance(p, str) and _FINGERPRINT.match(p) for p in prints
+    ):
+        raise CommandError(Code.MALFORMED, "fingerprints are 16 lowercase hex digits each")
+    distinct = sorted(set(prints))
+    if len(distinct) < 2:
+        raise CommandError(Code.NOT_DUE, "one device is not two connections")
+    subject = ",".join(distinct)
+    if f"two_connections|{seat}|{subject}" in state.inspection:
+        raise CommandError(Code.NOT_DUE, "these connections are flagged already")
+    data = {"rule": "two_connections", "seat": seat, "subject": subject}
+    return [
+        Draft("inspection.flagged", principal.actor, {**data, "detail": {"devices": len(distinct)}})
+    ]
+
+
 def inspection_view(state: SessionState) -> list[dict[str, Any]]:
     """The flags in log order, for the roles that see everything."""
     return sorted((dict(flag) for flag in state.inspection.values()), key=lambda f: f["seq"])
@@ -158,9 +243,15 @@ def _flagged(state: SessionState, data: dict[str, Any], event: Event) -> None:
     }
 
 
-INSPECTION_FOLDS = {"inspection.flagged": _flagged}
+def _media_alert(state: SessionState, data: dict[str, Any], event: Event) -> None:
+    role, _, seat = str(data["member"]).partition(":")
+    if role == "expert":
+        alert = {"seq": event.seq, "seat": seat, "kind": data["kind"], "dark_ms": data["dark_ms"]}
+        state.media_alerts.append(alert)
 
 
-CHECKS: dict[type, Check] = {
-    InspectionFlag: check_flag
-}  # no staff command: only the node's inspector
+INSPECTION_FOLDS = {"inspection.flagged": _flagged, "media.alert": _media_alert}
+
+
+# No staff command: only the node's inspector.
+CHECKS: dict[type, Check] = {InspectionFlag: check_flag, ConnectionsSeen: check_connections}

@@ -110,12 +110,13 @@ class InspectionRules:
     min_seconds_per_bidder: int = 60  # all of a bidder's cells filled faster than this
     identical_min_cells: int = 3  # two seats identical on at least this many subjective cells
     extreme_min_cells: int = 3  # every subjective cell of a bidder at its maximum or minimum
+    dark_seconds: int = 60  # a seat's camera or microphone dark at least this long (media.alert)
 
 
 def _inspection_rules(obj: Any) -> InspectionRules | None:
     if obj is None:
         return None
-    keys = ("min_seconds_per_bidder", "identical_min_cells", "extreme_min_cells")
+    keys = ("min_seconds_per_bidder", "identical_min_cells", "extreme_min_cells", "dark_seconds")
     if not isinstance(obj, Mapping) or not set(obj) <= set(keys):
         raise _bad("inspection is {" + ", ".join(f"{k}?" for k in keys) + "}")
     default = InspectionRules()

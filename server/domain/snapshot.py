@@ -96,6 +96,7 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
         "recusals": [_record_to_json(r) for r in state.recusals.values()],
         "replacements": [_record_to_json(r) for r in state.replacements],
         "clarifications": [_record_to_json(c) for c in state.clarifications.values()],
+        "media_alerts": [dict(a) for a in state.media_alerts],
     }
 
 
@@ -244,6 +245,7 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         recusals={r.id: r for r in _records(Recusal, obj.get("recusals", []))},
         replacements=_records(Replacement, obj.get("replacements", [])),
         clarifications={c.id: c for c in _records(Clarification, obj.get("clarifications", []))},
+        media_alerts=[dict(a) for a in obj.get("media_alerts", [])],
     )
 
 

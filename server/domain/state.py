@@ -288,6 +288,8 @@ class SessionState:
     recusals: dict[str, Recusal] = field(default_factory=dict)  # server/domain/recusal.py
     replacements: list[Replacement] = field(default_factory=list)
     clarifications: dict[str, Clarification] = field(default_factory=dict)
+    # media.alert of expert seats, {"seq", "seat", "kind", "dark_ms"}: the inspection's dark rule
+    media_alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def seat_named(self, seat: Any) -> SeatState:
         """The seat of that id, or ``unknown_seat`` (for ids that come in a command)."""

@@ -73,7 +73,8 @@ async def test_a_bidder_answers_its_one_question(plain_room: Room) -> None:
     with pytest.raises(socketio.exceptions.ConnectionError):
         await client.connect(room.base, auth={"token": token}, transports=["websocket"])
     await client.disconnect()
-    assert why and "forbidden" in str(why[0]), why
+    assert why, "the refusal carried no data"
+    assert "forbidden" in str(why[0]), why
 
     answer = {"id": "answer-CL1", "answer": "项目经理社保证明见投标文件第 87 页"}
     status, ack = await _http(room, "POST", "clarification/answer", token, answer)

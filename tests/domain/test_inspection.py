@@ -9,8 +9,9 @@ import pytest
 
 from server.domain.commands import AdvancePhase
 from server.domain.errors import Code, CommandError
-from server.domain.inspection import InspectionFlag, findings
+from server.domain.inspection import ConnectionsSeen, InspectionFlag, findings
 from server.domain.lot import parse_lot
+from server.domain.media import MediaRecord
 from server.domain.roles import Principal, Role
 from server.domain.views import Viewer, event_view, state_view
 from tests.domain.driver import SUP, S, Session
@@ -18,6 +19,7 @@ from tests.domain.test_committee import signed_in
 from tests.domain.test_pause import refused
 
 NODE = Principal(Role.NODE, S, "timer")
+MEDIA = Principal(Role.MEDIA, S, "node")
 
 
 def scoring(lot: dict[str, Any], **thresholds: int) -> Session:
@@ -101,3 +103,51 @@ def test_a_lot_with_bad_thresholds_is_refused(lot_json: dict[str, Any], inspecti
     with pytest.raises(CommandError) as caught:
         parse_lot({**lot_json, "inspection": inspection})
     assert caught.value.code is Code.BAD_LOT
+
+
+def test_a_change_after_a_flag_needs_a_comment(lot_json: dict[str, Any]) -> None:
+    session = scoring(lot_json, min_seconds_per_bidder=60)
+    fill(session, "host-1", "B1", middle)
+    session.run(NODE, InspectionFlag("fast_scoring", "host-1", "B1"))
+    fields = session.blind_fields("host-1", {"bidder": "B1", "criterion": "T1"})
+    session.expert("host-1", "score.set", **fields, value="7", comment="复核后调整")  # explained
+    assert [f.rule for f in findings(session.state)] == []
+    session.expert("host-1", "score.set", **fields, value="8")  # changed, no reason given
+    (found,) = findings(session.state)
+    assert (found.rule, found.seat, found.subject, found.detail["cells"]) == (
+        "changed_after_flag",
+        "host-1",
+        "B1",
+        1,
+    )
+    session.run(NODE, InspectionFlag("changed_after_flag", "host-1", "B1"))
+    assert findings(session.state) == []
+
+
+def test_a_dark_seat_is_flagged_past_its_threshold(lot_json: dict[str, Any]) -> None:
+    session = scoring(lot_json, dark_seconds=60)
+    for seat, dark_ms in (("host-1", 30_000), ("host-2", 90_000)):
+        alert = {"member": f"expert:{seat}", "kind": "video", "dark_ms": dark_ms}
+        session.run(MEDIA, MediaRecord("media.alert", alert))
+    (found,) = findings(session.state)
+    assert (found.rule, found.seat, found.detail["dark_ms"]) == ("dark_seat", "host-2", 90_000)
+    session.run(NODE, InspectionFlag("dark_seat", found.seat, found.subject))
+    assert findings(session.state) == []
+
+
+def test_one_seat_on_two_devices_is_flagged_once(lot_json: dict[str, Any]) -> None:
+    session = scoring(lot_json)
+    one, two = "0123456789abcdef", "fedcba9876543210"
+    refused(Code.NOT_DUE, lambda: session.run(NODE, ConnectionsSeen("host-1", [one, one])))
+    refused(Code.MALFORMED, lambda: session.run(NODE, ConnectionsSeen("host-1", ["x", two])))
+    refused(Code.FORBIDDEN, lambda: session.run(SUP, ConnectionsSeen("host-1", [one, two])))
+    (flagged,) = session.run(NODE, ConnectionsSeen("host-1", [two, one]))
+    assert flagged.data == {
+        "rule": "two_connections",
+        "seat": "host-1",
+        "subject": f"{one},{two}",
+        "detail": {"devices": 2},
+    }
+    refused(Code.NOT_DUE, lambda: session.run(NODE, ConnectionsSeen("host-1", [one, two])))
+    plain = Session(lot_json)  # not inspected: nothing is logged
+    refused(Code.NOT_DUE, lambda: plain.run(NODE, ConnectionsSeen("host-1", [one, two])))
