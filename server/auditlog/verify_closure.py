@@ -27,9 +27,11 @@ SEALERS = {"closed": NODE_ACTOR, "fault": NODE_ACTOR, "tenderer": "admin:"}
 
 
 def may_follow_close(kind: Any, actor: Any) -> bool:
-    """A media fact of the node's media service, or an access event: all a closed log takes."""
+    """A media fact of the node's media service, an access event, or the fees the node settles
+    with the seal (server.domain.fees): all a closed log takes."""
     media = isinstance(kind, str) and (kind.startswith("media.") or kind == "recording.closed")
-    return (media and actor == MEDIA_ACTOR) or kind in ACCESS_EVENTS
+    fees = kind == "fees.computed" and actor == NODE_ACTOR
+    return (media and actor == MEDIA_ACTOR) or kind in ACCESS_EVENTS or fees
 
 
 # server.domain.rollback: the one step back, with a supervisor's request and another's approval

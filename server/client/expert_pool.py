@@ -61,3 +61,22 @@ def sample_rules(date: str = "2026-11-30") -> dict[str, Any]:
             "recent_days": 30,
         },
     }
+
+
+def sample_fees() -> dict[str, Any]:
+    """A fee catalogue for the sample lot's venues (yuan): a half day, a day, then per hour; a
+    guest-venue expert may be paid the host's rate when it is higher (the published rule)."""
+
+    def rates(half: str, day: str, hour: str, travel: str) -> dict[str, Any]:
+        bands = [{"up_to_minutes": 240, "amount": half}, {"up_to_minutes": 480, "amount": day}]
+        return {"bands": bands, "over": {"per_hour": hour}, "travel": travel}
+
+    return {
+        "currency": "CNY",
+        "guest_rule": "higher",
+        "rates": {
+            "host": rates("800", "1200", "150", "0"),
+            "guest-1": rates("600", "1000", "120", "200"),
+            "guest-2": rates("900", "1300", "160", "300"),
+        },
+    }

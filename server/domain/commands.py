@@ -23,6 +23,7 @@ from server.domain import (
     conduct,
     draw_session,
     faults,
+    fees,
     inspection,
     media,
     pause,
@@ -205,6 +206,8 @@ def check_create(principal: Principal, command: CreateSession) -> list[Draft]:
     if principal.role is not Role.ADMIN:
         raise CommandError(Code.FORBIDDEN, "only an admin creates sessions")
     lot = parse_lot(command.lot)
+    if "fees" in lot.raw:  # a catalogue that cannot pay would only fail at the seal
+        fees.parse_catalogue(lot.raw["fees"], [v.id for v in lot.venues])
     data = {"lot": dict(lot.raw), "seats": lot.seat_ids()}
     return [Draft("session.created", principal.actor, data)]
 

@@ -90,6 +90,8 @@ EVENT_SCHEMAS: dict[str, frozenset[str]] = {
     "clarification.approved": frozenset({"clarification", "bidder"}),
     "clarification.declined": frozenset({"clarification", "reason"}),
     "clarification.answered": frozenset({"clarification", "bidder", "answer"}),
+    # Expert fees (server/domain/fees.py), settled by the node with the seal after the close.
+    "fees.computed": frozenset({"catalogue", "currency", "statements", "total"}),
     # Live media (server/domain/media.py), written by the node's media service.
     "media.joined": frozenset({"member", "publishes"}),
     "media.left": frozenset({"member", "reason"}),

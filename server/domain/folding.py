@@ -52,6 +52,7 @@ def _phase_changed(state: SessionState, data: dict[str, Any], event: Event) -> N
 
 def _signed_in(state: SessionState, data: dict[str, Any], event: Event) -> None:
     state.seats[data["seat"]].signed_in = True
+    state.seats[data["seat"]].signed_in_ms = event.time_ms
 
 
 def _score_set(state: SessionState, data: dict[str, Any], event: Event) -> None:

@@ -143,13 +143,16 @@ def _recusal_declined(state: SessionState, data: dict[str, Any], event: Event) -
 def _seat_replaced(state: SessionState, data: dict[str, Any], event: Event) -> None:
     seat, by = data["seat"], data["by"]
     state.recusals[data["recusal"]].status = "approved"
-    del state.seats[seat], state.cells[seat]
+    gone = state.seats.pop(seat)
+    del state.cells[seat]
     state.seats[by] = SeatState(by, data["venue"])
     state.cells[by] = {}
     key = token_key(str(Role.EXPERT), seat)
     state.token_generations[key] = state.token_generations.get(key, 0) + 1
     replacement = Replacement(seat, by, data["venue"], data["recusal"], event.seq)
     replacement.reserve, replacement.specialty = data.get("reserve"), data.get("specialty")
+    replacement.venue_of_seat, replacement.signed_in_ms = gone.venue, gone.signed_in_ms
+    replacement.time_ms = event.time_ms
     state.replacements.append(replacement)
     com = state.committee
     if com.chair == seat:

@@ -21,6 +21,7 @@ from typing import Any
 from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
 from server.domain.events import Check, Draft, Event, StaffParser
+from server.domain.fees import computed_draft
 from server.domain.roles import Principal, Role, require
 from server.domain.state import Phase, Seal, SessionState
 
@@ -42,7 +43,9 @@ def check_seal(state: SessionState, principal: Principal, command: SealSession) 
         require(principal, Role.NODE, "only the node seals a closed session")
         if state.phase is not Phase.CLOSED:
             raise CommandError(Code.WRONG_PHASE, "the session is not closed")
-        return [Draft("session.sealed", principal.actor, {"cause": "closed"})]
+        fees = computed_draft(state, principal.actor)  # settled with the seal, when a catalogue
+        sealed = Draft("session.sealed", principal.actor, {"cause": "closed"})
+        return [sealed] if fees is None else [fees, sealed]
     if command.cause == "tenderer":
         require(principal, Role.ADMIN, "only the admin records the tenderer's decision")
         if state.paused is None or state.paused.referred_ms is None:
@@ -66,7 +69,11 @@ def _sealed(state: SessionState, data: dict[str, Any], event: Event) -> None:
     state.sealed = Seal(data["cause"], event.time_ms, event.seq)
 
 
-SEAL_FOLDS = {"session.sealed": _sealed}
+def _fees(state: SessionState, data: dict[str, Any], event: Event) -> None:
+    state.fees = {**data, "seq": event.seq}
+
+
+SEAL_FOLDS = {"session.sealed": _sealed, "fees.computed": _fees}
 
 
 CHECKS: dict[type, Check] = {SealSession: check_seal}

@@ -51,6 +51,7 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
                 "sub_seq": s.submitted_seq,
                 "enr_seq": s.enrolled_seq,
                 "rev_seq": s.revoked_seq,
+                "in_ms": s.signed_in_ms,
             }
             for s in state.seats.values()
         },
@@ -97,6 +98,7 @@ def state_to_json(state: SessionState) -> dict[str, Any]:
         "replacements": [_record_to_json(r) for r in state.replacements],
         "clarifications": [_record_to_json(c) for c in state.clarifications.values()],
         "media_alerts": [dict(a) for a in state.media_alerts],
+        "fees": state.fees,
     }
 
 
@@ -221,6 +223,7 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
                 s.get("sub_seq", 0),
                 s.get("enr_seq", 0),
                 s.get("rev_seq", 0),
+                s.get("in_ms", 0),
             )
             for seat, s in obj["seats"].items()
         },
@@ -246,6 +249,7 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         replacements=_records(Replacement, obj.get("replacements", [])),
         clarifications={c.id: c for c in _records(Clarification, obj.get("clarifications", []))},
         media_alerts=[dict(a) for a in obj.get("media_alerts", [])],
+        fees=obj.get("fees"),
     )
 
 

@@ -47,6 +47,9 @@ class SeatState:
     submitted_seq: int = 0  # the seq of its sheet.submitted while submitted (a roll-back names it)
     enrolled_seq: int = 0  # the seq of the seat.enrolled that recorded its key
     revoked_seq: int = 0  # the seq of its last seat.key_revoked (server/domain/recovery.py)
+    signed_in_ms: int = (
+        0  # when it signed the pledge: its fee's time starts (server/domain/fees.py)
+    )
 
 
 @dataclass
@@ -230,6 +233,9 @@ class Replacement:
     seq: int
     reserve: int | None = None  # the reserve's rank in draw.made
     specialty: str | None = None
+    venue_of_seat: str = ""  # the recused seat's own venue
+    signed_in_ms: int = 0  # when the recused seat signed in (0: never): its fee's time
+    time_ms: int = 0  # when it was replaced: its fee's time ends
 
 
 @dataclass
@@ -290,6 +296,7 @@ class SessionState:
     clarifications: dict[str, Clarification] = field(default_factory=dict)
     # media.alert of expert seats, {"seq", "seat", "kind", "dark_ms"}: the inspection's dark rule
     media_alerts: list[dict[str, Any]] = field(default_factory=list)
+    fees: dict[str, Any] | None = None  # fees.computed's data (server/domain/fees.py)
 
     def seat_named(self, seat: Any) -> SeatState:
         """The seat of that id, or ``unknown_seat`` (for ids that come in a command)."""

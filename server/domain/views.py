@@ -105,6 +105,8 @@ def event_view(event: Event, viewer: Viewer, revealed: bool) -> dict[str, Any]:
             return {"seq": event.seq, "type": "hidden"}
         if event.type in MEDIA_EVENTS and not concerns_seat(event.type, data, viewer.seat):
             return {"seq": event.seq, "type": "hidden"}
+        if event.type == "fees.computed":  # staff's and the archive's; a member gets its own
+            return {"seq": event.seq, "type": "hidden"}  # statement from the admin
         if event.type in RECUSAL_PRIVATE and not own:  # a member's own conflict of interest
             return {"seq": event.seq, "type": "hidden"}
         if event.type in CONDUCT_EVENTS | INSPECTION_EVENTS | DRAW_EVENTS:  # staff, archive
@@ -196,6 +198,7 @@ def state_view(state: SessionState, viewer: Viewer) -> dict[str, Any]:
         if viewer.role in FULL_VIEW_ROLES:
             view["conduct"] = conduct_view(state, viewer.role)
             view["inspection"] = inspection_view(state)
+            view["fees"] = state.fees
     return view
 
 
@@ -265,6 +268,7 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
             if viewer.role in FULL_VIEW_ROLES:
                 view["conduct"] = {"records": {}, "ratings": {}}
                 view["inspection"] = []
+                view["fees"] = None
         if viewer.role is Role.EXPERT:
             for s in data["seats"]:
                 if s != viewer.seat:
@@ -302,6 +306,8 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         apply_conduct_view(view, event)
     elif kind in DRAW_EVENTS:
         apply_draw_view(view, event, viewer.role)
+    elif kind == "fees.computed" and "fees" in view:
+        view["fees"] = {**data, "seq": event["seq"]}
     elif kind in CLARIFICATION_EVENTS:
         apply_clarification_view(view, event)
     elif kind in RECUSAL_EVENTS:

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.auditlog.canonical import CanonicalError, canonical_bytes, parse_canonical
-from server.client.expert_pool import sample_pool, sample_rules
+from server.client.expert_pool import sample_fees, sample_pool, sample_rules
 from server.domain.access import ResetEnrolment, RevokeTokens
 from server.domain.clarification import AnswerClarification, bidder_subject
 from server.domain.commands import (
@@ -108,7 +108,7 @@ def test_fold_from_zero_equals_live_state(lot_json: dict[str, Any]) -> None:
 
 def full_day(lot: dict[str, Any]) -> Session:
     """The sample day plus a declined proposal: every event type at least once."""
-    session = Session({**lot, "inspection": {}})  # inspected with the default thresholds
+    session = Session({**lot, "inspection": {}, "fees": sample_fees()})  # inspected, paid
     drawn(session)
     session.run(SUP, ResetEnrolment("host-1", "专家输错三次验证码，核实身份后重置"))
     session.run(ADMIN, RevokeTokens("public", "screen", "公共大屏链接外泄"))
