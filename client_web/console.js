@@ -1,5 +1,6 @@
-// The supervisor's controls (监督控制台): the committee's state with the rejection proposals to
-// approve or decline, closing the blind part, issuing the evaluation report, and the flags
+// The supervisor's controls (监督控制台): the expert draw (draw.js: who has committed and revealed,
+// the seed, and the supervisors' own share), the committee's state with the rejection proposals
+// to approve or decline, closing the blind part, issuing the evaluation report, and the flags
 // grouped by kind with the experts' explanations. Staff commands are unsigned (the supervisor's
 // token stands for them); the server decides (server/domain/commands.py) and logs each one.
 "use strict";
@@ -55,6 +56,14 @@
     const recovery = window.EvalroomRecoveryDesk(ctx, staff);
     const conduct = window.EvalroomConductDesk(ctx, staff);
     const inspection = window.EvalroomInspectionDesk(ctx);
+    // The supervisors hold one share of the draw between them (server/domain/draw_session.py).
+    const draw = window.EvalroomDraw.panel({
+      container: $("draw-panel"),
+      participant: window.EvalroomDraw.SUPERVISORS,
+      call: ctx.call,
+      connected: ctx.connected,
+      errorText: ctx.errorText,
+    });
 
     function proposalRow(id, p, lot, members) {
       const votes = Object.values(p.votes || {});
@@ -81,6 +90,8 @@
     }
 
     function renderCommittee(view) {
+      $("draw-section").hidden = !view.draw;
+      draw.render(view);
       const com = view.committee;
       if (!com) return;
       const members = Object.keys(view.seats || {}).length;

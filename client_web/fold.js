@@ -1,5 +1,6 @@
 // The client's fold of viewed events (as server/domain/views.py apply_view, and the views of
-// each concept it delegates to: committee, blind, report, roll-back, conduct, inspection). Every
+// each concept it delegates to: committee, blind, report, roll-back, conduct, inspection, the
+// expert draw). Every
 // page that follows the log loads it after common.js; tests keep it equal to the server's views.
 "use strict";
 
@@ -21,6 +22,7 @@
       view.rollbacks = {}; // server/domain/rollback_views.py
       view.conduct = { records: {}, ratings: {} }; // server/domain/conduct.py (staff views only)
       view.inspection = []; // server/domain/inspection.py (staff views only)
+      view.draw = null; // server/domain/draw_session.py: the expert draw, once opened
       view.lot = data.lot;
       view.seats = {};
       view.cells = {};
@@ -113,6 +115,8 @@
       view.report = { hash: data.report, content: data.content, bytes: data.bytes, signatures: {} };
     } else if (kind === "report.signed") {
       if (view.report) view.report.signatures[seat] = { seq: event.seq, dissent: data.dissent != null ? data.dissent : null };
+    } else if (DRAW_EVENTS.has(kind)) {
+      applyDraw(view, event);
     } else if (COMMITTEE_EVENTS.has(kind)) {
       applyCommittee(view, event);
     } else if (kind === "score.set") {
@@ -131,6 +135,36 @@
       view.cells[seat] = view.cells[seat] || {};
       view.cells[seat][`${head}/${data.criterion}`] = cell;
     }
+  }
+
+  const DRAW_EVENTS = new Set(["draw.opened", "draw.committed", "draw.revealed", "draw.made"]);
+
+  // Fold one draw event, as server/domain/draw_session.py apply_draw_view does. Staff events
+  // carry the whole data (the pool's hash, commitments, shares, the committee), the public
+  // screen's and a venue's only who took part: the data tells which view this is.
+  function applyDraw(view, event) {
+    const data = event.data;
+    if (event.type === "draw.opened") {
+      const draw = { participants: [...data.participants], committed: [], revealed: [], made: false };
+      if (data.pool !== undefined) {
+        Object.assign(draw, { pool: data.pool, size: data.size, seq: event.seq, rules: data.rules });
+        Object.assign(draw, { commitments: {}, shares: {}, committee: null });
+      }
+      view.draw = draw;
+      return;
+    }
+    const draw = view.draw;
+    if (!draw) return;
+    if (event.type === "draw.made") {
+      draw.made = true;
+      if (draw.committee !== undefined) draw.committee = { ...data, seq: event.seq };
+      return;
+    }
+    const committed = event.type === "draw.committed";
+    const key = committed ? "committed" : "revealed";
+    draw[key] = [...new Set([...draw[key], data.participant])].sort();
+    const store = committed ? "commitments" : "shares";
+    if (draw[store]) draw[store][data.participant] = committed ? data.commitment : data.share;
   }
 
   const COMMITTEE_EVENTS = new Set([

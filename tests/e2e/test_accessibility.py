@@ -22,7 +22,16 @@ import pytest
 
 from server.client.simulate import run_session
 from tests.app.conftest import ADMIN, DEMO_LOT_PATH, Room, advance, create_session, load_lot
-from tests.e2e.browser import chromium_page, until
+from tests.e2e.browser import chromium_page, confirm, until
+from tests.e2e.test_draw_browser import (
+    LINKS,
+    STAGE,
+    HeadlessShare,
+    create_on_home,
+    files,
+    open_draw,
+    open_draw_over_http,
+)
 from tests.e2e.test_seat_committee import _log, _mid, _score_all
 from tests.e2e.test_seat_report import _room as _report_room
 from tests.e2e.test_seat_report import _seat_in_review
@@ -304,3 +313,61 @@ async def test_auditor_at_the_first_event(server: str) -> None:
         await page.locator("#events li").first.click()  # session.created: the timeline at seq 1
         await until(page, "!!document.getElementById('detail-bytes')")
         await check(page, "auditor-first-event")
+
+
+# ---- the expert draw ----------------------------------------------------------------------------
+
+
+async def test_the_draw_page_and_the_console_during_the_draw(server: str) -> None:
+    """A venue's draw page before its commitment, its confirmation and once the draw is made; the
+    console's draw panel while the supervisors' share is still to commit."""
+    created = await create_session(server, load_lot())
+    session = created["session"]
+    await open_draw_over_http(server, session)
+    venues = created["venues"]
+    guest_1 = HeadlessShare(server, session, "guest-1", venues["guest-1"])
+    guest_2 = HeadlessShare(server, session, "guest-2", venues["guest-2"])
+    supervisors = HeadlessShare(server, session, "supervisor", created["supervisor"][1])
+    await guest_1.commit()
+    async with page_at() as page:
+        await page.goto(f"{server}/draw/{session}#token={venues['host']}")
+        await until(page, "document.getElementById('conn').className === 'online'")
+        await until(page, "!document.getElementById('draw-commit').hidden")
+        await check(page, "draw-commit")
+        await page.click("#draw-commit")
+        await until(page, "!!document.querySelector('dialog.confirm[open]')")
+        await check(page, "draw-confirm")
+        await confirm(page)
+        await until(page, "document.getElementById('draw-state').textContent.includes('2 / 4')")
+        async with page_at() as console:
+            await console.goto(f"{server}/supervisor/{session}#token={created['supervisor'][0]}")
+            await until(console, "!document.getElementById('draw-section').hidden")
+            await until(console, "!document.getElementById('draw-commit').hidden")
+            await check(console, "supervisor-draw")
+        await guest_2.commit()
+        await supervisors.commit()
+        for share in (guest_1, guest_2, supervisors):
+            await share.reveal()  # the page reveals the host's share by itself
+        await until(page, f"{STAGE} === 'made'", 30)
+        await check(page, "draw-made")
+
+
+async def test_home_with_the_draw_and_its_notice(server: str, tmp_path: Path) -> None:
+    pool, rules = files(tmp_path)
+    async with page_at() as page:
+        session = await create_on_home(page, server)
+        await open_draw(page, pool, rules)
+        await check(page, "home-draw")
+        links: dict[str, str] = dict(await page.evaluate(LINKS))
+        shares = [
+            HeadlessShare(server, session, who, link.split("#token=", 1)[1])
+            for who, link in links.items()
+        ]
+        for share in shares:
+            await share.commit()
+        for share in shares:
+            await share.reveal()
+        await until(page, "!document.getElementById('notice-button').hidden", 30)
+        await page.click("#notice-button")
+        await until(page, "!document.getElementById('notice').hidden")
+        await check(page, "home-draw-notice")
