@@ -18,6 +18,7 @@ from server.app.config import Config
 from server.app.draw_desk import DrawDesk
 from server.app.draw_http import DRAW_DESK, add_draw_routes
 from server.app.fanout import Dispatcher, JsonOnlyPacket
+from server.app.fees_http import add_fees_routes
 from server.app.hardening import (
     OriginPolicy,
     browser_guard,
@@ -182,5 +183,6 @@ def make_app(config: Config) -> web.Application:
     add_report_routes(app)
     add_draw_routes(app)
     add_clarification_routes(app)
+    add_fees_routes(app)
     add_recording_routes(app)
     return app
