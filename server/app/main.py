@@ -32,6 +32,7 @@ from server.app.inspector import Inspector
 from server.app.limits import LIMITS
 from server.app.media_service import MediaService
 from server.app.notary import Notary, load_or_create_key
+from server.app.ocds_http import add_ocds_routes
 from server.app.pending import Committed
 from server.app.recordings_http import add_recording_routes
 from server.app.report_desk import ReportDesk
@@ -184,5 +185,6 @@ def make_app(config: Config) -> web.Application:
     add_draw_routes(app)
     add_clarification_routes(app)
     add_fees_routes(app)
+    add_ocds_routes(app)
     add_recording_routes(app)
     return app

@@ -1,11 +1,13 @@
-"""Expert fees through a real node: a whole simulated session of a lot with a fee catalogue; the
-seal logs the statements; the admin downloads the payment CSV (names from the draw) and a
-member's PDF statement; nobody else can; the archive verifies with the fees after the close."""
+"""Expert fees and the OCDS release through a real node: a whole simulated session of a lot
+with a fee catalogue; the seal logs the statements; the admin downloads the payment CSV (names
+from the draw) and a member's PDF statement, nobody else can; staff read the OCDS release; the
+archive verifies with the fees after the close."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -77,5 +79,12 @@ async def test_the_seal_settles_the_fees(paid_room: Room, tmp_path: Path) -> Non
     for token in (room.created["supervisor"][0], room.created["public"]):
         assert (await _get(room, "fees.csv", token))[0] == 401
     assert (await _get(room, "fees/nobody-1.pdf", ADMIN))[0] == 404
+    status, body, kind = await _get(room, "ocds.json", room.created["supervisor"][0])
+    assert (status, kind) == (200, "application/json")
+    package = json.loads(body)
+    (found,) = package["releases"]
+    assert found["ocid"].endswith(room.lot.project_code)
+    assert found["tender"]["numberOfTenderers"] == len(room.lot.bidders)
+    assert (await _get(room, "ocds.json", room.created["public"]))[0] == 403
     report = verify_archive(await archive_of(room, tmp_path))
     assert report.ok, report.problems
