@@ -23,7 +23,9 @@ def blind_event_data(data: dict[str, Any], role: Role, seat: str | None) -> dict
     """``blind.assigned`` as ``role`` sees it: an expert gets their own codes, without bidders."""
     if role in FULL_VIEW_ROLES:
         return data
-    mine = {seat: [[code, None] for code, _ in data["seats"][seat]]} if seat else {}
+    if seat not in data["seats"]:  # no seat, or one that is no member (replaced): no codes
+        return {"seats": {}, "criteria": data["criteria"]}
+    mine = {seat: [[code, None] for code, _ in data["seats"][seat]]}
     return {"seats": mine, "criteria": data["criteria"]}
 
 

@@ -18,7 +18,7 @@ from server.domain.recusal import ReviewRecusal, next_seat
 from server.domain.results import results
 from server.domain.roles import Principal, Role
 from server.domain.snapshot import state_from_json, state_to_json
-from server.domain.views import Viewer, state_view
+from server.domain.views import Viewer, event_view, state_view
 from tests.domain.driver import (
     ADMIN,
     SUP,
@@ -187,3 +187,17 @@ def test_seat_numbers_are_never_reused(lot_json: dict[str, Any]) -> None:
     assert "guest-2-1" not in session.state.seats
     assert next_seat(session.state, "guest-2") == "guest-2-3"
     assert next_seat(session.state, "host") == "host-5"
+
+
+def test_a_replaced_seat_still_joined_somewhere_gets_no_codes(lot_json: dict[str, Any]) -> None:
+    """The fan-out keeps a room for every seat that joined: the recused seat's view of the
+    blind codes drawn after it left is empty, not a crash of the whole batch's fan-out."""
+    session = _session(lot_json, drawn=False)
+    _replace(session, "guest-1-2")
+    for seat in list(session.state.seats):
+        session.expert(seat, "expert.sign_in", pledge="evalroom-pledge-v1")
+    session.run(SUP, AdvancePhase("scoring", draw="0f" * 16))
+    assigned = next(e for e in session.events if e.type == "blind.assigned")
+    gone = Viewer(Role.EXPERT, "guest-1-2")
+    assert event_view(assigned, gone, False)["data"]["seats"] == {}
+    assert state_view(session.state, gone)["blind"]["seats"] == {}
