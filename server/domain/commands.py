@@ -17,9 +17,7 @@ from typing import Any
 from server.domain import (
     access,
     clarification,
-    committee_chair,
     committee_rejection,
-    committee_time,
     conduct,
     draw_session,
     faults,
@@ -31,7 +29,6 @@ from server.domain import (
     recusal,
     report_signing,
     rollback,
-    scoring,
     sealing,
 )
 from server.domain.blind import assigned_draft, blind_criteria, revealed_draft
@@ -40,20 +37,28 @@ from server.domain.events import Check, Draft
 from server.domain.lot import parse_lot
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role
 from server.domain.scoring import MAX_COMMENT_CHARS, PLEDGE_ID, check_value
-from server.domain.signing import (
-    SCHEME_ED25519,
-    parse_signed,
-    public_key_from_b64,
-    verify_signature,
+from server.domain.signed_commands import (
+    SIGNED_HANDLERS,
+    SIGNED_TYPES,
+    SignedCommand,
+    check_signed,
+    expert_seat,
 )
+from server.domain.signing import SCHEME_ED25519, public_key_from_b64
 from server.domain.state import NEXT_PHASE, Phase, SessionState
 
-__all__ = ["MAX_COMMENT_CHARS", "PLEDGE_ID", "check_value"]  # re-exported for older imports
+# Re-exported for older imports.
+__all__ = [
+    "MAX_COMMENT_CHARS",
+    "PLEDGE_ID",
+    "SIGNED_HANDLERS",
+    "SIGNED_TYPES",
+    "SignedCommand",
+    "check_value",
+]
 
 MAX_COMMAND_ID = 64
 _COMMAND_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-
-Handler = Callable[[SessionState, str, dict[str, Any], dict[str, Any]], list[Draft]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +71,6 @@ class Enrol:
     """A seat enrols its public key; the one-time code was checked by the shell."""
 
     public_key: str  # base64 of the raw 32-byte Ed25519 public key
-
-
-@dataclass(frozen=True, slots=True)
-class SignedCommand:
-    """An expert command carrying the exact bytes the expert signed."""
-
-    type: str
-    signed: str
-    sig: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,19 +208,10 @@ def check_create(principal: Principal, command: CreateSession) -> list[Draft]:
     return [Draft("session.created", principal.actor, data)]
 
 
-def _expert_seat(state: SessionState, principal: Principal) -> str:
-    seat = principal.seat
-    if seat is None:
-        raise CommandError(Code.FORBIDDEN, f"a {principal.role} cannot do what only an expert does")
-    if seat not in state.seats:
-        raise CommandError(Code.UNKNOWN_SEAT, f"no seat {seat} in this session")
-    return seat
-
-
 def check_enrol(state: SessionState, principal: Principal, command: Enrol) -> list[Draft]:
     """A seat enrols one key before scoring starts, a new one after its recovery, or its first
     when it replaced a recused member (server/domain/recusal.py)."""
-    seat = _expert_seat(state, principal)
+    seat = expert_seat(state, principal)
     early = state.phase in (Phase.PREPARED, Phase.SIGN_IN)
     late = recovery.recovering(state, seat) or state.joined_late(seat)
     if not early and not (late and state.phase is not Phase.CLOSED):
@@ -293,67 +280,6 @@ def check_close_blind(state: SessionState, principal: Principal) -> list[Draft]:
     if state.phase is not Phase.SCORING:
         raise CommandError(Code.WRONG_PHASE, f"no blind part to close in phase {state.phase}")
     return [revealed_draft(state, principal.actor)]
-
-
-def _chair_close_blind(
-    state: SessionState, seat: str, body: dict[str, Any], proof: dict[str, Any]
-) -> list[Draft]:
-    if state.committee.chair != seat:
-        raise CommandError(Code.NOT_CHAIR, "only the chair closes the blind part")
-    if state.phase is not Phase.SCORING:
-        raise CommandError(Code.WRONG_PHASE, f"no blind part to close in phase {state.phase}")
-    revealed = revealed_draft(state, scoring.actor_of(seat))
-    # The chair's signed command is in the log, so the archive proves who closed the blind part.
-    return [Draft(revealed.type, revealed.actor, {**revealed.data, "seat": seat, **proof})]
-
-
-# Signed expert commands: type -> the check that turns the verified body into drafts.
-SIGNED_HANDLERS: dict[str, Handler] = {
-    "expert.sign_in": scoring.check_sign_in,
-    "score.set": scoring.check_score,
-    "sheet.submit": scoring.check_submit,
-    "flag.explain": scoring.check_explain,
-    "blind.close": _chair_close_blind,
-    "chair.vote": committee_chair.check_chair_vote,
-    "rejection.propose": committee_rejection.check_propose_rejection,
-    "rejection.vote": committee_rejection.check_rejection_vote,
-    "time.request": committee_time.check_time_request,
-    "report.sign": report_signing.check_sign,
-    "rollback.request": rollback.check_request,
-    "recusal.declare": recusal.check_declare,
-    "clarification.draft": clarification.check_draft,
-}
-SIGNED_TYPES = frozenset(SIGNED_HANDLERS)
-
-
-def _check_binding(
-    state: SessionState, seat: str, command_id: str, command: SignedCommand, body: dict[str, Any]
-) -> None:
-    expected = {"session": state.session, "seat": seat, "cmd": command_id, "type": command.type}
-    for key, want in expected.items():
-        if body.get(key) != want:
-            raise CommandError(
-                Code.PAYLOAD_MISMATCH, f"signed {key} is {body.get(key)!r}, expected {want!r}"
-            )
-    if not isinstance(body.get("t"), int):
-        raise CommandError(Code.MALFORMED, "signed payload needs the client time 't' (ms)")
-
-
-def check_signed(
-    state: SessionState, principal: Principal, command_id: str, command: SignedCommand
-) -> list[Draft]:
-    """An expert's signed command: the signature, its binding, then the command's own rules."""
-    seat = _expert_seat(state, principal)
-    if command.type not in SIGNED_TYPES:
-        raise CommandError(Code.UNKNOWN_COMMAND, f"unknown signed command {command.type!r}")
-    key = state.seats[seat].key
-    if key is None:
-        raise CommandError(Code.NOT_ENROLLED, f"seat {seat} has not enrolled a key")
-    raw, body = parse_signed(command.signed)
-    verify_signature(key, raw, command.sig)
-    _check_binding(state, seat, command_id, command, body)
-    proof = {"signed": raw.decode("utf-8"), "sig": command.sig}
-    return SIGNED_HANDLERS[command.type](state, seat, body, proof)
 
 
 # Commands decided also while paused: what keeps the session on the record (enrolment, media

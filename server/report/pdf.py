@@ -29,6 +29,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, SimpleDocTemplate
 
 from server.report import sections as sec
+from server.report import sections_decisions as decisions
 from server.report.codec import content_sha256
 from server.report.fonts import CjkFont, find_cjk_font
 from server.report.model import ReportContent, ReportError
@@ -137,9 +138,9 @@ def _story(content: ReportContent, digest: str, st: sec.Styles) -> list[Flowable
         story += sec.sheet_section(content, sheet, st)
     story += sec.aggregates_section(content, st)
     story += sec.price_section(content, st)
-    story += sec.replacements_section(content, st)
-    story += sec.rejections_section(content, st)
-    story += sec.flags_section(content, st)
+    story += decisions.replacements_section(content, st)
+    story += decisions.rejections_section(content, st)
+    story += decisions.flags_section(content, st)
     story += sec.ranking_section(content, st)
     return story
 
