@@ -31,6 +31,7 @@ from server.domain.draw import Pool, identity, parse_pool, select
 from server.domain.draw_session import MakeDraw, OpenDraw, check_open, rules_of, withheld
 from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal, Role, require
+from server.domain.state import SessionState
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,25 @@ class DrawDesk:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def people(self, state: SessionState) -> dict[str, dict[str, str]]:
+        """Seat -> {expert, name} for the seats the draw filled and the reserves' replacement
+        seats; nothing without a made draw."""
+        if state.draw is None or state.draw.made is None:
+            return {}
+        notice = await self.notice(Principal(Role.ADMIN, state.session, "admin"), state.session)
+        found = {m["seat"]: {"expert": m["expert"], "name": m["name"]} for m in notice["members"]}
+        reserves = {r["rank"]: r for r in notice["reserves"]}
+        for replaced in state.replacements:
+            if replaced.reserve in reserves:
+                reserve = reserves[replaced.reserve]
+                found[replaced.by] = {"expert": reserve["expert"], "name": reserve["name"]}
+        return found
+
+    async def names(self, state: SessionState) -> dict[str, str]:
+        """Seat -> the drawn expert's name, for the report (the seats that are members now)."""
+        people = await self.people(state)
+        return {seat: p["name"] for seat, p in people.items() if seat in state.seats}
+
     async def notice(self, admin: Principal, session: str) -> dict[str, Any]:
         """Who was drawn for which seat, and the reserves in order: for the admin only."""
         require(admin, Role.ADMIN, "only the admin reads the drawn experts' names")
@@ -133,7 +153,8 @@ class DrawDesk:
             raise CommandError(Code.DRAW_NOT_READY, "the experts are not drawn yet")
         pool = await asyncio.to_thread(self.load, session, draw.pool)
         seed = draw.made["seed"]
-        outcome = select(pool, rules_of(state, draw.rules), bytes.fromhex(seed), tuple(state.seats))
+        seats = tuple(m["seat"] for m in draw.made["members"])  # as drawn, not as seated now
+        outcome = select(pool, rules_of(state, draw.rules), bytes.fromhex(seed), seats)
         logged = [m["identity"] for m in draw.made["members"]]
         logged += [r["identity"] for r in draw.made["reserves"]]
         drawn = [d for _, d in outcome.members] + list(outcome.reserves)

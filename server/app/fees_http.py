@@ -12,11 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from server.app.draw_desk import DrawDesk
 from server.app.draw_http import DRAW_DESK
 from server.app.http import SERVICE, bearer
 from server.domain.errors import Code, CommandError
-from server.domain.roles import Principal, Role
 from server.domain.state import SessionState
 from server.report.fee_statement import payment_csv, render_statement
 
@@ -30,29 +28,9 @@ async def _fees(request: web.Request) -> tuple[SessionState, dict[str, Any]]:
     return state, state.fees
 
 
-async def _people(desk: DrawDesk, state: SessionState) -> dict[str, dict[str, str]]:
-    """Seat -> {expert, name} from the draw, for the seats it filled (and the reserves'
-    replacement seats); nothing without a draw."""
-    if state.draw is None or state.draw.made is None:
-        return {}
-    admin = _admin_of(state)
-    notice = await desk.notice(admin, state.session)
-    people = {m["seat"]: {"expert": m["expert"], "name": m["name"]} for m in notice["members"]}
-    reserves = {r["rank"]: r for r in notice["reserves"]}
-    for replaced in state.replacements:
-        if replaced.reserve in reserves:
-            found = reserves[replaced.reserve]
-            people[replaced.by] = {"expert": found["expert"], "name": found["name"]}
-    return people
-
-
-def _admin_of(state: SessionState) -> Principal:
-    return Principal(Role.ADMIN, state.session, "admin")
-
-
 async def fees_csv(request: web.Request) -> web.Response:
     state, fees = await _fees(request)
-    people = await _people(request.app[DRAW_DESK], state)
+    people = await request.app[DRAW_DESK].people(state)
     body = payment_csv(fees, people)
     response = web.Response(body=body, content_type="text/csv", charset="utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="fees-{state.session}.csv"'
@@ -65,7 +43,7 @@ async def statement_pdf(request: web.Request) -> web.Response:
     row = next((r for r in fees["statements"] if r["seat"] == seat), None)
     if row is None:
         raise CommandError(Code.UNKNOWN_SEAT, f"no fee statement for seat {seat!r}")
-    person = (await _people(request.app[DRAW_DESK], state)).get(seat)
+    person = (await request.app[DRAW_DESK].people(state)).get(seat)
     project = {"code": state.lot.project_code, "name": state.lot.project_name}
     issued = state.phase_times.get("closed", state.phase_times["prepared"])
     pdf = await asyncio.to_thread(render_statement, project, state.session, row, issued, person)

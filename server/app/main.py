@@ -162,6 +162,7 @@ def make_app(config: Config) -> web.Application:
         await inspector.start()
         draw_desk = DrawDesk(config.data_dir, committer)
         app[DRAW_DESK] = draw_desk
+        service.reports.names = draw_desk.names  # the report names the drawn committee
         observers.append(draw_desk.observe)
         await grants.start()
         logger.info("evalroom ready on %s (%s)", config.public_url, engine.dialect.name)

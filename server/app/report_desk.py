@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +72,16 @@ class ReportDesk:
         except FontMissingError as error:
             raise CommandError(Code.REPORT_NOT_READY, str(error)) from error
 
-    def content(self, state: SessionState, now_ms: int, log_root: bytes) -> ReportContent:
-        """What the report of ``state`` says (cheap: no PDF yet)."""
+    def content(
+        self,
+        state: SessionState,
+        now_ms: int,
+        log_root: bytes,
+        names: Mapping[str, str] | None = None,
+    ) -> ReportContent:
+        """What the report of ``state`` says (cheap: no PDF yet); ``names`` of the drawn experts."""
         try:
-            return report_content(state, now_ms, log_root)
+            return report_content(state, now_ms, log_root, names)
         except (ReportNotReady, ReportError) as error:
             raise CommandError(Code.REPORT_NOT_READY, str(error)) from error
 

@@ -15,6 +15,7 @@ arguments. Decisions:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -181,8 +182,12 @@ def _flags(state: SessionState) -> tuple[Flag, ...]:
     return tuple(out)
 
 
-def report_content(state: SessionState, time_ms: int, log_root: bytes) -> ReportContent:
-    """The report of ``state`` as of ``time_ms``; ``log_root`` is the tree root at ``state.seq``.
+def report_content(
+    state: SessionState, time_ms: int, log_root: bytes, names: Mapping[str, str] | None = None
+) -> ReportContent:
+    """The report of ``state`` as of ``time_ms``; ``log_root`` is the tree root at ``state.seq``;
+    ``names``: seat -> the drawn expert's name (the report is where the committee is named, for
+    the tenderer; without a draw the seats stand for the members).
 
     Raises :class:`ReportNotReady` while a bid that is not rejected has no total.
     """
@@ -207,7 +212,12 @@ def report_content(state: SessionState, time_ms: int, log_root: bytes) -> Report
             None if lot.max_price_cny is None else str(lot.max_price_cny),
         ),
         committee=tuple(
-            Member(s.seat, s.seat, venues.get(s.venue, s.venue), s.seat == state.committee.chair)
+            Member(
+                s.seat,
+                (names or {}).get(s.seat, s.seat),
+                venues.get(s.venue, s.venue),
+                s.seat == state.committee.chair,
+            )
             for s in state.seats.values()
         ),
         bidders=tuple(Bidder(b.id, b.name, str(b.price_cny), b.credit) for b in lot.bidders),

@@ -6,22 +6,38 @@ the archive verifies, the draw recomputed."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from pypdf import PdfReader
 
 from server.auditlog.archive import verify_archive
 from server.client.seat import ClientError, SeatClient
-from tests.app.conftest import Room, advance
+from tests.app.conftest import ADMIN, Room, advance
 from tests.app.harness import give_draw, send_step
-from tests.app.test_draw import first_event, holders, open_draw, shares_in
+from tests.app.test_draw import call, first_event, holders, open_draw, shares_in
 from tests.app.test_sample_lot import http_results
 from tests.app.test_sealing import archive_of
 from tests.domain.driver import EXPECTED_RANKING, EXPECTED_TOTALS, SEATS, sample_day
 
 RECUSED, VENUE = "guest-1-2", "guest-2"
+
+
+async def report_text(room: Room, sup: Any) -> str:
+    """Issue the report in review and read its text back (line breaks dropped: table cells wrap
+    Chinese anywhere)."""
+    issued = await sup.command({"id": "report-1", "type": "report.issue"})
+    assert issued["ok"] is True
+    url = f"{room.base}/api/sessions/{room.session}/report.pdf"
+    headers = {"Authorization": f"Bearer {room.created['supervisor'][0]}"}
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
+        assert response.status == 200
+        pdf = await response.read()
+    return "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace("\n", "")
 
 
 async def test_the_scenario_day_with_its_governance(room: Room, tmp_path: Path) -> None:
@@ -49,6 +65,8 @@ async def test_the_scenario_day_with_its_governance(room: Room, tmp_path: Path) 
         if step[0] == "staff":
             if step[1].get("to") == "sign_in":
                 continue  # opened above, for the recusal at the pledge
+            if step[1].get("to") == "closed":
+                report_pdf = await report_text(room, sup)
             await sup.command({"id": f"staff-{n}", **step[1]})
             if step[1].get("to") == "scoring":
                 draw = await give_draw(sup, seats.values())
@@ -92,6 +110,17 @@ async def test_the_scenario_day_with_its_governance(room: Room, tmp_path: Path) 
     assert [(r["bidder"], r["rank"], r["recommended"]) for r in results["ranking"]] == (
         EXPECTED_RANKING
     )
+    status, notice = await call(room, "GET", "draw/notice", ADMIN)
+    assert status == 200
+    named = {m["seat"]: m["name"] for m in notice["members"] if m["seat"] != RECUSED}
+    named["guest-2-2"] = next(r for r in notice["reserves"] if r["rank"] == replaced["reserve"])[
+        "name"
+    ]
+    for seat, name in named.items():  # the report names the committee that evaluated
+        assert name in report_pdf, (seat, name)
+    recused_name = next(m["name"] for m in notice["members"] if m["seat"] == RECUSED)
+    if recused_name not in named.values():  # (an invented pool may repeat a name)
+        assert recused_name not in report_pdf
     report = verify_archive(await archive_of(room, tmp_path))
     assert report.ok, report.problems
     assert report.counts["draws recomputed"] == 1

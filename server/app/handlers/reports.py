@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.app.committer import Committer
@@ -12,6 +13,7 @@ from server.domain.commands import check_command_id
 from server.domain.errors import Code, CommandError
 from server.domain.report_signing import report_state_view
 from server.domain.roles import PUBLIC_VIEW_ROLES, Principal, Role
+from server.domain.state import SessionState
 from server.store import audit, log
 
 
@@ -23,6 +25,8 @@ class ReportHandler:
         self._auth = auth
         self._read = read
         self.desk: ReportDesk | None = None  # set by make_app: renders the evaluation report
+        # set by make_app: the drawn experts' names by seat (server/app/draw_desk.py), if a draw
+        self.names: Callable[[SessionState], Awaitable[dict[str, str]]] | None = None
 
     async def issue(self, principal: Principal, envelope: dict[str, Any]) -> dict[str, Any]:
         """Render the report from the log, keep its files, then issue its hashes (an event)."""
@@ -40,7 +44,8 @@ class ReportHandler:
                 data = issued[0].data if issued else {}
                 return {**ack, "report": data.get("report"), "content": data.get("content")}
             root = (await audit.load_tree_txn(conn, state.session, state.seq)).root()
-        content = self.desk.content(state, self._auth.wall_ms(), root)
+        names = await self.names(state) if self.names is not None else None
+        content = self.desk.content(state, self._auth.wall_ms(), root, names)
         if state.report is not None and await self.desk.unchanged(state, content):
             # Issuing what is issued already would only wipe the signatures collected so far.
             report = state.report
