@@ -17,13 +17,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, SimpleDocTemplate
+from reportlab.platypus import Flowable
 
 from server.report import sections as sec
 from server.report.fonts import CjkFont, find_cjk_font
-from server.report.pdf import MARGIN, _Canvas, pdf_date, register_font
+from server.report.pdf import build_pdf, pdf_date, register_font
 
 CHINA = timezone(timedelta(hours=8))
 CSV_COLUMNS = (
@@ -109,24 +108,12 @@ def render_statement(
     ]
     seed = hashlib.sha256(json.dumps(dict(row), sort_keys=True).encode()).hexdigest()
     iso = datetime.fromtimestamp(issued_ms / 1000, UTC).astimezone(CHINA).isoformat()
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN + 6 * mm,
+    return build_pdf(
+        story,
         title=f"专家劳务报酬结算单 {row['seat']}",
-        author="evalroom",
         subject=f"fee statement {session} {row['seat']}",
-        creator="evalroom",
-        invariant=1,
+        footer=[f"{session} · {row['seat']} · SHA-256 {seed}"],
+        font=name,
+        date=pdf_date(iso),
+        seed=seed,
     )
-    footer = [f"{session} · {row['seat']} · SHA-256 {seed}"]
-
-    def canvasmaker(*args: Any, **kwargs: Any) -> _Canvas:
-        return _Canvas(*args, footer=footer, font=name, date=pdf_date(iso), seed=seed, **kwargs)
-
-    doc.build(story, canvasmaker=canvasmaker)
-    return out.getvalue()

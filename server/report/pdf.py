@@ -103,10 +103,18 @@ class _Canvas(Canvas):
         self.restoreState()
 
 
-def _build(content: ReportContent, story: list[Flowable], footer: list[str], name: str) -> bytes:
-    digest = content_sha256(content)
-    date = pdf_date(content.generated_at)
-    p = content.project
+def build_pdf(
+    story: list[Flowable],
+    *,
+    title: str,
+    subject: str,
+    footer: Sequence[str],
+    font: str,
+    date: str,
+    seed: str,
+) -> bytes:
+    """An A4 PDF of ``story`` with reproducible bytes: ``date`` (a PDF date) for its dates,
+    ``seed`` for its file id, ``footer`` lines and "page N of M" on every page."""
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
@@ -115,18 +123,29 @@ def _build(content: ReportContent, story: list[Flowable], footer: list[str], nam
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=MARGIN + 6 * mm,
-        title=f"评标报告 {p.name} {p.lot}",
+        title=title,
         author="evalroom",
-        subject=f"content-sha256:{digest}",
+        subject=subject,
         creator="evalroom",
         invariant=1,
     )
 
     def canvasmaker(*args: Any, **kwargs: Any) -> _Canvas:
-        return _Canvas(*args, footer=footer, font=name, date=date, seed=digest, **kwargs)
+        return _Canvas(*args, footer=footer, font=font, date=date, seed=seed, **kwargs)
 
     doc.build(story, canvasmaker=canvasmaker)
     return out.getvalue()
+
+
+def _build(content: ReportContent, story: list[Flowable], footer: list[str], name: str) -> bytes:
+    digest = content_sha256(content)
+    p = content.project
+    title = f"评标报告 {p.name} {p.lot}"
+    date = pdf_date(content.generated_at)
+    subject = f"content-sha256:{digest}"
+    return build_pdf(
+        story, title=title, subject=subject, footer=footer, font=name, date=date, seed=digest
+    )
 
 
 def _story(content: ReportContent, digest: str, st: sec.Styles) -> list[Flowable]:

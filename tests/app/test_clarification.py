@@ -8,11 +8,11 @@ import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 import socketio
 
 from tests.app.conftest import Room, advance, create_session, load_lot
+from tests.app.test_draw import call
 
 
 @pytest.fixture
@@ -27,16 +27,6 @@ async def plain_room(server: str) -> AsyncIterator[Room]:
         yield made
     finally:
         await made.close()
-
-
-async def _http(room: Room, method: str, path: str, token: str, body: Any = None) -> Any:
-    url = f"{room.base}/api/sessions/{room.session}/{path}"
-    headers = {"Authorization": f"Bearer {token}"}
-    async with (
-        aiohttp.ClientSession() as http,
-        http.request(method, url, json=body, headers=headers) as response,
-    ):
-        return response.status, await response.json()
 
 
 async def test_a_bidder_answers_its_one_question(plain_room: Room) -> None:
@@ -57,7 +47,7 @@ async def test_a_bidder_answers_its_one_question(plain_room: Room) -> None:
     assert approved["bidder"] == "B3"
     token = approved["token"]
 
-    status, read = await _http(room, "GET", "clarification", token)
+    status, read = await call(room, "GET", "clarification", token)
     assert status == 200, read
     assert (read["question"], read["status"], read["bidder"]["id"]) == (
         "请说明项目经理社保证明",
@@ -65,7 +55,7 @@ async def test_a_bidder_answers_its_one_question(plain_room: Room) -> None:
         "B3",
     )
     for path in ("state", "events", "results", "report"):  # nothing else opens
-        status, refused = await _http(room, "GET", path, token)
+        status, refused = await call(room, "GET", path, token)
         assert (status, refused["error"]["code"]) == (403, "forbidden"), path
     client = socketio.AsyncClient(reconnection=False)
     why: list[Any] = []
@@ -77,11 +67,11 @@ async def test_a_bidder_answers_its_one_question(plain_room: Room) -> None:
     assert "forbidden" in str(why[0]), why
 
     answer = {"id": "answer-CL1", "answer": "项目经理社保证明见投标文件第 87 页"}
-    status, ack = await _http(room, "POST", "clarification/answer", token, answer)
+    status, ack = await call(room, "POST", "clarification/answer", token, answer)
     assert status == 200, ack
-    status, again = await _http(room, "POST", "clarification/answer", token, answer)
+    status, again = await call(room, "POST", "clarification/answer", token, answer)
     assert again["seq"] == ack["seq"]  # the same id: the same answer, not a second one
-    status, twice = await _http(room, "POST", "clarification/answer", token, {"answer": "改"})
+    status, twice = await call(room, "POST", "clarification/answer", token, {"answer": "改"})
     assert twice["error"]["code"] == "already_answered"
     view = (await other.sio.call("state", {}, timeout=30))["state"]
     assert view["clarifications"]["CL1"]["answer"] == answer["answer"]
@@ -92,5 +82,5 @@ async def test_a_bidder_answers_its_one_question(plain_room: Room) -> None:
 
 
 async def test_a_supervisors_token_is_not_a_bidders(plain_room: Room) -> None:
-    status, refused = await _http(plain_room, "GET", "clarification", plain_room.created["public"])
+    status, refused = await call(plain_room, "GET", "clarification", plain_room.created["public"])
     assert (status, refused["error"]["code"]) == (403, "forbidden")

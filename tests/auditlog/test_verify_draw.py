@@ -22,13 +22,12 @@ from server.auditlog.archive_write import write_archive
 from server.auditlog.canonical import canonical_bytes
 from server.auditlog.merkle import root_from_leaves
 from server.auditlog.note import NoteSigner, checkpoint_body, sign_note
-from server.client.expert_pool import sample_pool, sample_rules
+from server.client.expert_pool import sample_pool
 from server.domain.draw import parse_pool
-from server.domain.draw_session import CommitShare, MakeDraw, OpenDraw, RevealShare
 from server.domain.events import Draft, Event, seal
 from server.domain.roles import Principal, Role
 from tests.auditlog.test_archive_verify import fixed_key
-from tests.domain.driver import ADMIN, S, Session, draw_commitment, draw_principal, draw_shares
+from tests.domain.driver import S, Session, make_draw
 
 NODE = Principal(Role.NODE, S, "timer")
 POOL = parse_pool(sample_pool(300))
@@ -36,13 +35,7 @@ POOL = parse_pool(sample_pool(300))
 
 def _drawn_events(lot: dict[str, Any]) -> list[Event]:
     session = Session(lot)
-    session.run(ADMIN, OpenDraw(POOL, sample_rules()))
-    shares = draw_shares(session.state)
-    for participant, share in shares.items():
-        session.run(draw_principal(participant), CommitShare(draw_commitment(participant, share)))
-    for participant, share in shares.items():
-        session.run(draw_principal(participant), RevealShare(share))
-    session.run(NODE, MakeDraw(POOL))
+    make_draw(session, POOL)
     return session.events
 
 

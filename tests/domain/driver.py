@@ -19,6 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from server.client.expert_pool import sample_rules
 from server.domain.commands import (
     AdvancePhase,
     CloseBlind,
@@ -29,7 +30,8 @@ from server.domain.commands import (
     decide,
     staff_command,
 )
-from server.domain.draw import share_commitment
+from server.domain.draw import Pool, share_commitment
+from server.domain.draw_session import CommitShare, MakeDraw, OpenDraw, RevealShare
 from server.domain.events import Event, seal
 from server.domain.folding import apply_event
 from server.domain.roles import Principal, Role
@@ -39,6 +41,7 @@ from tests.helpers import public_b64, signed
 S = "s-1"
 ADMIN = Principal(Role.ADMIN, S, "admin")
 SUP = Principal(Role.SUPERVISOR, S, "sup-1")
+NODE = Principal(Role.NODE, S, "timer")
 DRAW = "0f" * 16  # the shell's random draw; fixed here so the test is replayable
 SEATS = ["host-1", "host-2", "host-3", "host-4", "guest-1-1", "guest-1-2", "guest-2-1"]
 Step = tuple[Any, ...]
@@ -118,6 +121,26 @@ def draw_shares(state: SessionState) -> dict[str, str]:
 
 def draw_commitment(participant: str, share: str) -> str:
     return share_commitment(S, participant, share)
+
+
+def commit_all(session: Session) -> dict[str, str]:
+    """Every participant of the open draw commits to its share; the shares."""
+    shares = draw_shares(session.state)
+    for participant, share in shares.items():
+        session.run(draw_principal(participant), CommitShare(draw_commitment(participant, share)))
+    return shares
+
+
+def reveal_all(session: Session, shares: dict[str, str]) -> None:
+    for participant, share in shares.items():
+        session.run(draw_principal(participant), RevealShare(share))
+
+
+def make_draw(session: Session, pool: Pool) -> None:
+    """A whole draw over ``pool`` with the sample rules: opened, committed, revealed, made."""
+    session.run(ADMIN, OpenDraw(pool, sample_rules()))
+    reveal_all(session, commit_all(session))
+    session.run(NODE, MakeDraw(pool))
 
 
 def with_codes(fields: dict[str, Any], seat: str, assigned: dict[str, Any]) -> dict[str, Any]:

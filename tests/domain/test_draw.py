@@ -34,9 +34,9 @@ from tests.domain.driver import (
     SUP,
     S,
     Session,
+    commit_all,
     draw_commitment,
     draw_principal,
-    draw_shares,
 )
 
 NODE = Principal(Role.NODE, S, "timer")
@@ -165,18 +165,11 @@ def _opened(lot: dict[str, Any], pool: Any = POOL) -> Session:
     return session
 
 
-def _commit_all(session: Session) -> dict[str, str]:
-    shares = draw_shares(session.state)
-    for participant, share in shares.items():
-        session.run(draw_principal(participant), CommitShare(draw_commitment(participant, share)))
-    return shares
-
-
 def test_a_whole_round_makes_the_committee(lot_json: dict[str, Any]) -> None:
     session = _opened(lot_json)
     assert session.state.draw is not None
     assert session.state.draw.participants == ("host", "guest-1", "guest-2", "supervisor")
-    shares = _commit_all(session)
+    shares = commit_all(session)
     for participant, share in shares.items():
         session.run(draw_principal(participant), RevealShare(share))
     (made,) = session.run(NODE, MakeDraw(POOL))
@@ -193,7 +186,7 @@ def test_a_whole_round_makes_the_committee(lot_json: dict[str, Any]) -> None:
 @pytest.mark.parametrize("withheld", ["host", "guest-1", "guest-2", "supervisor"])
 def test_any_single_withheld_reveal_stops_the_draw(lot_json: dict[str, Any], withheld: str) -> None:
     session = _opened(lot_json)
-    shares = _commit_all(session)
+    shares = commit_all(session)
     for participant, share in shares.items():
         if participant != withheld:
             session.run(draw_principal(participant), RevealShare(share))
@@ -219,7 +212,7 @@ def test_shares_are_revealed_only_after_every_commitment(lot_json: dict[str, Any
 
 def test_a_wrong_or_copied_share_is_refused(lot_json: dict[str, Any]) -> None:
     session = _opened(lot_json)
-    shares = _commit_all(session)
+    shares = commit_all(session)
     for who, share in [("host", "00" * 32), ("guest-1", shares["host"])]:
         with pytest.raises(CommandError) as refused:
             session.run(draw_principal(who), RevealShare(share))
@@ -261,7 +254,7 @@ def test_the_pool_must_fill_every_specialty(lot_json: dict[str, Any]) -> None:
 
 def test_the_node_draws_over_the_pool_that_was_opened(lot_json: dict[str, Any]) -> None:
     session = _opened(lot_json)
-    for participant, share in _commit_all(session).items():
+    for participant, share in commit_all(session).items():
         session.run(draw_principal(participant), RevealShare(share))
     with pytest.raises(CommandError) as refused:
         session.run(NODE, MakeDraw(parse_pool(sample_pool(401))))
@@ -281,11 +274,11 @@ def test_no_new_round_once_every_share_is_out(lot_json: dict[str, Any]) -> None:
     """The admin holds the pool: with every share revealed it could compute the committee, so
     it may not start over then (only while a share is withheld)."""
     session = _opened(lot_json)
-    shares = _commit_all(session)
+    shares = commit_all(session)
     for participant, share in list(shares.items())[:-1]:
         session.run(draw_principal(participant), RevealShare(share))
     session.run(ADMIN, OpenDraw(POOL, sample_rules()))  # one share withheld: a new round
-    shares = _commit_all(session)
+    shares = commit_all(session)
     for participant, share in shares.items():
         session.run(draw_principal(participant), RevealShare(share))
     with pytest.raises(CommandError) as refused:

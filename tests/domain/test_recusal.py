@@ -8,11 +8,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from server.client.expert_pool import sample_pool, sample_rules
+from server.client.expert_pool import sample_pool
 from server.domain.access import token_generation
 from server.domain.commands import AdvancePhase, Enrol, staff_command
 from server.domain.draw import parse_pool
-from server.domain.draw_session import CommitShare, MakeDraw, OpenDraw, RevealShare
 from server.domain.errors import Code
 from server.domain.recusal import ReviewRecusal, next_seat
 from server.domain.results import results
@@ -24,9 +23,7 @@ from tests.domain.driver import (
     SUP,
     S,
     Session,
-    draw_commitment,
-    draw_principal,
-    draw_shares,
+    make_draw,
 )
 from tests.domain.test_pause import refused
 from tests.helpers import public_b64
@@ -46,14 +43,7 @@ def _plain(lot: dict[str, Any]) -> dict[str, Any]:
 def _session(lot: dict[str, Any], drawn: bool = True) -> Session:
     session = Session(lot)
     if drawn:
-        pool = parse_pool(sample_pool(400))
-        session.run(ADMIN, OpenDraw(pool, sample_rules()))
-        shares = draw_shares(session.state)
-        for p, share in shares.items():
-            session.run(draw_principal(p), CommitShare(draw_commitment(p, share)))
-        for p, share in shares.items():
-            session.run(draw_principal(p), RevealShare(share))
-        session.run(NODE, MakeDraw(pool))
+        make_draw(session, parse_pool(sample_pool(400)))
     session.enrol_all()
     session.run(SUP, AdvancePhase("sign_in"))
     return session

@@ -27,7 +27,7 @@ from server.domain.commands import (
     staff_command,
 )
 from server.domain.draw import parse_pool
-from server.domain.draw_session import CommitShare, MakeDraw, OpenDraw, RevealShare
+from server.domain.draw_session import OpenDraw
 from server.domain.errors import Code, CommandError
 from server.domain.events import EVENT_SCHEMAS, event_from_bytes, schema_problems
 from server.domain.faults import FaultTimer
@@ -45,9 +45,8 @@ from tests.domain.driver import (
     SUP,
     S,
     Session,
-    draw_commitment,
-    draw_principal,
-    draw_shares,
+    commit_all,
+    make_draw,
     sample_day,
 )
 from tests.domain.media_steps import MEDIA, media_day
@@ -152,15 +151,8 @@ def drawn(session: Session) -> None:
     share), opened again; every share committed and revealed; the node makes it."""
     pool = parse_pool(sample_pool())
     session.run(ADMIN, OpenDraw(pool, sample_rules()))
-    for participant, share in draw_shares(session.state).items():
-        session.run(draw_principal(participant), CommitShare(draw_commitment(participant, share)))
-    session.run(ADMIN, OpenDraw(pool, sample_rules()))
-    shares = draw_shares(session.state)
-    for participant, share in shares.items():
-        session.run(draw_principal(participant), CommitShare(draw_commitment(participant, share)))
-    for participant, share in shares.items():
-        session.run(draw_principal(participant), RevealShare(share))
-    session.run(NODE, MakeDraw(pool))
+    commit_all(session)  # and nobody reveals: a new round
+    make_draw(session, pool)
 
 
 def recused_and_replaced(session: Session) -> None:
