@@ -44,6 +44,19 @@ def print_credentials(config: Config, created: dict[str, Any], out: Any = sys.st
         print(f"监督 Supervisor {n}: {base}/supervisor/{session}#token={token}", file=out)
     print(f"审计 Auditor:      {base}/auditor/{session}#token={created['auditor']}", file=out)
     print(f"大屏 Public:       {base}/public/{session}#token={created['public']}", file=out)
+    for venue, token in created.get("venues", {}).items():  # each venue's share of the draw
+        print(f"专家抽取 Draw ({venue}): {base}/draw/{session}#token={token}", file=out)
+
+
+def write_demo_draw(data_dir: Path) -> tuple[Path, Path]:
+    """An invented expert pool and the sample lot's draw rules in the data dir, for the home
+    page's expert draw in the demo (no real person in it)."""
+    from server.client.expert_pool import sample_pool, sample_rules
+
+    pool, rules = data_dir / "demo-expert-pool.json", data_dir / "demo-draw-rules.json"
+    pool.write_text(json.dumps(sample_pool(2000), ensure_ascii=False, indent=1), "utf-8")
+    rules.write_text(json.dumps(sample_rules(), ensure_ascii=False, indent=1), "utf-8")
+    return pool, rules
 
 
 def save_credentials(config: Config, created: dict[str, Any]) -> Path:
@@ -99,6 +112,8 @@ async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
         created = await _create_via_http(config, seed_lot)
         save_credentials(config, created)
         print_credentials(config, created)
+        pool, rules = write_demo_draw(config.data_dir)
+        print(f"演示专家库 Demo expert pool: {pool}  抽取规则 rules: {rules}", flush=True)
         sys.stdout.flush()
     try:
         await asyncio.Event().wait()
