@@ -27,4 +27,5 @@ test: $(STAMP) lint
 	bash scripts/install-chromium.sh || test "$$CI" != true  # browser tests skip without it, except in CI
 	sh scripts/install-fonts.sh || test "$$CI" != true  # the report's CJK font; PDF tests skip without it
 	sh scripts/install-media.sh || test "$$CI" != true  # Janus, coturn: their tests skip without them
+	sh scripts/fetch-ocds-schema.sh || test "$$CI" != true  # the published OCDS schema for test_ocds
 	$(VENV)/bin/pytest
