@@ -11,7 +11,7 @@ window.EvalroomCrypto = (function () {
   // Fields an event copies verbatim from what the expert signed (verify.py BOUND_FIELDS).
   const BOUND_FIELDS = [
     "bidder", "code", "criterion", "value", "comment", "pledge", "text", "candidate", "ground",
-    "reason", "vote", "report", "dissent",
+    "reason", "vote", "report", "dissent", "question",
   ];
 
   class CheckError extends Error {}

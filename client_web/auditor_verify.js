@@ -93,8 +93,9 @@ window.EvalroomVerify = (function () {
           state.keys.delete(data.seat);
           report.add("key", item, `enrolled key of ${data.seat} is unusable: ${e.message}`);
         }
-      } else if (ev.type === "seat.key_revoked") {
-        state.keys.delete(data.seat); // nothing it signs from here on is valid (server/domain/recovery.py)
+      } else if (ev.type === "seat.key_revoked" || ev.type === "seat.replaced") {
+        // nothing it signs from here on is valid (server/domain/recovery.py, recusal.py)
+        state.keys.delete(data.seat);
       } else if ("signed" in data || "sig" in data) {
         const key = state.keys.get(data.seat) || null;
         checks.push(C.checkSigned(log.session, ev.type, data, () => key).then((problem) => [item, problem]));

@@ -59,15 +59,27 @@
     return btoa(text);
   }
 
-  // The expiry (unix seconds) inside a "v1.<payload>.<mac>" token, or 0 when unreadable.
-  function tokenExpiry(token) {
+  // The payload of a "v1.<payload>.<mac>" token ({r: role, u: subject, exp, …}), or null when
+  // unreadable. The server checks tokens; a page only reads what it was given.
+  function tokenBody(token) {
     try {
       const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-      const body = JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
-      return typeof body.exp === "number" ? body.exp : 0;
+      return JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
     } catch (_e) {
-      return 0;
+      return null;
     }
+  }
+
+  // The expiry (unix seconds) inside a token, or 0 when unreadable.
+  function tokenExpiry(token) {
+    const body = tokenBody(token);
+    return body && typeof body.exp === "number" ? body.exp : 0;
+  }
+
+  // The role a token stands for ("supervisor", "public", "venue", …), or null when unreadable.
+  function tokenRole(token) {
+    const body = tokenBody(token);
+    return body && typeof body.r === "string" ? body.r : null;
   }
 
   function typedCriteria(lot) {
@@ -95,6 +107,7 @@
   class Stream {
     constructor(authToken, ownSeat, hooks) {
       this.ownSeat = ownSeat || null;
+      this.role = tokenRole(authToken); // what the view holds depends on it (fold.js)
       this.hooks = hooks;
       this.view = { seq: 0, phase: null, lot: null, seats: {}, cells: {} };
       this.lastSeq = 0;
@@ -181,7 +194,7 @@
 
     _apply(ev) {
       if (ev.seq <= this.lastSeq) return; // a seq already held (join raced a live event)
-      window.Evalroom.applyView(this.view, ev, this.ownSeat); // fold.js
+      window.Evalroom.applyView(this.view, ev, this.ownSeat, this.role); // fold.js
       this.lastSeq = ev.seq;
       if (this.hooks.onEvent) this.hooks.onEvent(ev);
       if (ev.resync) this.refetch();
@@ -260,6 +273,12 @@
     });
   }
 
+  // Whether a select's options are other values than ``values`` (a replaced seat changes the
+  // seats' ids, not their count).
+  function optionsDiffer(select, values) {
+    return [...select.options].map((o) => o.value).join("\n") !== values.join("\n");
+  }
+
   // 1:05:09 for a duration in ms (negative counts as 0).
   function duration(ms) {
     const total = Math.max(0, Math.floor(ms / 1000));
@@ -269,6 +288,7 @@
 
   window.Evalroom = {
     confirm: confirmDialog,
+    optionsDiffer,
     GROUNDS,
     duration,
     PHASES,
@@ -277,6 +297,7 @@
     canonical,
     bytesToBase64,
     tokenExpiry,
+    tokenRole,
     typedCriteria,
     bidderIds,
     bidderName,

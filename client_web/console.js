@@ -1,7 +1,9 @@
 // The supervisor's controls (监督控制台): the expert draw (draw.js: who has committed and revealed,
 // the seed, and the supervisors' own share), the committee's state with the rejection proposals
 // to approve or decline, closing the blind part, issuing the evaluation report, and the flags
-// grouped by kind with the experts' explanations. Staff commands are unsigned (the supervisor's
+// grouped by kind with the experts' explanations. Each other concept has a desk of its own:
+// roll-backs, seat recovery, conduct, inspection, recusals, clarifications and the fees
+// (console_*.js). Staff commands are unsigned (the supervisor's
 // token stands for them); the server decides (server/domain/commands.py) and logs each one.
 "use strict";
 
@@ -56,6 +58,9 @@
     const recovery = window.EvalroomRecoveryDesk(ctx, staff);
     const conduct = window.EvalroomConductDesk(ctx, staff);
     const inspection = window.EvalroomInspectionDesk(ctx);
+    const recusals = window.EvalroomRecusalDesk(ctx, staff, decisionCell);
+    const clarifications = window.EvalroomClarificationDesk(ctx, staff, decisionCell);
+    const fees = window.EvalroomFeesDesk(ctx);
     // The supervisors hold one share of the draw between them (server/domain/draw_session.py).
     const draw = window.EvalroomDraw.panel({
       container: $("draw-panel"),
@@ -118,6 +123,9 @@
       recovery.render(view);
       conduct.render(view);
       inspection.render(view);
+      recusals.render(view);
+      clarifications.render(view);
+      fees.render(view);
       for (const b of $("console").querySelectorAll("button")) b.disabled = !ctx.connected();
       renderPause(view);
     }

@@ -31,7 +31,7 @@
       $("console-conduct").hidden = !conduct || !["sign_in", "scoring", "review"].includes(view.phase) || Boolean(view.sealed);
       if (!conduct) return;
       const seats = Object.keys(view.seats || {});
-      if ($("conduct-seat").options.length !== seats.length) {
+      if (E.optionsDiffer($("conduct-seat"), seats)) {
         $("conduct-seat").replaceChildren(...seats.map((seat) => E.el("option", { value: seat }, seat)));
       }
       const records = Object.entries(conduct.records);

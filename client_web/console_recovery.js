@@ -14,7 +14,7 @@
       const open = view.phase !== "closed" && !view.sealed;
       $("console-recover").hidden = !open;
       const seats = Object.keys(view.seats || {});
-      if ($("recover-seat").options.length !== seats.length) {
+      if (E.optionsDiffer($("recover-seat"), seats)) {
         $("recover-seat").replaceChildren(...seats.map((seat) => E.el("option", { value: seat }, seat)));
       }
     }

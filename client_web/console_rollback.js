@@ -52,7 +52,8 @@
       );
       const open = view.phase === "review" && !view.report && !view.paused;
       $("console-back").hidden = !open;
-      if (open && $("back-seats").childElementCount !== Object.keys(view.seats || {}).length) {
+      const listed = [...$("back-seats").querySelectorAll("input")].map((box) => box.value).join("\n");
+      if (open && listed !== Object.keys(view.seats || {}).join("\n")) {
         $("back-seats").replaceChildren(
           ...Object.keys(view.seats || {}).map((seat) =>
             E.el("label", {}, E.el("input", { type: "checkbox", value: seat }), ` ${seat} `),

@@ -24,7 +24,8 @@ window.EvalroomReplay = function ({ token, session, role, container, view }) {
   container.replaceChildren(
     E.el("h2", {}, "录像回放 Recordings"),
     E.el("div", { class: "replay-layout" },
-      E.el("div", { class: "replay-table scroll" }, table),
+      // focusable: a list wider than the column scrolls by keyboard too (axe scrollable-region-focusable)
+      E.el("div", { class: "replay-table scroll", tabindex: "0", role: "region", "aria-label": "录像列表 Recordings list" }, table),
       E.el("div", { class: "replay-player" }, caption, stage, status)),
   );
 

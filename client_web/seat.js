@@ -4,7 +4,8 @@
 // Blind review (暗标错位评审): while the blind part is open, blind criteria are shown by this
 // seat's own codes, in this seat's own order, and signed with the code (never the bidder); the
 // reveal (blind.revealed) shows which bidder each code was and closes those cells.
-// The evaluation report panel is seat_report.js.
+// The evaluation report panel is seat_report.js; recusal (回避) is seat_recusal.js, the
+// committee's clarification questions (澄清) seat_clarification.js.
 // Offline (issue 11): the service worker seat_sw.js (served at /seat/sw.js) keeps the app shell,
 // and the page keeps its last view in IndexedDB (key ["view", session, seat], saved at most once
 // a second as events fold). A reload without the server shows the sheet from that view, marked
@@ -78,6 +79,27 @@
     correctable: () => committee.correctable(),
     signedEnvelope,
     enqueue,
+  });
+  // Recusal (seat_recusal.js): the seat's declaration, and the page's end once it is replaced.
+  const recusal = window.EvalroomSeatRecusal({
+    seat: SEAT,
+    $,
+    view: () => view,
+    connected: () => connected,
+    enrolled: () => !!record,
+    signedEnvelope,
+    enqueue,
+    errorText,
+  });
+  // The committee's clarification questions to the bidders (seat_clarification.js).
+  const clarification = window.EvalroomSeatClarification({
+    seat: SEAT,
+    $,
+    view: () => view,
+    connected: () => connected,
+    signedEnvelope,
+    enqueue,
+    errorText,
   });
   let incompleteShown = false; // the "sheet incomplete" message is up (cleared once complete)
   let pledgeFoldedFor = null; // the signed_in state the pledge text was last folded for
@@ -375,6 +397,11 @@
   // ---- rendering ----
   function render() {
     if (!view) return;
+    const gone = recusal.replaced();
+    if (gone) {
+      renderReplaced(gone);
+      return;
+    }
     renderOfflineNote();
     $("phase").textContent = E.PHASE_LABELS[view.phase] || view.phase || "—";
     // A supervisor paused the evaluation: the server refuses every step until it resumes.
@@ -417,6 +444,32 @@
     renderElapsed();
     committee.render();
     report.render();
+    recusal.render();
+    clarification.render();
+  }
+
+  // A supervisor approved this seat's recusal: a reserve took a new seat and this seat's tokens
+  // and key are void (server/domain/recusal.py). The page says so, stops its connections, drops
+  // the commands it still queued (nothing signed with this key is taken any more) and keeps the
+  // fact in its record, so that a reload says it again instead of failing to sign in.
+  let ended = false;
+  function renderReplaced(gone) {
+    const parts = ["enrol", "pledge", "sheet", "committee", "report", "recusal", "clarification", "media", "paused-note", "offline-note"];
+    for (const id of parts) $(id).hidden = true;
+    $("replaced-note").hidden = false;
+    $("replaced-note").textContent = recusal.replacedText(gone);
+    $("conn").textContent = "已回避 Recused";
+    $("conn").className = "offline";
+    if (ended) return;
+    ended = true;
+    if (media) media.stop();
+    if (stream) stream.socket.disconnect();
+    pending.clear();
+    saveQueue();
+    if (record && !record.replaced) {
+      record = { ...record, replaced: gone };
+      dbPut(KEY_ID, record).catch(() => {});
+    }
   }
 
   async function freshToken() {
@@ -438,6 +491,7 @@
 
 
   function setStatus(text, isConnected) {
+    if (ended) return; // replaced: the page's own note says why it is offline
     connected = isConnected;
     if (!isConnected) offlineKnown = true;
     const conn = $("conn");
@@ -479,6 +533,7 @@
         if (ev.data && ev.data.seat === SEAT) ownEventFolded = true;
         report.fold(ev);
         committee.onEvent(ev);
+        recusal.onEvent(ev); // this seat's replacement ends the page at the next render
         // our own score arriving in the log marks that cell saved
         if (ev.type === "score.set" && ev.data && ev.data.seat === SEAT) {
           const key = `${ev.data.code || ev.data.bidder}/${ev.data.criterion}`;
@@ -530,6 +585,11 @@
     }
     const pendingEnrolment = !record.token; // a key kept while an enrolment went unanswered
     if (!pendingEnrolment) await restoreView();
+    recusal.restore(record.replaced);
+    if (recusal.replaced()) {
+      renderReplaced(recusal.replaced()); // replaced before this load: nothing to sign in to
+      return;
+    }
     setTimeout(() => {
       offlineKnown = true;
       render();
@@ -538,7 +598,7 @@
       await connect();
     } catch (e) {
       $("enrol").hidden = false;
-      if (!pendingEnrolment) $("enrol-error").textContent = "登录失败 Login failed: " + errorText(e);
+      if (!pendingEnrolment) $("enrol-error").textContent = "登录失败 Login failed: " + errorText(e) + recusal.loginHint();
     }
   }
 

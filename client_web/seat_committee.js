@@ -55,7 +55,7 @@
       $("chair-form").hidden = !!chair || !!voted || !open;
       const select = $("chair-candidate");
       const seats = Object.keys(ctx.view().seats || {});
-      if (select.options.length !== seats.length) {
+      if (E.optionsDiffer(select, seats)) {
         select.replaceChildren(...seats.map((s) => E.el("option", { value: s }, s === seat ? `${s}（本席 this seat）` : s)));
       }
       const v = ctx.view();

@@ -30,6 +30,8 @@ const SHELL = [
   "/client/errors.js",
   "/client/seat_report.js",
   "/client/seat_committee.js",
+  "/client/seat_recusal.js",
+  "/client/seat_clarification.js",
   "/client/seat_sheet.js",
   "/client/media.js",
   "/client/seat.js",

@@ -148,6 +148,7 @@
   // The committee's controls and the flags grouped with their explanations (console.js).
   const desk = window.EvalroomConsole({
     $,
+    session: SESSION,
     actor: actorOf(token),
     call: (name, data) => stream.call(name, data),
     connected: () => connected,

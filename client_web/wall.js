@@ -39,6 +39,10 @@
       const ids = Object.keys(next || {}).sort();
       if (ids.join(" ") === seats.join(" ")) return;
       seats = ids;
+      // a recused seat leaves the seats (server/domain/recusal.py): its tile leaves the wall
+      for (const node of [...media.tiles.children]) {
+        if (node.dataset.owner === "wall" && !ids.includes(node.dataset.source)) node.remove();
+      }
       for (const seat of seats) {
         const node = tileOf(seat);
         node.dataset.owner = "wall"; // kept when the seat stops publishing

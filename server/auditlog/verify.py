@@ -64,6 +64,7 @@ BOUND_FIELDS = (
     "vote",
     "report",
     "dissent",
+    "question",
 )
 Progress = Callable[[int, int], None]
 

@@ -51,7 +51,7 @@ def _check_member(state: SessionState, member: Any) -> None:
     if not isinstance(member, str) or not _MEMBER.match(member):
         raise _fail(f"media member {member!r} is not expert:<seat> or supervisor:<name>")
     role, _, subject = member.partition(":")
-    if role == "expert" and subject not in state.seats:
+    if role == "expert" and not state.ever_seated(subject):  # a recused seat's leave is logged
         raise CommandError(Code.UNKNOWN_SEAT, f"no seat {subject} in this session")
 
 
@@ -62,7 +62,7 @@ def _int(data: dict[str, Any], key: str) -> None:
 
 
 def _check_recording(state: SessionState, data: dict[str, Any]) -> None:
-    if data["seat"] not in state.seats:
+    if not state.ever_seated(data["seat"]):  # a recused seat's recording closes after it left
         raise CommandError(Code.UNKNOWN_SEAT, f"no seat {data['seat']} in this session")
     if data["track"] not in KINDS:
         raise _fail("track must be audio or video")

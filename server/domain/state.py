@@ -305,6 +305,11 @@ class SessionState:
             raise CommandError(Code.UNKNOWN_SEAT, f"no seat {seat!r} in this session")
         return found
 
+    def ever_seated(self, seat: str) -> bool:
+        """Whether ``seat`` is a member now or was one until a replacement (its media facts and
+        recordings are still logged after it left)."""
+        return seat in self.seats or any(r.seat == seat for r in self.replacements)
+
     def joined_late(self, seat: str) -> bool:
         """Whether ``seat`` replaced a recused member (it enrols and signs in when it comes)."""
         return any(r.by == seat for r in self.replacements)

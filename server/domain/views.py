@@ -312,7 +312,8 @@ def apply_view(view: dict[str, Any], event: dict[str, Any], viewer: Viewer) -> N
         apply_clarification_view(view, event)
     elif kind in RECUSAL_EVENTS:
         sees_all = viewer.role in FULL_VIEW_ROLES | PUBLIC_VIEW_ROLES
-        apply_recusal_view(view, event, sees_all or view["phase"] in REVEALED_PHASES)
+        own = data["by"] == viewer.seat if kind == "seat.replaced" else False
+        apply_recusal_view(view, event, sees_all or own or view["phase"] in REVEALED_PHASES)
     elif kind in INSPECTION_EVENTS and "inspection" in view:
         flag = {k: data[k] for k in ("rule", "seat", "subject")}
         view["inspection"].append({**flag, "detail": dict(data["detail"]), "seq": event["seq"]})

@@ -60,6 +60,8 @@ VIEWERS = [
     Viewer(Role.VENUE),  # a venue's staff, for the expert draw
     Viewer(Role.EXPERT, "host-1"),  # the chair of the sample day
     Viewer(Role.EXPERT, "guest-2-1"),
+    Viewer(Role.EXPERT, "guest-1-2"),  # recused at the pledge (full_day)
+    Viewer(Role.EXPERT, "guest-2-2"),  # the reserve that replaced it
 ]
 
 

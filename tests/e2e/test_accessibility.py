@@ -23,6 +23,8 @@ import pytest
 from server.client.simulate import run_session
 from tests.app.conftest import ADMIN, DEMO_LOT_PATH, Room, advance, create_session, load_lot
 from tests.e2e.browser import chromium_page, confirm, until
+from tests.e2e.test_clarification_browser import answer_on_bidder_page, approve, draft
+from tests.e2e.test_clarification_browser import scoring_room as clarification_room
 from tests.e2e.test_draw_browser import (
     LINKS,
     STAGE,
@@ -31,6 +33,15 @@ from tests.e2e.test_draw_browser import (
     files,
     open_draw,
     open_draw_over_http,
+)
+from tests.e2e.test_fees_browser import sealed_with_fees
+from tests.e2e.test_recusal_browser import (
+    RECUSED,
+    approve_at,
+    declare,
+    enrol_seat,
+    open_console,
+    recusal_room,
 )
 from tests.e2e.test_seat_committee import _log, _mid, _score_all
 from tests.e2e.test_seat_report import _room as _report_room
@@ -371,3 +382,67 @@ async def test_home_with_the_draw_and_its_notice(server: str, tmp_path: Path) ->
         await page.click("#notice-button")
         await until(page, "!document.getElementById('notice').hidden")
         await check(page, "home-draw-notice")
+
+
+# ---- recusal, clarification, fees ------------------------------------------------------------
+
+
+async def test_recusal_on_the_seat_and_the_console(server: str) -> None:
+    """A seat's declared recusal, the console's pending decision and its handover note, and
+    the recused seat's page once replaced."""
+    room, _sup, _seats = await recusal_room(server)
+    try:
+        async with page_at() as page:
+            await enrol_seat(page, room, RECUSED)
+            await declare(page, "两年前曾为投标人 B3 提供咨询服务")
+            await check(page, "seat-recusal")
+            async with page_at(1920, 1080) as console:
+                await open_console(console, room)
+                await until(console, "!document.getElementById('console-recusal').hidden")
+                await check(console, "supervisor-recusal")
+                await approve_at(console, "RC1", "guest-2")
+                await check(console, "supervisor-recusal-note")
+            await until(page, "!document.getElementById('replaced-note').hidden")
+            await check(page, "seat-replaced")
+    finally:
+        await room.close()
+
+
+async def test_clarification_on_the_seat_the_console_and_the_bidder_page(server: str) -> None:
+    """The seat's question form and the committee's list, the console's decision and the
+    bidder's link, the bidder page before and after its answer."""
+    async with page_at() as page:
+        room = await clarification_room(server, page)
+        try:
+            await draft(page, "B2", "请说明施工组织设计中第 3.2 节工期安排的依据")
+            await until(page, "!!document.querySelector('#clar-list tr[data-status=\"drafted\"]')")
+            await check(page, "seat-clarification")
+            async with page_at(1920, 1080) as console:
+                await open_console(console, room)
+                await until(console, "!document.getElementById('console-clarification').hidden")
+                await check(console, "supervisor-clarification")
+                link = await approve(console, "CL1")
+                await check(console, "supervisor-clarification-link")
+            async with page_at() as bidder:
+                await bidder.goto(link)
+                await until(
+                    bidder, "document.getElementById('question').textContent !== '载入中… Loading…'"
+                )
+                await check(bidder, "bidder-page")
+                await answer_on_bidder_page(bidder, link, "工期依据为招标文件第二章第 5 条")
+                await check(bidder, "bidder-answered")
+            await until(page, "!!document.querySelector('#clar-list tr[data-status=\"answered\"]')")
+            await check(page, "seat-clarification-answered")
+        finally:
+            await room.close()
+
+
+async def test_fees_on_the_home_page_and_the_console(server: str, tmp_path: Path) -> None:
+    async with page_at() as page:
+        created = await sealed_with_fees(page, server, tmp_path)
+        await check(page, "home-fees")
+        async with page_at(1920, 1080) as console:
+            token = created["supervisor"][0]
+            await console.goto(f"{server}/supervisor/{created['session']}#token={token}")
+            await until(console, "!document.getElementById('console-fees').hidden")
+            await check(console, "supervisor-fees")

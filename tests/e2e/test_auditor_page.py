@@ -44,6 +44,9 @@ SHOTS = Path("/tmp/shots")
 FOLDED = (
     *("seq", "phase", "lot", "seats", "cells", "committee", "blind", "report", "phase_times"),
     *("paused", "sealed", "rollbacks", "conduct", "inspection"),
+    # in the sample day empty from session.created on (tests/e2e/test_fold_browser.py folds
+    # every event of these: recusal, replacement, clarification, fees)
+    *("replacements", "recusals", "clarifications", "fees", "draw"),
 )
 DISSENT = "对 B4 的否决有保留意见"
 

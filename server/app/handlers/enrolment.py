@@ -169,20 +169,22 @@ class EnrolmentHandler:
         """An approved recusal: the replacement seat's one-time code, stored before the
         ``seat.replaced`` that creates the seat is submitted, handed to the supervisor (never
         logged). The seat id is the domain's (``next_seat``); should another replacement take it
-        first, the code is stored again for the seat the event names."""
+        first, the code is stored again for the seat the event names. Asked again for an approved
+        recusal (a resend, or another supervisor's tab), a fresh code while the seat has not
+        enrolled."""
         if supervisor.role is not Role.SUPERVISOR:
             raise CommandError(Code.FORBIDDEN, "only a supervisor decides on a recusal")
         session = supervisor.session
         state = await self._read.state(session)
         found = state.recusals.get(command.recusal) if isinstance(command.recusal, str) else None
-        if found is not None and found.status == "approved":  # asked again (a resend)
-            ack = await self._committer.submit(supervisor, command_id, command)
+        if found is not None and found.status == "approved":  # asked again (any tab, any id)
             made = next(r for r in state.replacements if r.recusal == found.id)
+            answer = {"ok": True, "seq": made.seq, "seat": made.by}
             if made.by not in state.seats or state.seats[made.by].key is not None:
-                return {**ack, "seat": made.by}  # enrolled (or gone): no code is worth giving
+                return answer  # enrolled (or gone): no code is worth giving
             code = new_code()  # as for a recovery asked again: the latest code is the one
             await self._store_code(session, made.by, code)
-            return {**ack, "seat": made.by, "code": code}
+            return {**answer, "code": code}
         venue = command.venue
         if found is not None and venue is None and found.seat in state.seats:
             venue = state.seats[found.seat].venue
