@@ -18,11 +18,11 @@ from server.domain.roles import Principal, Role
 from server.domain.sealing import SealSession
 from server.domain.snapshot import state_from_json, state_to_json
 from server.domain.views import Viewer, state_view
+from tests.domain.days import whole_session
 from tests.domain.driver import ADMIN, SUP, S, Session
 from tests.domain.media_steps import MEDIA
 from tests.domain.test_committee import signed_in
 from tests.domain.test_pause import EXPERT, refused, scoring
-from tests.domain.test_session_flow import whole_session
 
 NODE = Principal(Role.NODE, S, "timer")
 HOUR = 3600_000

@@ -29,7 +29,8 @@ from server.domain.roles import Role
 from server.domain.state import new_state
 from server.domain.views import Viewer, event_view, state_view
 from tests.app.conftest import create_session, load_lot
-from tests.domain.test_session_flow import VIEWERS, full_day
+from tests.domain.days import full_day
+from tests.domain.test_session_flow import VIEWERS
 from tests.e2e.browser import chromium_page, until
 
 if TYPE_CHECKING:

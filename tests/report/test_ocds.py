@@ -16,7 +16,7 @@ import pytest
 
 from server.domain.state import Phase
 from server.report.ocds import release, release_package
-from tests.domain.test_session_flow import full_day, whole_session
+from tests.domain.days import full_day, whole_session
 
 SCHEMA = Path(__file__).resolve().parents[2] / ".venv" / "ocds" / "release-schema-1__1__4.json"
 RELEASE_REQUIRED = {"ocid", "id", "date", "tag", "initiationType"}
