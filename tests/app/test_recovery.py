@@ -13,6 +13,7 @@ from server.auditlog.archive import verify_archive
 from server.client.seat import ClientError, SeatClient
 from tests.app.conftest import Room
 from tests.app.test_bad_input import scoring_room
+from tests.app.test_draw import signed_up_to
 from tests.app.test_sealing import archive_of
 
 
@@ -54,6 +55,7 @@ async def test_a_failed_device_is_replaced_with_a_supervisors_approval(
         await SeatClient(room.base, room.session, old.seat).enrol(code)
     assert twice.value.code == "bad_enrolment_code"
 
+    await signed_up_to(room, after["seq"])  # the archive ends at the newest checkpoint
     report = verify_archive(await archive_of(room, tmp_path), allow_open=True)
     assert report.ok, report.problems
     assert report.counts["keys"] == len(room.created["seats"]) + 1
