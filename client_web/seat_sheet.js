@@ -2,7 +2,8 @@
 // named part by bidder, each cell with its client-side check (errors.js, the server's rule), a
 // comment where the criterion asks for one, its state (saved, sending, offline, not saved) and
 // error; this seat's own subtotal per row; arrow keys between cells; which cells are still open
-// (scoring, or a disputed objective value after submitting). Signing and queuing are seat.js's.
+// (scoring, or a disputed objective value after submitting). Signing and queuing are
+// seat_store.js's.
 "use strict";
 
 (function () {

@@ -18,7 +18,7 @@
 //   means changes; a changed SHELL list alone needs no bump (the new worker installs it).
 "use strict";
 
-const CACHE = "evalroom-seat-v2"; // v2: fold.js split out of common.js
+const CACHE = "evalroom-seat-v3"; // v3: seat_store.js and seat_login.js split out of seat.js
 const CACHE_PREFIX = "evalroom-seat-";
 const SHELL_PAGE = "/client/seat.html";
 const SHELL = [
@@ -28,6 +28,8 @@ const SHELL = [
   "/client/common.js",
   "/client/fold.js",
   "/client/errors.js",
+  "/client/seat_store.js",
+  "/client/seat_login.js",
   "/client/seat_report.js",
   "/client/seat_committee.js",
   "/client/seat_recusal.js",
