@@ -22,7 +22,9 @@ from server.domain.roles import Principal, Role, require
 from server.domain.state import SessionState, token_key
 
 ACCESS_EVENTS = frozenset({"tokens.revoked", "enrolment.reset"})
-REVOCABLE_ROLES = frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.PUBLIC})
+# A venue's token too: leaked before its share is committed, it could commit in the venue's
+# place; revoked, the venue gets a new one (and the admin opens the draw again if need be).
+REVOCABLE_ROLES = frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.PUBLIC, Role.VENUE})
 MAX_REASON = 500
 
 
@@ -80,7 +82,8 @@ def _reason(reason: Any) -> str | None:
 
 
 def check_revoke(state: SessionState, principal: Principal, command: RevokeTokens) -> list[Draft]:
-    """Only the admin revokes; only staff roles' tokens (an expert's seat key is issue 12)."""
+    """Only the admin revokes; only staff and venue tokens (a seat's key ends by its recovery or
+    its replacement)."""
     require(principal, Role.ADMIN, "only the admin revokes tokens")
     try:
         role = Role(command.role)

@@ -259,3 +259,37 @@ async def test_a_restarted_node_makes_the_draw_for_the_admin(
             assert (await advance(sup, "sign_in"))["seq"] == ack["seq"] + 1
         finally:
             await room.close()
+
+
+async def test_a_leaked_venue_token_is_revoked_and_the_draw_opened_again(room: Room) -> None:
+    """guest-1's token leaked and committed in its place: the admin revokes it (the old token
+    commits nothing more), hands guest-1 the new one and opens the draw again; the round goes
+    through with the new token."""
+    clients = await holders(room)
+    await open_draw(room)
+    await commit(room, "guest-1", clients["guest-1"], secrets.token_hex(32))  # the leak's share
+    status, revoked = await call(
+        room,
+        "POST",
+        "tokens/revoke",
+        ADMIN,
+        {"role": "venue", "subject": "guest-1", "reason": "副场抽取链接外泄"},
+    )
+    assert status == 200, revoked
+    assert revoked["generation"] == 1
+    status, stale = await call(room, "GET", "state", room.created["venues"]["guest-1"])
+    assert (status, stale["error"]["code"]) == (401, "token_revoked")
+    fresh = room.client(revoked["token"])
+    await fresh.connect()
+    clients["guest-1"] = fresh
+    await open_draw(room)  # a share is withheld: a new round, with new command ids
+    shares = {who: secrets.token_hex(32) for who in clients}
+    for who, client in clients.items():
+        commitment = share_commitment(room.session, who, shares[who])
+        await client.command(
+            {"id": f"r2-commit-{who}", "type": "draw.commit", "commitment": commitment}
+        )
+    for who, client in clients.items():
+        last = await reveal(who, client, shares[who], n=2)
+    made = await first_event(clients["supervisor"], "draw.made")
+    assert made["seq"] == last["seq"] + 1
