@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
+from server.client.expert_pool import sample_pool, sample_rules
 from tests.app.conftest import load_lot
 from tests.fuzz.inputs import (
     SENDERS,
@@ -47,6 +48,16 @@ ROUTES: tuple[tuple[str, tuple[str | Ref, ...]], ...] = (
     ("GET", ("/api/sessions/", S, "/report/signed.pdf")),
     ("GET", ("/api/sessions/", S, "/recordings")),
     ("GET", ("/api/sessions/", S, "/recordings/host-1-video-1795000000000.webm")),
+    ("POST", ("/api/sessions/", S, "/draw")),
+    ("POST", ("/api/sessions/", S, "/draw/make")),
+    ("GET", ("/api/sessions/", S, "/draw/notice")),
+    ("GET", ("/api/sessions/", S, "/clarification")),
+    ("POST", ("/api/sessions/", S, "/clarification/answer")),
+    ("GET", ("/api/sessions/", S, "/fees.csv")),
+    ("GET", ("/api/sessions/", S, "/fees/", Ref("seat"), ".pdf")),
+    ("GET", ("/api/sessions/", S, "/ocds.json")),
+    ("GET", ("/draw/", S)),
+    ("GET", ("/bidder/", S)),
     ("GET", ("/seat/", S, "/", Ref("seat"))),
     ("GET", ("/supervisor/", S)),
     ("GET", ("/public/", S)),
@@ -146,6 +157,8 @@ def bodies(parts: tuple[str | Ref, ...]) -> st.SearchStrategy[Any]:
         ),
         "/tokens/revoke": mutated({"role": "public", "subject": "screen", "reason": "fuzz"}),
         "/cosignatures": mutated({"line": "— guest.example AAAA\n"}),
+        "/draw": mutated({"pool": sample_pool(12), "rules": sample_rules()}),
+        "/answer": mutated({"id": "answer-CL1", "answer": "见投标文件"}),
     }
     valid = templates.get(last, json_values())
     return st.one_of(valid, valid, valid, json_values(), st.sampled_from(RAW_BODIES))

@@ -25,8 +25,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-# Who sends: the five roles, and tokens that must be refused.
-ROLES = ("expert", "supervisor", "auditor", "public", "admin")
+# Who sends: every role a token stands for, and tokens that must be refused.
+ROLES = ("expert", "supervisor", "auditor", "public", "admin", "venue", "bidder")
 BAD_TOKENS = ("none", "expired", "tampered", "other_session", "revoked", "garbage")
 SENDERS = ROLES + BAD_TOKENS
 
@@ -64,6 +64,8 @@ SIGNED_KINDS = (
     "time.request",
     "report.sign",
     "rollback.request",
+    "recusal.declare",
+    "clarification.draft",
 )
 STAFF_KINDS = (
     "phase.advance",
@@ -84,6 +86,12 @@ STAFF_KINDS = (
     "seat.recover",
     "misconduct.record",
     "expert.rate",
+    "draw.commit",
+    "draw.reveal",
+    "recusal.approve",
+    "recusal.decline",
+    "clarification.approve",
+    "clarification.decline",
 )
 PHASES = ("prepared", "sign_in", "scoring", "review", "closed")
 
@@ -320,6 +328,8 @@ SIGNED_FIELDS: dict[str, dict[str, Any]] = {
     "time.request": {"reason": "more time"},
     "report.sign": {"report": "0" * 64},
     "rollback.request": {"what": "sheet", "reason": "误填"},
+    "recusal.declare": {"reason": "曾为投标人提供咨询"},
+    "clarification.draft": {"bidder": "B2", "question": "请说明工期"},
 }
 _SIGNED_KEYS = ("type", "session", "seat", "cmd", "t", "id", "signed", "sig")
 
@@ -358,6 +368,12 @@ STAFF_TEMPLATES: dict[str, dict[str, Any]] = {
     "seat.recover": {"seat": Ref("other_seat"), "reason": "设备故障"},
     "misconduct.record": {"seat": Ref("seat"), "category": "other", "note": "x", "evidence": {}},
     "expert.rate": {"seat": Ref("seat"), "rating": "good"},
+    "draw.commit": {"commitment": "0f" * 32},
+    "draw.reveal": {"share": "0f" * 32},
+    "recusal.approve": {"recusal": "RC1", "venue": "guest-2"},
+    "recusal.decline": {"recusal": "RC1", "reason": "理由"},
+    "clarification.approve": {"clarification": "CL1"},
+    "clarification.decline": {"clarification": "CL1", "reason": "理由"},
 }
 
 

@@ -109,12 +109,15 @@ class Target:
         self.seat, created = seat, room.created
         minter = TokenMinter(Secret(TOKEN_KEY))
         expired = minter.issue(Principal(Role.SUPERVISOR, room.session, "sup-2"), 1_000, 60)
+        bidder = Principal(Role.BIDDER, room.session, "B2.CL1")  # a clarification not asked
         self.tokens = {
             "expert": str(seat.token),
             "supervisor": created["supervisor"][0],
             "auditor": created["auditor"],
             "public": created["public"],
             "admin": ADMIN,
+            "venue": created["venues"]["host"],
+            "bidder": minter.issue(bidder, int(time.time())),
             "none": "",
             "expired": expired,
             "tampered": _tampered(created["supervisor"][0]),
