@@ -130,7 +130,7 @@ def _dark(state: SessionState, rules: InspectionRules) -> list[Finding]:
             "dark_seat",
             a["seat"],
             f"{a['kind']}.{a['seq']}",
-            {"kind": a["kind"]} | {"dark_ms": a["dark_ms"], "alert": a["seq"]},
+            {"kind": a["kind"], "dark_ms": a["dark_ms"], "alert": a["seq"]},
         )
         for a in state.media_alerts
         if a["dark_ms"] >= rules.dark_seconds * 1000 and a["seat"] in state.seats
@@ -200,8 +200,12 @@ def check_flag(state: SessionState, principal: Principal, command: InspectionFla
     finding = next((f for f in findings(state) if f.key == wanted), None)
     if finding is None:
         raise CommandError(Code.NOT_DUE, f"no finding {wanted} in the state now")
+    return [_flagged_draft(principal, finding)]
+
+
+def _flagged_draft(principal: Principal, finding: Finding) -> Draft:
     data = {"rule": finding.rule, "seat": finding.seat, "subject": finding.subject}
-    return [Draft("inspection.flagged", principal.actor, {**data, "detail": finding.detail})]
+    return Draft("inspection.flagged", principal.actor, {**data, "detail": finding.detail})
 
 
 def check_connections(
@@ -220,13 +224,10 @@ def check_connections(
     distinct = sorted(set(prints))
     if len(distinct) < 2:
         raise CommandError(Code.NOT_DUE, "one device is not two connections")
-    subject = ",".join(distinct)
-    if f"two_connections|{seat}|{subject}" in state.inspection:
+    finding = Finding("two_connections", seat, ",".join(distinct), {"devices": len(distinct)})
+    if finding.key in state.inspection:
         raise CommandError(Code.NOT_DUE, "these connections are flagged already")
-    data = {"rule": "two_connections", "seat": seat, "subject": subject}
-    return [
-        Draft("inspection.flagged", principal.actor, {**data, "detail": {"devices": len(distinct)}})
-    ]
+    return [_flagged_draft(principal, finding)]
 
 
 def inspection_view(state: SessionState) -> list[dict[str, Any]]:

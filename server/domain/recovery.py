@@ -20,7 +20,7 @@ from server.domain.committee import text_of
 from server.domain.errors import Code, CommandError
 from server.domain.events import Check, Draft, Event, StaffParser
 from server.domain.roles import Principal, Role, require
-from server.domain.state import Phase, SessionState, token_key
+from server.domain.state import Phase, SessionState, end_seat_tokens
 
 MAX_REASON = 500
 
@@ -55,8 +55,7 @@ def recovering(state: SessionState, seat: str) -> bool:
 def _key_revoked(state: SessionState, data: dict[str, Any], event: Event) -> None:
     seat = state.seats[data["seat"]]
     seat.key, seat.revoked_seq = None, event.seq
-    key = token_key(str(Role.EXPERT), seat.seat)
-    state.token_generations[key] = state.token_generations.get(key, 0) + 1
+    end_seat_tokens(state, seat.seat)
 
 
 RECOVERY_FOLDS = {"seat.key_revoked": _key_revoked}

@@ -30,7 +30,14 @@ from server.domain.errors import Code, CommandError
 from server.domain.events import Check, Draft, Event, StaffParser
 from server.domain.roles import FULL_VIEW_ROLES, Principal, Role, require
 from server.domain.scoring import actor_of
-from server.domain.state import Phase, Recusal, Replacement, SeatState, SessionState, token_key
+from server.domain.state import (
+    Phase,
+    Recusal,
+    Replacement,
+    SeatState,
+    SessionState,
+    end_seat_tokens,
+)
 
 RECUSAL_PHASES = frozenset({Phase.SIGN_IN, Phase.SCORING})
 # Events about one seat's recusal: other experts and the public screen do not see them.
@@ -147,12 +154,19 @@ def _seat_replaced(state: SessionState, data: dict[str, Any], event: Event) -> N
     del state.cells[seat]
     state.seats[by] = SeatState(by, data["venue"])
     state.cells[by] = {}
-    key = token_key(str(Role.EXPERT), seat)
-    state.token_generations[key] = state.token_generations.get(key, 0) + 1
-    replacement = Replacement(seat, by, data["venue"], data["recusal"], event.seq)
-    replacement.reserve, replacement.specialty = data.get("reserve"), data.get("specialty")
-    replacement.venue_of_seat, replacement.signed_in_ms = gone.venue, gone.signed_in_ms
-    replacement.time_ms = event.time_ms
+    end_seat_tokens(state, seat)
+    replacement = Replacement(
+        seat,
+        by,
+        data["venue"],
+        data["recusal"],
+        event.seq,
+        reserve=data.get("reserve"),
+        specialty=data.get("specialty"),
+        venue_of_seat=gone.venue,
+        signed_in_ms=gone.signed_in_ms,
+        time_ms=event.time_ms,
+    )
     state.replacements.append(replacement)
     com = state.committee
     if com.chair == seat:

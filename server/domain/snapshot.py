@@ -116,10 +116,8 @@ def _record_to_json(record: Any) -> dict[str, Any] | None:
     }
 
 
-def _record_from_json(cls: type[_Record], obj: dict[str, Any] | None) -> _Record | None:
+def _record_from_json(cls: type[_Record], obj: dict[str, Any]) -> _Record:
     """The inverse of :func:`_record_to_json`: lists back to tuples where the field is one."""
-    if obj is None:
-        return None
     values = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in obj:
@@ -244,18 +242,15 @@ def state_from_json(obj: dict[str, Any]) -> SessionState:
         phase_seq=obj.get("phase_seq", 0),
         inspection={key: dict(flag) for key, flag in obj.get("inspection", {}).items()},
         conduct=_conduct_from_json(obj.get("conduct")),
-        draw=_record_from_json(DrawState, obj.get("draw")),
-        recusals={r.id: r for r in _records(Recusal, obj.get("recusals", []))},
-        replacements=_records(Replacement, obj.get("replacements", [])),
-        clarifications={c.id: c for c in _records(Clarification, obj.get("clarifications", []))},
+        draw=None if obj.get("draw") is None else _record_from_json(DrawState, obj["draw"]),
+        recusals={r["id"]: _record_from_json(Recusal, r) for r in obj.get("recusals", [])},
+        replacements=[_record_from_json(Replacement, r) for r in obj.get("replacements", [])],
+        clarifications={
+            c["id"]: _record_from_json(Clarification, c) for c in obj.get("clarifications", [])
+        },
         media_alerts=[dict(a) for a in obj.get("media_alerts", [])],
         fees=obj.get("fees"),
     )
-
-
-def _records(cls: type[_Record], items: list[dict[str, Any]]) -> list[_Record]:
-    records = [_record_from_json(cls, item) for item in items]
-    return [r for r in records if r is not None]
 
 
 def _conduct_from_json(obj: dict[str, Any] | None) -> Conduct:

@@ -47,9 +47,7 @@ class SeatState:
     submitted_seq: int = 0  # the seq of its sheet.submitted while submitted (a roll-back names it)
     enrolled_seq: int = 0  # the seq of the seat.enrolled that recorded its key
     revoked_seq: int = 0  # the seq of its last seat.key_revoked (server/domain/recovery.py)
-    signed_in_ms: int = (
-        0  # when it signed the pledge: its fee's time starts (server/domain/fees.py)
-    )
+    signed_in_ms: int = 0  # when it signed the pledge (a fee's time starts, fees.py)
 
 
 @dataclass
@@ -335,6 +333,13 @@ class SessionState:
 def token_key(role: str, subject: str) -> str:
     """The key of a role and subject in :attr:`SessionState.token_generations`."""
     return f"{role}:{subject}"
+
+
+def end_seat_tokens(state: SessionState, seat: str) -> None:
+    """Move the seat's expert token generation on: its tokens lose their rights (a device
+    replaced, a member replaced)."""
+    key = token_key("expert", seat)
+    state.token_generations[key] = state.token_generations.get(key, 0) + 1
 
 
 def cell_key(bidder: str, criterion: str) -> str:
