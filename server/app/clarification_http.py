@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.app.http import CLIENT_DIR, SERVICE, bearer, object_body
+from server.app.http import SERVICE, bearer, object_body, page
 from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal, Role
 
@@ -33,12 +33,8 @@ async def answer(request: web.Request) -> web.Response:
     return web.json_response(ack)
 
 
-async def _page(_request: web.Request) -> web.FileResponse:
-    return web.FileResponse(CLIENT_DIR / "bidder.html")
-
-
 def add_clarification_routes(app: web.Application) -> None:
     """Register the bidder's routes (documented in docs/PROTOCOL.md)."""
     app.router.add_get("/api/sessions/{session}/clarification", question)
     app.router.add_post("/api/sessions/{session}/clarification/answer", answer)
-    app.router.add_get("/bidder/{session}", _page)
+    app.router.add_get("/bidder/{session}", page("bidder.html"))

@@ -128,7 +128,7 @@ class DrawDesk:
         seats; nothing without a made draw."""
         if state.draw is None or state.draw.made is None:
             return {}
-        notice = await self.notice(Principal(Role.ADMIN, state.session, "admin"), state.session)
+        notice = await self._notice(state)
         found = {m["seat"]: {"expert": m["expert"], "name": m["name"]} for m in notice["members"]}
         reserves = {r["rank"]: r for r in notice["reserves"]}
         for replaced in state.replacements:
@@ -148,10 +148,15 @@ class DrawDesk:
         state = await self._committer.current_state(session)
         if state is None:
             raise CommandError(Code.UNKNOWN_SESSION, f"no session {session}")
+        return await self._notice(state)
+
+    async def _notice(self, state: SessionState) -> dict[str, Any]:
+        """The drawn committee with names, recomputed from the kept pool and checked against the
+        logged commitments (callers decide who may read it)."""
         draw = state.draw
         if draw is None or draw.made is None:
             raise CommandError(Code.DRAW_NOT_READY, "the experts are not drawn yet")
-        pool = await asyncio.to_thread(self.load, session, draw.pool)
+        pool = await asyncio.to_thread(self.load, state.session, draw.pool)
         seed = draw.made["seed"]
         seats = tuple(m["seat"] for m in draw.made["members"])  # as drawn, not as seated now
         outcome = select(pool, rules_of(state, draw.rules), bytes.fromhex(seed), seats)

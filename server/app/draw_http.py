@@ -12,7 +12,7 @@ import secrets
 from aiohttp import web
 
 from server.app.draw_desk import DrawDesk
-from server.app.http import CLIENT_DIR, SERVICE, bearer, object_body
+from server.app.http import SERVICE, bearer, object_body, page
 from server.domain.errors import Code, CommandError
 from server.domain.roles import Principal
 
@@ -57,8 +57,4 @@ def add_draw_routes(app: web.Application) -> None:
     app.router.add_post("/api/sessions/{session}/draw", open_draw)
     app.router.add_post("/api/sessions/{session}/draw/make", make_draw)
     app.router.add_get("/api/sessions/{session}/draw/notice", notice)
-    app.router.add_get("/draw/{session}", _draw_page)
-
-
-async def _draw_page(_request: web.Request) -> web.FileResponse:
-    return web.FileResponse(CLIENT_DIR / "draw.html")
+    app.router.add_get("/draw/{session}", page("draw.html"))

@@ -221,7 +221,9 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def _page(name: str) -> Any:
+def page(name: str) -> Any:
+    """A handler serving one page of client_web/."""
+
     async def handler(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(CLIENT_DIR / name)
 
@@ -239,13 +241,13 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/sessions/{session}/events", read_events)
     app.router.add_get("/api/sessions/{session}/state", read_state)
     app.router.add_get("/api/sessions/{session}/results", read_results)
-    app.router.add_get("/seat/{session}/{seat}", _page("seat.html"))
-    for role, page in (
+    app.router.add_get("/seat/{session}/{seat}", page("seat.html"))
+    for role, name in (
         ("supervisor", "viewer.html"),
         ("public", "public.html"),  # the waiting area's screen: progress only
         ("auditor", "auditor.html"),
     ):
-        app.router.add_get(f"/{role}/{{session}}", _page(page))
-    app.router.add_get("/auditor", _page("auditor.html"))  # opens an archive file, no session
+        app.router.add_get(f"/{role}/{{session}}", page(name))
+    app.router.add_get("/auditor", page("auditor.html"))  # opens an archive file, no session
     if CLIENT_DIR.exists():
         app.router.add_static("/client/", CLIENT_DIR)

@@ -17,7 +17,6 @@ from server.domain.clarification import (
     AnswerClarification,
     ReviewClarification,
     bidder_subject,
-    clarification_json,
 )
 from server.domain.commands import check_command_id
 from server.domain.errors import Code, CommandError
@@ -52,7 +51,6 @@ class ClarificationHandler:
         found = state.clarifications.get(cid)
         if found is None or found.bidder != name or found.status == "drafted":
             raise CommandError(Code.FORBIDDEN, "this token opens no clarification")
-        entry = clarification_json(found)
         if found.status == "declined":
             raise CommandError(Code.FORBIDDEN, "this clarification was withdrawn")
         listed = state.lot.bidder(name)
@@ -60,7 +58,7 @@ class ClarificationHandler:
             "clarification": found.id,
             "project": {"code": state.lot.project_code, "name": state.lot.project_name},
             "bidder": {"id": name, "name": listed.name if listed else name},
-            "question": entry["question"],
+            "question": found.question,
             "status": found.status,
             "answer": found.answer if found.status == "answered" else None,
             "closed": str(state.phase) == "closed" or state.sealed is not None,

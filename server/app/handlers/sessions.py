@@ -31,8 +31,8 @@ class SessionHandler:
         if admin.role is not Role.ADMIN:
             raise CommandError(Code.FORBIDDEN, "only an admin creates sessions")
         tokens = self._auth.tokens
-        venues = parse_lot(lot).venues
-        seats = [seat for venue in venues for seat in venue.seat_ids()]
+        parsed = parse_lot(lot)
+        seats = parsed.seat_ids()
         session = new_session_id()
         codes = {seat: new_code() for seat in seats}
         hashes = {seat: tokens.code_hash(session, seat, code) for seat, code in codes.items()}
@@ -49,7 +49,7 @@ class SessionHandler:
             # Each venue's staff hold the venue's share of the expert draw (draw_session.py).
             "venues": {
                 venue.id: tokens.issue(Principal(Role.VENUE, session, venue.id), now)
-                for venue in venues
+                for venue in parsed.venues
             },
         }
         return {"session": session, "seq": first.seq, "seats": seats, "codes": codes, **staff}
