@@ -139,7 +139,7 @@ async def fuzz(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         "tracebacks": examples[:3],
         "unhandled_at_stop": at_stop,
         "tracebacks_at_stop": stop_examples[:2],
-        "memory_growth": traced.read_text("utf-8").splitlines()[:60] if traced.exists() else None,
+        "memory_growth": traced.read_text("utf-8").splitlines()[:120] if traced.exists() else None,
     }
 
 

@@ -1,16 +1,20 @@
 """Where a server's memory grows: ``bench/fuzz.py --trace-memory`` runs the server with this.
 
 ``install()`` sets a SIGUSR1 handler: the first signal starts ``tracemalloc`` (not before: traced
-imports take a minute), every later one writes the 30 allocation sites holding the most memory
-allocated since then and still alive to ``$EVALROOM_MEMTRACE_OUT`` (a diagnostic only: tracing
-makes the server several times slower).
+imports take a minute) and counts the live objects by type; every later one writes to
+``$EVALROOM_MEMTRACE_OUT`` the 30 allocation sites holding the most memory allocated since then
+and still alive, the types whose live count grew most, and the engine.io sessions open (a
+diagnostic only: tracing makes the server several times slower).
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 import signal
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 from types import FrameType
 
@@ -18,17 +22,46 @@ FRAMES = 6
 TOP = 30
 
 
+def _type_counts() -> Counter[str]:
+    gc.collect()
+    return Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
+
+
+def _engineio_sessions() -> list[str]:
+    """The engine.io sessions open and what the tasks alive are waiting in (at the end of a run:
+    the start-up heap, the server included, is unfrozen to be seen; see gc_policy.py)."""
+    gc.unfreeze()
+    found = []
+    for server in (o for o in gc.get_objects() if type(o).__name__ == "AsyncServer"):
+        if hasattr(server, "sockets"):
+            sockets = list(server.sockets.values())
+            closed = sum(1 for s in sockets if s.closed)
+            found.append(f"engine.io sessions: {len(sockets)} ({closed} closed)")
+    waits: Counter[str] = Counter()
+    for task in asyncio.all_tasks(asyncio.get_event_loop()):
+        stack = task.get_stack()
+        where = [f"{f.f_code.co_filename.rsplit('/', 2)[-1]}:{f.f_lineno}" for f in stack]
+        waits[" > ".join(where[-3:])] += 1
+    found.extend(f"{count} tasks at {where}" for where, count in waits.most_common(12))
+    return found
+
+
 def install() -> None:
     out = Path(os.environ.get("EVALROOM_MEMTRACE_OUT", "memtrace.txt"))
+    baseline: Counter[str] = Counter()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if not tracemalloc.is_tracing():
+            baseline.update(_type_counts())
             tracemalloc.start(FRAMES)
             return
         snapshot = tracemalloc.take_snapshot().filter_traces(
             [tracemalloc.Filter(False, tracemalloc.__file__)]
         )
-        lines = []
+        grown = _type_counts()
+        grown.subtract(baseline)
+        lines = _engineio_sessions()
+        lines.extend(f"{count:+d} live {name}" for name, count in grown.most_common(TOP))
         for stat in snapshot.statistics("traceback")[:TOP]:
             lines.append(f"{stat.size / 1024:+.1f} KiB in {stat.count:+d} blocks")
             lines.extend(f"    {line}" for line in stat.traceback.format()[-2 * FRAMES :])

@@ -3,7 +3,10 @@
 A hostile client can make the same line appear thousands of times a second (a refused connect, a
 bad packet); the log must stay readable and must not fill the disk. ``LogLimit`` lets each message
 (by logger and format string) through ``per_minute`` times per minute and counts the rest; the
-first line after a quiet minute says how many were held back. Records of the libraries that
+first line after a quiet minute says how many were held back. aiohttp's access log formats its
+line before logging it, so each line is its own message: its records are keyed by status and
+client address instead (otherwise no access line would ever be held back, and the table of
+windows would fill with one key per request). Records of the libraries that
 parse what clients send (engine.io, socket.io, aiohttp's server) keep their message but lose their
 traceback, since there it describes the client's input, not a bug of ours; our own modules log
 tracebacks only for bugs.
@@ -28,11 +31,11 @@ class LogLimit(logging.Filter):
         self._windows: dict[tuple[str, str], tuple[float, int, int]] = {}  # start, let, held
 
     def filter(self, record: logging.LogRecord) -> bool:
+        key = limit_key(record)  # before the message takes the client's error text
         if record.name.startswith(CLIENT_FACING) and record.exc_info:
             error = record.exc_info[1]
             record.msg = f"{record.msg} ({type(error).__name__}: {error})"
             record.exc_info, record.exc_text = None, None
-        key = (record.name, str(record.msg))
         now = self._clock()
         start, let, held = self._windows.get(key, (now, 0, 0))
         if now - start >= 60.0:
@@ -46,6 +49,15 @@ class LogLimit(logging.Filter):
         if len(self._windows) > 10_000:  # formats are few; arguments never make keys
             self._windows.clear()
         return True
+
+
+def limit_key(record: logging.LogRecord) -> tuple[str, str]:
+    """What makes two records "the same line": the logger and the message's format string, or
+    for an access line (formatted by aiohttp before logging) its status and client address."""
+    if record.name == "aiohttp.access":
+        status = getattr(record, "response_status", "?")
+        return (record.name, f"{status} {getattr(record, 'remote_address', '?')}")
+    return (record.name, str(record.msg))
 
 
 def install(per_minute: int) -> LogLimit:

@@ -64,3 +64,41 @@ def test_client_facing_libraries_log_without_tracebacks(
     except KeyError:
         ours.exception("command failed")
     assert handler.tracebacks == 1  # our own bugs keep theirs
+
+
+def test_access_lines_are_limited_by_status_and_address_not_by_their_text(
+    collected: tuple[logging.Logger, Collect, list[float]],
+) -> None:
+    _, handler, now = collected
+    limit = LogLimit(5, clock=lambda: now[0])
+    handler.filters = [limit]
+    access = logging.getLogger("aiohttp.access")
+    access.propagate = False
+    access.handlers = [handler]
+    access.setLevel(logging.INFO)
+    for n in range(1000):  # aiohttp formats each line itself: every text differs
+        extra = {"response_status": 400, "remote_address": "10.0.0.9"}
+        access.info(f'10.0.0.9 "GET /x?{n} HTTP/1.1" 400', extra=extra)
+    for n in range(3):
+        extra = {"response_status": 200, "remote_address": "10.0.0.7"}
+        access.info(f'10.0.0.7 "GET /seat/{n} HTTP/1.1" 200', extra=extra)
+    assert len(handler.lines) == 5 + 3  # the flood held back; the honest client's lines kept
+    assert len(limit._windows) == 2
+    now[0] += 61
+    access.info("10.0.0.9 again", extra={"response_status": 400, "remote_address": "10.0.0.9"})
+    assert handler.lines[-1].endswith("[995 similar lines held back in the last minute]")
+
+
+def test_a_client_facing_error_text_does_not_make_a_new_key(
+    collected: tuple[logging.Logger, Collect, list[float]],
+) -> None:
+    _, handler, _ = collected
+    library = logging.getLogger("engineio.server")
+    library.propagate = False
+    library.handlers = [handler]
+    for n in range(100):
+        try:
+            raise ValueError(f"bad packet {n}")
+        except ValueError:
+            library.exception("Unknown receive error")
+    assert len(handler.lines) == 5
