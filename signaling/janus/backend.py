@@ -8,7 +8,7 @@ on publisher handles, the same fixed directions as the embedded worker.
 
 Events (the embedded worker's shapes): ``state`` from Janus's ``webrtcup`` (connected) and
 ``hangup`` (closed, or failed when ICE failed); ``recording`` once a publisher's ``.mjr`` files
-are closed and converted (:mod:`signaling.janus.recording`); ``status`` every second, counted
+are closed and converted (:mod:`signaling.janus.closing`); ``status`` every second, counted
 from the recordings as Janus writes them (see :meth:`JanusBackend.status`), and a final one per
 closed publisher with the exact counts; ``closed``; ``worker_lost`` when Janus or
 its session is gone.
@@ -25,55 +25,20 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from signaling.janus import videoroom as vr
 from signaling.janus.api import JanusClient, JanusError
-from signaling.janus.recording import (
-    JANUS_DIR,
-    OPEN_SUFFIX,
-    convert,
-    leftovers,
-    mark_converted,
-    set_aside_if_empty,
-)
-from signaling.janus.recording import seat_of as recorded_seat
-from signaling.janus.tail import Counters, MjrTail, tails_for
+from signaling.janus.closing import convert_leftovers, finish_recordings
+from signaling.janus.conn import Conn, live_tracks, poll_tails, wall_ms
+from signaling.janus.recording import JANUS_DIR
 
 logger = logging.getLogger(__name__)
 
 OnEvent = Callable[[dict[str, Any]], None]
 STATUS_EVERY_S = 1.0
-CLOSE_WAIT_S = 10.0  # how long Janus may take to close a publisher's recordings
-
-
-def wall_ms() -> int:
-    """Milliseconds since the epoch (the backend's only clock)."""
-    return int(time.time() * 1000)
-
-
-@dataclass
-class Conn:
-    """One connection: a publisher (``pub``) or subscriber (``sub``) handle of Janus."""
-
-    id: str
-    session: str
-    seat: str  # the publishing seat, or the seat a subscriber receives
-    direction: str
-    handle: int
-    feed: str | None = None  # a publisher's id in its room
-    mids: dict[str, str] = field(default_factory=dict)  # kind -> mid
-    kinds: list[str] = field(default_factory=list)
-    base: str | None = None  # a publisher's recording base name
-    receiving: dict[str, bool] = field(default_factory=dict)
-    last_ms: dict[str, int] = field(default_factory=dict)
-    lost: dict[str, int] = field(default_factory=dict)
-    up: asyncio.Event = field(default_factory=asyncio.Event)  # Janus said webrtcup
-    tails: dict[str, MjrTail] = field(default_factory=dict)  # kind -> its recording, live
 
 
 class JanusBackend:
@@ -188,35 +153,10 @@ class JanusBackend:
         again within a second of media stopping, sooner than the buffered file shows it.
         """
         publishers = [c for c in self._conns.values() if c.direction == "pub"]
-        await asyncio.to_thread(self._poll_tails, publishers)
+        await asyncio.to_thread(poll_tails, self._recordings, publishers)
         now = wall_ms()
-        tracks = []
-        for c in publishers:
-            for kind in c.kinds:
-                if c.receiving.get(kind):
-                    c.last_ms[kind] = now
-                tail = c.tails.get(kind)
-                seen = tail.counters if tail is not None else Counters()
-                track: dict[str, Any] = {"session": c.session, "seat": c.seat, "kind": kind}
-                track.update(
-                    packets=seen.packets, bytes=seen.payload_bytes, keyframes=seen.keyframes
-                )
-                track["lost"] = max(seen.lost, c.lost.get(kind, 0))
-                track["last_ms"] = max(seen.last_ms, c.last_ms.get(kind, 0))
-                tracks.append(track)
         conns = {c.id: c.direction for c in self._conns.values()}
-        return {"tracks": tracks, "conns": conns, "at_ms": now}
-
-    def _poll_tails(self, publishers: list[Conn]) -> None:
-        for c in publishers:
-            if c.base is None:
-                continue
-            tails_for(self._recordings / c.session / JANUS_DIR, c.base, c.tails)
-            for tail in c.tails.values():
-                try:
-                    tail.poll()
-                except (OSError, ValueError) as exc:  # live counters are best effort
-                    logger.debug("reading %s: %s", tail.path, exc)
+        return {"tracks": live_tracks(publishers, now), "conns": conns, "at_ms": now}
 
     async def stop(self) -> None:
         """Close every connection (converting recordings), destroy the rooms and the session."""
@@ -256,7 +196,7 @@ class JanusBackend:
         async with self._lock:
             if self._client is None:
                 # Converted off the loop, reported on it: ``on_event`` schedules loop work.
-                for event in await asyncio.to_thread(self._convert_leftovers):
+                for event in await asyncio.to_thread(convert_leftovers, self._recordings):
                     self._on_event(event)
                 client = JanusClient(self._url, self._janus_event, self._lost, self._secret)
                 await client.start()
@@ -318,68 +258,13 @@ class JanusBackend:
             with contextlib.suppress(JanusError, OSError, TimeoutError):
                 await client.detach(c.handle)
         if c.direction == "pub" and c.base is not None:
-            await self._finish_recordings(c)
+            await finish_recordings(self._recordings, c, self._on_event)
         self._on_event({"event": "closed", "conn": conn_id})
         if client is not None and not any(x.session == c.session for x in self._conns.values()):
             secret = self._rooms.get(c.session)
             if secret is not None:
                 with contextlib.suppress(JanusError, OSError, TimeoutError):
                     await self._destroy_room(client, c.session, secret)
-
-    async def _finish_recordings(self, c: Conn) -> None:
-        folder = self._recordings / c.session / JANUS_DIR
-        pattern = f"{c.base}-*.mjr"
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CLOSE_WAIT_S
-        # Nothing to wait on but the file system: Janus renames .mjr.part to .mjr once closed.
-        while any(folder.glob(pattern + OPEN_SUFFIX)) and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)  # Janus renames .mjr.part to .mjr once it closed it
-        final = []
-        for mjr in sorted([*folder.glob(pattern), *folder.glob(pattern + OPEN_SUFFIX)]):
-            cut = mjr.name.endswith(OPEN_SUFFIX)
-            if await asyncio.to_thread(set_aside_if_empty, mjr):
-                logger.info("no packet reached %s: nothing recorded", mjr.name)
-                continue
-            try:
-                manifest, info = await asyncio.to_thread(convert, mjr, c.session, c.seat, cut=cut)
-            except Exception:  # one broken file must not keep the others from being reported
-                logger.exception("converting recording %s failed", mjr)
-                continue
-            await asyncio.to_thread(mark_converted, mjr)
-            self._on_event(
-                {"event": "recording", "session": c.session, "manifest": manifest.to_json()}
-            )
-            track: dict[str, Any] = {"session": c.session, "seat": c.seat, "kind": info.kind}
-            track["final"] = True
-            counts = {"packets": info.frames, "bytes": info.bytes, "keyframes": info.keyframes}
-            last = (info.first_us // 1000) + info.last_offset_ms
-            final.append({**track, **counts, "lost": info.lost, "last_ms": last})
-        if final:  # what was received, once nothing more can arrive
-            self._on_event({"event": "status", "tracks": final, "at_ms": wall_ms()})
-
-    def _convert_leftovers(self) -> list[dict[str, Any]]:
-        """Convert recordings a crash left (cut when Janus never closed them); return their
-        ``recording`` events (runs in a thread: the caller reports them on the loop)."""
-        events: list[dict[str, Any]] = []
-        if not self._recordings.is_dir():
-            return events
-        for session_dir in sorted(p for p in self._recordings.iterdir() if p.is_dir()):
-            for mjr in leftovers(session_dir):
-                seat = recorded_seat(mjr)
-                if seat is None:
-                    continue
-                cut = mjr.name.endswith(OPEN_SUFFIX)
-                if set_aside_if_empty(mjr):
-                    continue
-                try:
-                    manifest, _ = convert(mjr, session_dir.name, seat, cut=cut)
-                except Exception:
-                    logger.exception("converting leftover recording %s failed", mjr)
-                    continue
-                mark_converted(mjr)
-                recording = {"session": session_dir.name, "manifest": manifest.to_json()}
-                events.append({"event": "recording", **recording})
-        return events
 
     def _janus_event(self, handle: int, event: dict[str, Any]) -> None:
         c = self._by_handle.get(handle)
