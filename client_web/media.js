@@ -8,66 +8,14 @@
 "use strict";
 
 (function () {
-  const RESTART_AFTER_DISCONNECTED_MS = 5000;
+  const { STATE_LABELS, SELF, deviceErrorText, tile, setTileState } = window.EvalroomMediaTiles;
+  const { watch: watchPeer, trickle: tricklePeer, preferVp8 } = window.EvalroomMediaPeer;
+  const { RESTART_AFTER_DISCONNECTED_MS } = window.EvalroomMediaPeer;
   const CALL_TIMEOUT_MS = 15000;
-  const STATE_LABELS = {
-    offline: "未连接 Not connected",
-    new: "等待 Waiting",
-    connecting: "连接中 Connecting",
-    connected: "已连接 Connected",
-    disconnected: "已断开 Disconnected",
-    failed: "连接失败 Failed",
-    closed: "已关闭 Closed",
-    restarting: "重新连接 Reconnecting",
-    unpublished: "未发布 Not publishing",
-  };
-  const SELF = "self"; // the own preview's tile (seat ids never collide: they are venue-n)
   const CAMERA = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15, max: 20 } };
 
   function el(tag, attrs, ...children) {
     return window.Evalroom.el(tag, attrs, ...children);
-  }
-
-  // A getUserMedia failure as a person can act on it, zh-CN first.
-  function deviceErrorText(error) {
-    const name = (error && error.name) || "";
-    if (name === "NotAllowedError" || name === "SecurityError") {
-      return "摄像头/麦克风权限被拒绝：请在浏览器中允许本页使用摄像头和麦克风，然后重试。Camera or microphone permission denied: allow this page to use them in the browser, then retry.";
-    }
-    if (name === "NotFoundError") {
-      return "未找到摄像头或麦克风：请检查设备是否连接。No camera or microphone found: check that they are plugged in.";
-    }
-    if (name === "NotReadableError" || name === "AbortError") {
-      return "设备被占用：请关闭其他正在使用摄像头或麦克风的程序，然后重试。Device in use: close other programs using the camera or microphone, then retry.";
-    }
-    const detail = name ? ` (${name}${error.message ? ": " + error.message : ""})` : "";
-    return `无法打开摄像头或麦克风${detail}。Could not open the camera or microphone${detail}.`;
-  }
-
-  // The tile of one source in `tiles` (created on first use): a <video>, the name and a state.
-  function tile(tiles, source, label) {
-    for (const node of tiles.children) if (node.dataset.source === source) return node;
-    const video = el("video", { autoplay: "", playsinline: "" });
-    const node = el(
-      "figure",
-      { class: "tile", "data-source": source, "data-state": "offline" },
-      el("div", { class: "tile-video" }, video),
-      el(
-        "figcaption",
-        {},
-        el("span", { class: "tile-name" }, label || source),
-        el("span", { class: "tile-state" }, STATE_LABELS.offline),
-      ),
-    );
-    if (source === SELF) tiles.prepend(node);
-    else tiles.append(node);
-    return node;
-  }
-
-  function setTileState(node, state) {
-    if (!node) return;
-    node.dataset.state = state;
-    node.querySelector(".tile-state").textContent = STATE_LABELS[state] || state;
   }
 
   function EvalroomMedia(options) {
@@ -129,40 +77,13 @@
       }
     }
 
-    // Report a connection's state to the server, restart it when it failed or stayed disconnected.
+    // A connection's state reported and its restarts (media_peer.js), with this page's socket.
     function watch(pc, conn, restartNow, show) {
-      let timer = null;
-      const restart = () => Promise.resolve(restartNow()).catch((e) => showError(`媒体错误 Media error: ${e.message || e}`, e));
-      pc.addEventListener("connectionstatechange", () => {
-        const state = pc.connectionState;
-        show(state);
-        if (socket.connected) call("state", { conn, state });
-        clearTimeout(timer);
-        if (state === "failed") restart();
-        else if (state === "disconnected") {
-          timer = setTimeout(() => pc.connectionState === "disconnected" && restart(), RESTART_AFTER_DISCONNECTED_MS);
-        }
-      });
-      return () => clearTimeout(timer);
+      return watchPeer(pc, conn, restartNow, show, { socket, call, showError });
     }
 
-    // Trickle this side's candidates, held back until the server holds the connection (the worker
-    // drops candidates of a connection it does not know yet).
     function trickle(pc, conn) {
-      const held = [];
-      let ready = false;
-      pc.addEventListener("icecandidate", (ev) => {
-        if (!ev.candidate || !ev.candidate.candidate) return;
-        const c = ev.candidate.toJSON();
-        const message = { conn, candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
-        if (c.usernameFragment) message.usernameFragment = c.usernameFragment;
-        if (ready) call("candidate", message);
-        else held.push(message);
-      });
-      return () => {
-        ready = true;
-        for (const message of held.splice(0)) call("candidate", message);
-      };
+      return tricklePeer(pc, conn, call);
     }
 
     function play(video) {
@@ -201,14 +122,6 @@
       pub.stop();
       pub.pc.close();
       pub = null;
-    }
-
-    function preferVp8(transceiver) {
-      // The embedded backend forwards and records VP8 only (and its retransmissions, RTX).
-      const caps = window.RTCRtpSender && RTCRtpSender.getCapabilities && RTCRtpSender.getCapabilities("video");
-      if (!caps || !transceiver.setCodecPreferences) return;
-      const wanted = caps.codecs.filter((c) => /^video\/(vp8|rtx)$/i.test(c.mimeType));
-      if (wanted.length) transceiver.setCodecPreferences(wanted);
     }
 
     async function publish(restart) {

@@ -18,7 +18,7 @@
 //   means changes; a changed SHELL list alone needs no bump (the new worker installs it).
 "use strict";
 
-const CACHE = "evalroom-seat-v3"; // v3: seat_store.js and seat_login.js split out of seat.js
+const CACHE = "evalroom-seat-v4"; // v4: media_tiles.js and media_peer.js split out of media.js
 const CACHE_PREFIX = "evalroom-seat-";
 const SHELL_PAGE = "/client/seat.html";
 const SHELL = [
@@ -35,6 +35,8 @@ const SHELL = [
   "/client/seat_recusal.js",
   "/client/seat_clarification.js",
   "/client/seat_sheet.js",
+  "/client/media_tiles.js",
+  "/client/media_peer.js",
   "/client/media.js",
   "/client/seat.js",
 ];
