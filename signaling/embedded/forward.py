@@ -1,14 +1,18 @@
 """Forwarding one publisher's track: read its encoded packets once, record them, copy them on.
 
 An :class:`Upstream` owns the receiving side of one seat's audio or video track in the worker.
-Each subscriber gets a :class:`ForwardTrack`, a queue of the same ``av.Packet`` objects that an
-aiortc sender packetizes without encoding. A late subscriber starts at a keyframe: its track
-drops video until one comes, and asks the publisher for one.
+It packetizes each frame once (:func:`signaling.embedded.send_seam.packetize`) and every
+subscriber's :class:`ForwardTrack` sends the same payloads on its own RTP stream, synchronously,
+as the frame arrives (:class:`~signaling.embedded.send_seam.DirectSender`): no task, queue or
+``await`` per subscriber and packet. A subscriber whose connection is not up yet holds what
+came since a keyframe. A late subscriber starts at a keyframe: its track drops video until one
+comes, and asks the publisher for one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fractions
 import logging
 import time
 from collections import deque
@@ -18,14 +22,18 @@ from typing import Any, Protocol, TypeAlias
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.utils import random16
 
 from recordings.manifest import vp8_is_keyframe
 from signaling.embedded.seam import ReceiverTap
+from signaling.embedded.send_seam import DirectSender, OutFrame, packetize
 
 logger = logging.getLogger(__name__)
 
-MAX_QUEUED = 120  # packets a subscriber may lag behind before its queue restarts at a keyframe
+MAX_QUEUED = 120  # frames a subscriber may hold before it is up, then it restarts at a keyframe
 KEYFRAME_INTERVAL_S = 0.25  # keyframe requests go upstream at most this often (and retry so)
+CLOCK_RATE = {"audio": 48_000, "video": 90_000}  # RTP clock of Opus and VP8 (RFC 7587, 7741)
 
 
 EncodedPacket: TypeAlias = (
@@ -38,49 +46,70 @@ def is_keyframe(kind: str, data: bytes) -> bool:
     return kind != "video" or vp8_is_keyframe(data)
 
 
+def rtp_time(kind: str, pts: int, time_base: fractions.Fraction | None) -> int:
+    """A packet's pts in its codec's RTP clock (the pass-through's pts already is)."""
+    rate = CLOCK_RATE[kind]
+    if time_base is None or time_base == fractions.Fraction(1, rate):
+        return pts
+    return int(pts * time_base * rate)
+
+
 class ForwardTrack(MediaStreamTrack):
-    """One subscriber's copy of an upstream track."""
+    """One subscriber's copy of an upstream track.
+
+    Its aiortc sender's own RTP loop reads :meth:`recv`, which yields nothing until the track
+    ends: the frames go out through :meth:`send_through`'s :class:`DirectSender` instead.
+    """
 
     def __init__(self, upstream: Upstream) -> None:
         super().__init__()
         self.kind = upstream.kind
         self._upstream = upstream
-        self._queue: deque[EncodedPacket] = deque()
-        self._ready = asyncio.Event()
+        self._held: deque[OutFrame] = deque()  # frames waiting for the connection to come up
+        self._out: DirectSender | None = None
+        self._ended = asyncio.Event()
         self._started = upstream.kind != "video"  # video waits for a keyframe
         self.sent = 0
 
-    def push(self, packet: EncodedPacket, keyframe: bool) -> None:
+    def send_through(self, sender: RTCRtpSender) -> None:
+        """Send on ``sender``'s stream (the transceiver this track was added with)."""
+        self._out = DirectSender(sender)
+
+    def push(self, frame: OutFrame) -> bool:
+        """Send ``frame`` (or hold it until the connection is up); whether this track still
+        waits for a keyframe."""
         if not self._started:
-            if not keyframe:
-                return
+            if not frame.keyframe:
+                return True
             self._started = True
-        if len(self._queue) >= MAX_QUEUED:  # a stalled subscriber: start again at a keyframe
-            self._queue.clear()
+        out = self._out
+        if not self._held and out is not None and out.send(frame):
+            self.sent += 1
+            return False
+        if len(self._held) >= MAX_QUEUED:  # a stalled subscriber: start again at a keyframe
+            self._held.clear()
             if self.kind == "video":
-                self._started = keyframe
-                if not keyframe:
+                self._started = frame.keyframe
+                if not frame.keyframe:
                     self._upstream.ask_keyframe()
-                    return
-        self._queue.append(packet)
-        self._ready.set()
+                    return True
+        self._held.append(frame)
+        while self._held and out is not None and out.send(self._held[0]):
+            self._held.popleft()
+            self.sent += 1
+        return False
 
     @property
     def waiting_for_keyframe(self) -> bool:
         return not self._started
 
     async def recv(self) -> Any:
-        while not self._queue:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._ready.clear()
-            await self._ready.wait()
-        self.sent += 1
-        return self._queue.popleft()
+        await self._ended.wait()
+        raise MediaStreamError
 
     def stop(self) -> None:
         super().stop()
-        self._ready.set()
+        self._ended.set()
         self._upstream.detach(self)
 
 
@@ -138,6 +167,7 @@ class Upstream:
         self._first_packet_at: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._asks: set[asyncio.Future[None]] = set()
+        self._picture_id = random16() & 0x7FFF  # VP8 picture ids forwarded, one per frame
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"upstream-{self.kind}")
@@ -211,9 +241,24 @@ class Upstream:
                 self.ask_keyframe()
         if self.sink is not None and packet.pts is not None:
             self.sink.write(data, int(packet.pts), keyframe, now)
+        if self._subscribers and packet.pts is not None:
+            self._copy(data, rtp_time(self.kind, int(packet.pts), packet.time_base), keyframe)
+
+    def _copy(self, data: bytes, timestamp: int, keyframe: bool) -> None:
+        """Packetize once, send to every subscriber; one that fails is dropped, not the rest."""
+        payloads = packetize(self.kind, data, self._picture_id)
+        self._picture_id = (self._picture_id + 1) & 0x7FFF
+        frame = OutFrame(payloads, timestamp, keyframe, OutFrame.now())
+        broken, waiting = [], False
         for forward in self._subscribers:
-            forward.push(packet, keyframe)
-        if any(f.waiting_for_keyframe for f in self._subscribers):
+            try:
+                waiting |= forward.push(frame)
+            except Exception:
+                logger.exception("forwarding %s to a subscriber failed", self.kind)
+                broken.append(forward)
+        for forward in broken:
+            forward.stop()
+        if waiting:
             self.ask_keyframe()
 
     async def stop(self) -> None:

@@ -186,6 +186,7 @@ class Worker:
             forward = upstream.attach()
             conn.forwards.append(forward)
             transceiver = pc.addTransceiver(forward, direction="sendonly")
+            forward.send_through(transceiver.sender)
             _prefer(transceiver, str(kind))
             seam.hook_sender(transceiver.sender, upstream.ask_keyframe)
         if not conn.forwards:
