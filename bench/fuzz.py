@@ -135,7 +135,7 @@ async def fuzz(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         "concurrency": args.concurrency,
         "kinds": dict(tally.kinds),
         "answers": dict(tally.statuses.most_common(40)),
-        "failures": tally.failures[:10],
+        "failures": tally.failures,
         "tracebacks": examples[:3],
         "unhandled_at_stop": at_stop,
         "tracebacks_at_stop": stop_examples[:2],

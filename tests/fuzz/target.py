@@ -64,9 +64,12 @@ class Tally:
     kinds: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    _kept: Counter[str] = field(default_factory=Counter)
 
     def fail(self, what: str, item: FuzzInput, detail: str = "") -> None:
-        if len(self.failures) < 20:
+        """Keep the first few of each kind: many cut calls must not hide one unanswered."""
+        self._kept[what] += 1
+        if self._kept[what] <= 5:
             self.failures.append(f"{what}: {item!r}"[:2000] + (f" -> {detail}" if detail else ""))
 
 
