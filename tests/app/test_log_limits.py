@@ -20,6 +20,14 @@ class Collect(logging.Handler):
         self.tracebacks += record.exc_info is not None
 
 
+def _client_facing(handler: logging.Handler) -> logging.Logger:
+    """engine.io's logger, writing to ``handler`` only (a library that parses client input)."""
+    library = logging.getLogger("engineio.server")
+    library.propagate = False
+    library.handlers = [handler]
+    return library
+
+
 @pytest.fixture
 def collected() -> tuple[logging.Logger, Collect, list[float]]:
     now = [1000.0]
@@ -49,9 +57,7 @@ def test_client_facing_libraries_log_without_tracebacks(
     collected: tuple[logging.Logger, Collect, list[float]],
 ) -> None:
     _, handler, _ = collected
-    library = logging.getLogger("engineio.server")
-    library.propagate = False
-    library.handlers = [handler]
+    library = _client_facing(handler)
     try:
         raise ValueError("packet is too large")
     except ValueError:
@@ -93,9 +99,7 @@ def test_a_client_facing_error_text_does_not_make_a_new_key(
     collected: tuple[logging.Logger, Collect, list[float]],
 ) -> None:
     _, handler, _ = collected
-    library = logging.getLogger("engineio.server")
-    library.propagate = False
-    library.handlers = [handler]
+    library = _client_facing(handler)
     for n in range(100):
         try:
             raise ValueError(f"bad packet {n}")
