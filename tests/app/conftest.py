@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import socket
@@ -186,3 +187,14 @@ async def room(server: str) -> AsyncIterator[Room]:
 
 
 RoomFactory = Callable[[], Awaitable[Room]]
+
+
+async def signed_up_to(room: Room, seq: int, seconds: float = 30) -> None:
+    """Wait until a checkpoint covers ``seq`` (the node signs one within a second or so)."""
+    url = f"{room.base}/api/sessions/{room.session}/checkpoint"
+    async with asyncio.timeout(seconds), aiohttp.ClientSession() as http:
+        while True:
+            async with http.get(url) as response:
+                if (await response.json())["checkpoint"]["size"] >= seq:
+                    return
+            await asyncio.sleep(0.1)

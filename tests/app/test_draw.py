@@ -26,7 +26,15 @@ from server.auditlog.canonical import canonical_bytes
 from server.client.expert_pool import sample_pool, sample_rules
 from server.client.seat import Client, ClientError
 from server.domain.draw import identity, parse_pool, share_commitment
-from tests.app.conftest import ADMIN, Room, advance, create_session, load_lot, running_app
+from tests.app.conftest import (
+    ADMIN,
+    Room,
+    advance,
+    create_session,
+    load_lot,
+    running_app,
+    signed_up_to,
+)
 from tests.app.test_sealing import archive_of
 
 POOL = sample_pool(400)
@@ -95,17 +103,6 @@ async def first_event(client: Client, kind: str, seconds: float = 30) -> dict[st
                 return found[0]
             client.arrived.clear()
             await client.arrived.wait()
-
-
-async def signed_up_to(room: Room, seq: int, seconds: float = 30) -> None:
-    """Wait until a checkpoint covers ``seq`` (the node signs one within a second or so)."""
-    url = f"{room.base}/api/sessions/{room.session}/checkpoint"
-    async with asyncio.timeout(seconds), aiohttp.ClientSession() as http:
-        while True:
-            async with http.get(url) as response:
-                if (await response.json())["checkpoint"]["size"] >= seq:
-                    return
-            await asyncio.sleep(0.1)
 
 
 async def refused(send: Awaitable[Any]) -> str:

@@ -11,9 +11,8 @@ import pytest
 
 from server.auditlog.archive import verify_archive
 from server.client.seat import ClientError, SeatClient
-from tests.app.conftest import Room
+from tests.app.conftest import Room, signed_up_to
 from tests.app.test_bad_input import scoring_room
-from tests.app.test_draw import signed_up_to
 from tests.app.test_sealing import archive_of
 
 

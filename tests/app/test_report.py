@@ -21,7 +21,7 @@ import pytest
 from server.app.report_desk import reports_folder
 from server.auditlog.archive import verify_archive
 from server.client.seat import ClientError, SeatClient
-from tests.app.conftest import Room, advance, create_session, load_lot
+from tests.app.conftest import Room, advance, create_session, load_lot, signed_up_to
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -97,7 +97,7 @@ async def test_report_is_issued_signed_dissented_and_archived(server: str, tmp_p
         assert info.value.code == "stale_report"
         for seat in seats[:5]:
             await sign(seat, digest)
-        await sign(seats[5], digest, dissent=DISSENT)  # seats[6] neither signs nor dissents
+        last = await sign(seats[5], digest, dissent=DISSENT)  # seats[6] neither signs nor dissents
         with pytest.raises(ClientError) as info:
             await sign(seats[0], digest)
         assert info.value.code == "already_signed"
@@ -117,6 +117,7 @@ async def test_report_is_issued_signed_dissented_and_archived(server: str, tmp_p
         assert "未签署" in signed_text  # the member who did neither is shown as such
         assert digest in signed_text
 
+        await signed_up_to(room, last["seq"])  # the archive ends at the newest checkpoint
         status, archive = await _get(f"{api}/archive", room.created["auditor"])
         assert status == 200
         with zipfile.ZipFile(io.BytesIO(archive)) as zf:
