@@ -3,8 +3,9 @@
 ``install()`` sets a SIGUSR1 handler: the first signal starts ``tracemalloc`` (not before: traced
 imports take a minute) and counts the live objects by type; every later one writes to
 ``$EVALROOM_MEMTRACE_OUT`` the 30 allocation sites holding the most memory allocated since then
-and still alive, the types whose live count grew most, and the engine.io sessions open (a
-diagnostic only: tracing makes the server several times slower).
+and still alive, the types whose live count grew most, the objects in reference cycles waiting
+for a full collection, and the engine.io sessions open (a diagnostic only: tracing makes the
+server several times slower).
 """
 
 from __future__ import annotations
@@ -25,6 +26,28 @@ TOP = 30
 def _type_counts() -> Counter[str]:
     gc.collect()
     return Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
+
+
+def _cyclic_garbage() -> list[str]:
+    """What the next full collection would free, by type: the objects that live in reference
+    cycles until then (the collector only runs full collections now and then: gc_policy.py)."""
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        found = gc.collect()
+        kinds = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
+        # where the frames caught in cycles run (a caught exception's traceback keeps them)
+        frames = Counter(
+            f"{o.f_code.co_filename.rsplit('/', 2)[-1]}:{o.f_code.co_name}"
+            for o in gc.garbage
+            if isinstance(o, FrameType)
+        )
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+    lines = [f"cyclic garbage: {found} objects"]
+    lines.extend(f"  {count} {name}" for name, count in kinds.most_common(TOP))
+    lines.extend(f"  {count} frames of {where}" for where, count in frames.most_common(TOP))
+    return lines
 
 
 def _engineio_sessions() -> list[str]:
@@ -58,9 +81,10 @@ def install() -> None:
         snapshot = tracemalloc.take_snapshot().filter_traces(
             [tracemalloc.Filter(False, tracemalloc.__file__)]
         )
+        garbage = _cyclic_garbage()
         grown = _type_counts()
         grown.subtract(baseline)
-        lines = _engineio_sessions()
+        lines = garbage + _engineio_sessions()
         lines.extend(f"{count:+d} live {name}" for name, count in grown.most_common(TOP))
         for stat in snapshot.statistics("traceback")[:TOP]:
             lines.append(f"{stat.size / 1024:+.1f} KiB in {stat.count:+d} blocks")

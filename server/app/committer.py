@@ -339,7 +339,7 @@ class Committer:
                 sealed = check_one(state, pending, now)
             except CommandError as error:
                 refused[len(results)] = key
-                results.append((pending, error))
+                results.append((pending, error.detached()))  # kept until the batch is answered
                 continue
             new = []
             for event in sealed:

@@ -132,9 +132,14 @@ async def typed_errors(request: web.Request, handler: Any) -> web.StreamResponse
         response: web.StreamResponse = await handler(request)
         return response
     except CommandError as error:
-        return error_response(error)
-    except web.HTTPException:
-        raise
+        return error_response(error.detached())
+    except web.HTTPException as error:
+        # Answered here, not raised on: aiohttp keeps a raised one as its response, and so the
+        # frames it passed through, in a reference cycle until the next full collection.
+        error.__traceback__ = None
+        return web.Response(
+            status=error.status, reason=error.reason, text=error.text, headers=error.headers
+        )
     except Exception:
         logger.exception("%s %s failed", request.method, request.path)
         return error_response(CommandError(Code.INTERNAL, "internal error"))

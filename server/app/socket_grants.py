@@ -107,7 +107,7 @@ class SocketGrants:
                 self.throttle(namespace, sid, kind)
                 return await handler(sid, principal, data)
             except CommandError as error:
-                return {"ok": False, "error": error.to_json()}
+                return {"ok": False, "error": error.detached().to_json()}
             except Exception:
                 logger.exception("%s failed", handler.__name__)
                 bug = CommandError(Code.INTERNAL, "internal error; ask again")

@@ -94,6 +94,16 @@ class CommandError(Exception):
         self.message = message
         self.details = details
 
+    def detached(self) -> CommandError:
+        """This refusal without the frames it was raised through (its traceback and the
+        exception it replaced): kept for a later answer, or answered, it would otherwise hold
+        those frames, and everything they refer to, in a reference cycle until the next full
+        collection. A refusal is a client's answer, not a bug to trace."""
+        self.__traceback__ = None
+        self.__context__ = None
+        self.__cause__ = None
+        return self
+
     def to_json(self) -> dict[str, Any]:
         """The error as sent to clients."""
         body: dict[str, Any] = {"code": str(self.code), "message": self.message}
