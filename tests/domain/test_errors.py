@@ -27,7 +27,8 @@ def test_a_detached_refusal_keeps_no_traceback_context_or_cause() -> None:
     _refuse(kept, Frame())
     (error,) = kept
     assert error.__traceback__ is None
-    assert error.__context__ is None and error.__cause__ is None
+    assert error.__context__ is None
+    assert error.__cause__ is None
     assert error.to_json() == {"code": "malformed", "message": "content not accepted"}
 
 
