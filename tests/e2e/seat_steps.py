@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.e2e.browser import until
+
+if TYPE_CHECKING:
+    from tests.app.conftest import Room
 
 
 async def enrol_and_sign_in(
@@ -21,3 +24,19 @@ async def enrol_and_sign_in(
     await page.click("#sign-button")
     await asyncio.gather(*(other.sign_in() for other in others))
     await until(page, "document.getElementById('pledge-state').textContent.includes('已签署')", 30)
+
+
+async def session_log(room: Room) -> list[dict[str, Any]]:
+    """Every event of the room's session as its first supervisor sees it."""
+    sup = room.clients[0]
+    answer = await sup.sio.call("sync", {"after": 0}, timeout=30)
+    assert answer["ok"], answer
+    return list(answer["events"])
+
+
+def events_by_type(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """``events`` grouped by their type, in log order."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        grouped.setdefault(event["type"], []).append(event)
+    return grouped

@@ -23,6 +23,7 @@ import pytest
 from server.client.simulate import run_session
 from tests.app.conftest import ADMIN, DEMO_LOT_PATH, Room, advance, create_session, load_lot
 from tests.e2e.browser import chromium_page, confirm, until
+from tests.e2e.seat_steps import session_log
 from tests.e2e.test_clarification_browser import answer_on_bidder_page, approve, draft
 from tests.e2e.test_clarification_browser import scoring_room as clarification_room
 from tests.e2e.test_draw_browser import (
@@ -43,7 +44,7 @@ from tests.e2e.test_recusal_browser import (
     open_console,
     recusal_room,
 )
-from tests.e2e.test_seat_committee import _log, _mid, _score_all
+from tests.e2e.test_seat_committee import _mid, _score_all
 from tests.e2e.test_seat_report import _room as _report_room
 from tests.e2e.test_seat_report import _seat_in_review
 
@@ -185,7 +186,7 @@ async def _seat_in_scoring(page: Page, room: Room) -> None:
     await advance(sup, "scoring")
     await until(page, "document.querySelectorAll('#blind-grid input[data-cell]').length > 0")
     await until(page, "!document.querySelector('#grid input[data-cell]').disabled")
-    assigned = next(e for e in await _log(room) if e["type"] == "blind.assigned")["data"]
+    assigned = next(e for e in await session_log(room) if e["type"] == "blind.assigned")["data"]
     for seat in others:
         seat.know_draw(assigned)
     await asyncio.gather(*(_score_all(seat, lot) for seat in others))
@@ -248,7 +249,7 @@ async def _scoring_room(server: str) -> tuple[Room, list[Any]]:
     approve = {"id": "approve-r1", "type": "rejection.approve", "proposal": "R1"}
     assert (await sup.command(approve))["ok"]
     await advance(sup, "scoring")
-    assigned = next(e for e in await _log(room) if e["type"] == "blind.assigned")["data"]
+    assigned = next(e for e in await session_log(room) if e["type"] == "blind.assigned")["data"]
     for seat in seats:
         seat.know_draw(assigned)
     await asyncio.gather(*(_score_all(seat, lot) for seat in seats[:4]))

@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import copy
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.app.conftest import Room, advance, create_session, load_lot
 from tests.e2e.browser import another_page, chromium_page, confirm, until
-from tests.e2e.seat_steps import enrol_and_sign_in
-from tests.e2e.test_seat_committee import _log
+from tests.e2e.seat_steps import enrol_and_sign_in, events_by_type, session_log
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -139,13 +138,11 @@ async def test_a_question_goes_to_a_bidder_and_its_answer_comes_back(server: str
             await page.screenshot(path=str(SHOTS / "seat-clarification.png"), full_page=True)
             await until(console, f"{console_row('CL2')}.dataset.status === 'answered'")
             assert ANSWER in (await console.text_content("#console-clarifications") or "")
-            log = await _log(room)
+            log = await session_log(room)
         finally:
             await room.close()
 
-    by_type: dict[str, list[dict[str, Any]]] = {}
-    for event in log:
-        by_type.setdefault(event["type"], []).append(event)
+    by_type = events_by_type(log)
     drafted = by_type["clarification.drafted"]
     assert [(e["data"]["bidder"], e["data"]["question"]) for e in drafted] == [
         ("B2", "请说明报价构成"),

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.app.conftest import Room, advance, create_session, load_lot
 from tests.e2e.browser import another_page, chromium_page, confirm, until
-from tests.e2e.seat_steps import enrol_and_sign_in
-from tests.e2e.test_seat_committee import _log
+from tests.e2e.seat_steps import enrol_and_sign_in, events_by_type, session_log
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -179,13 +178,11 @@ async def test_a_seat_recuses_and_a_new_seat_takes_its_place(server: str) -> Non
             await advance(sup, "scoring")
             await until(new, "!document.getElementById('clar-blind').hidden")
             assert await new.locator("#clar-form").is_hidden()
-        log = await _log(room)
+        log = await session_log(room)
     finally:
         await room.close()
 
-    by_type: dict[str, list[dict[str, Any]]] = {}
-    for event in log:
-        by_type.setdefault(event["type"], []).append(event)
+    by_type = events_by_type(log)
     declared = by_type["recusal.declared"]
     assert [(e["data"]["recusal"], e["data"]["reason"]) for e in declared] == [
         ("RC1", REASON),

@@ -17,7 +17,7 @@ import pytest
 from server.domain.committee_rejection import GROUNDS
 from tests.app.conftest import Room, advance, create_session, load_lot
 from tests.e2e.browser import chromium_page, confirm, until
-from tests.e2e.seat_steps import enrol_and_sign_in
+from tests.e2e.seat_steps import enrol_and_sign_in, events_by_type, session_log
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -39,13 +39,6 @@ def _mid(criterion: dict[str, Any]) -> str:
 
 async def _until(page: Page, script: str, seconds: float = 20) -> None:
     await until(page, script, seconds)
-
-
-async def _log(room: Room) -> list[dict[str, Any]]:
-    sup = room.clients[0]
-    answer = await sup.sio.call("sync", {"after": 0}, timeout=30)
-    assert answer["ok"], answer
-    return list(answer["events"])
 
 
 async def _score_all(seat: SeatClient, lot: dict[str, Any]) -> None:
@@ -123,7 +116,7 @@ async def test_a_seat_takes_every_committee_step_from_its_page(server: str) -> N
         await page.click("#submit-button")
         total = await page.locator("input[data-cell]").count()
         assert await page.locator("input.missing").count() == total == 5 * 7
-        assigned = next(e for e in await _log(room) if e["type"] == "blind.assigned")["data"]
+        assigned = next(e for e in await session_log(room) if e["type"] == "blind.assigned")["data"]
         for seat in others:
             seat.know_draw(assigned)  # a harness may score blind cells by bidder
         await asyncio.gather(*(_score_all(seat, lot) for seat in others))
@@ -195,9 +188,7 @@ async def test_a_seat_takes_every_committee_step_from_its_page(server: str) -> N
         await _until(page, "document.getElementById('reopen-state').textContent.includes('已批准')")
         await _until(page, "!document.getElementById('submit-button').disabled")
 
-    by_type: dict[str, list[dict[str, Any]]] = {}
-    for event in await _log(room):
-        by_type.setdefault(event["type"], []).append(event)
+    by_type = events_by_type(await session_log(room))
     assert by_type["chair.elected"][0]["data"]["seat"] == me
     assert by_type["time.requested"][0]["data"]["seat"] == me
     assert by_type["time.requested"][0]["data"]["reason"] == "技术标内容较多"

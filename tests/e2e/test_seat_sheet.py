@@ -11,8 +11,7 @@ import pytest
 
 from tests.app.conftest import Room, advance, create_session, load_lot
 from tests.e2e.browser import chromium_page, until
-from tests.e2e.seat_steps import enrol_and_sign_in
-from tests.e2e.test_seat_committee import _log
+from tests.e2e.seat_steps import enrol_and_sign_in, session_log
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +71,9 @@ async def test_comments_subtotals_and_arrow_keys(server: str) -> None:
         await until(page, f"{row}.textContent === '20.5'")
 
     mine: list[dict[str, Any]] = [
-        e["data"] for e in await _log(room) if e["type"] == "score.set" and e["data"]["seat"] == me
+        e["data"]
+        for e in await session_log(room)
+        if e["type"] == "score.set" and e["data"]["seat"] == me
     ]
     assert [(d["bidder"], d["criterion"], d["value"]) for d in mine] == [
         ("B1", "T1", "8.5"),

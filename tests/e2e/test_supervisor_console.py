@@ -7,14 +7,15 @@ Read back from the log.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from server.client.seat import ClientError
 from tests.app.conftest import Room, create_session, load_lot
 from tests.e2e.browser import chromium_page, confirm, until
-from tests.e2e.test_seat_committee import SHOTS, _log, _score_all
+from tests.e2e.seat_steps import events_by_type, session_log
+from tests.e2e.test_seat_committee import SHOTS, _score_all
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -81,7 +82,7 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
 
         # scoring: the console closes the blind part once every sheet is scored
         await _advance(page, "评分")
-        assigned = next(e for e in await _log(room) if e["type"] == "blind.assigned")["data"]
+        assigned = next(e for e in await session_log(room) if e["type"] == "blind.assigned")["data"]
         for seat in seats:
             seat.know_draw(assigned)
 
@@ -175,9 +176,7 @@ async def test_the_supervisor_runs_the_committees_steps_from_the_console(server:
         await until(page, f"{row}.children[2].textContent === '—'")  # not enrolled any more
         await page.screenshot(path=str(SHOTS / "supervisor-console.png"), full_page=True)
 
-    by_type: dict[str, list[dict[str, Any]]] = {}
-    for event in await _log(room):
-        by_type.setdefault(event["type"], []).append(event)
+    by_type = events_by_type(await session_log(room))
     assert [e["data"]["proposal"] for e in by_type["rejection.approved"]] == ["R1"]
     declined = by_type["rejection.declined"][0]["data"]
     assert (declined["proposal"], declined["reason"]) == ("R2", "理由不充分")
