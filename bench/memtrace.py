@@ -3,14 +3,17 @@
 ``install()`` sets a SIGUSR1 handler: the first signal starts ``tracemalloc`` (not before: traced
 imports take a minute) and counts the live objects by type; every later one writes to
 ``$EVALROOM_MEMTRACE_OUT`` the 30 allocation sites holding the most memory allocated since then
-and still alive, the types whose live count grew most, the objects in reference cycles waiting
-for a full collection, and the engine.io sessions open (a diagnostic only: tracing makes the
-server several times slower).
+and still alive (and their total, to hold against the growth of the resident set: what is not
+in it was allocated outside Python), what SQLite's own allocator holds, the types whose live
+count grew most, the objects in reference cycles waiting for a full collection, and the
+engine.io sessions open (a diagnostic only: tracing makes the server several times slower).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import gc
 import os
 import signal
@@ -69,22 +72,45 @@ def _engineio_sessions() -> list[str]:
     return found
 
 
+def _sqlite_memory() -> list[str]:
+    """What SQLite's own allocator holds (page caches, schemas, statements): outside Python's."""
+    name = ctypes.util.find_library("sqlite3")
+    if name is None:
+        return ["sqlite memory: libsqlite3 not found"]
+    library = ctypes.CDLL(name)
+    library.sqlite3_memory_used.restype = ctypes.c_int64
+    library.sqlite3_memory_highwater.restype = ctypes.c_int64
+    library.sqlite3_memory_highwater.argtypes = [ctypes.c_int]
+    used, high = library.sqlite3_memory_used(), library.sqlite3_memory_highwater(0)
+    return [f"sqlite memory: {used / 1024 / 1024:.1f} MiB in use, {high / 1024 / 1024:.1f} at most"]
+
+
 def install() -> None:
     out = Path(os.environ.get("EVALROOM_MEMTRACE_OUT", "memtrace.txt"))
     baseline: Counter[str] = Counter()
+    at_baseline: list[str] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if not tracemalloc.is_tracing():
             baseline.update(_type_counts())
+            at_baseline.extend(_sqlite_memory())
             tracemalloc.start(FRAMES)
             return
         snapshot = tracemalloc.take_snapshot().filter_traces(
             [tracemalloc.Filter(False, tracemalloc.__file__)]
         )
+        traced, _peak = tracemalloc.get_traced_memory()
         garbage = _cyclic_garbage()
         grown = _type_counts()
         grown.subtract(baseline)
-        lines = garbage + _engineio_sessions()
+        # what Python allocated since the baseline and still holds, beside the process's growth:
+        # the difference is memory outside Python's allocator (C libraries, the C heap itself)
+        lines = [f"python allocations alive since the baseline: {traced / 1024 / 1024:.1f} MiB"]
+        lines += [
+            f"{line} (at the baseline: {was})"
+            for line, was in zip(_sqlite_memory(), at_baseline, strict=True)
+        ]
+        lines += garbage + _engineio_sessions()
         lines.extend(f"{count:+d} live {name}" for name, count in grown.most_common(TOP))
         for stat in snapshot.statistics("traceback")[:TOP]:
             lines.append(f"{stat.size / 1024:+.1f} KiB in {stat.count:+d} blocks")
