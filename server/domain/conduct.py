@@ -100,7 +100,7 @@ def check_record(
     if state.phase not in RECORD_PHASES:
         raise CommandError(Code.WRONG_PHASE, f"no evaluation to record in phase {state.phase}")
     seat = _seat(state, command.seat)
-    if command.category not in CATEGORIES:
+    if not isinstance(command.category, str) or command.category not in CATEGORIES:
         raise CommandError(Code.MALFORMED, "category must be one of " + ", ".join(CATEGORIES))
     note = text_of({"note": command.note}, "note", True, MAX_NOTE)
     record: dict[str, Any] = {"misconduct": f"M{len(state.conduct.records) + 1}", "seat": seat}

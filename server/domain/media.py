@@ -91,7 +91,7 @@ def check_media(state: SessionState, principal: Principal, command: MediaRecord)
     """A media fact from the node's media service becomes its event, once checked."""
     if principal.role is not Role.MEDIA:
         raise CommandError(Code.FORBIDDEN, "only the node's media service records media events")
-    if command.type not in MEDIA_EVENTS:
+    if not isinstance(command.type, str) or command.type not in MEDIA_EVENTS:
         raise CommandError(Code.UNKNOWN_COMMAND, f"unknown media event {command.type!r}")
     data = command.data
     problems = schema_problems(command.type, data)

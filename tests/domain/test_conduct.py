@@ -49,6 +49,8 @@ def test_a_record_points_at_evidence_and_only_staff_see_it(lot_json: dict[str, A
     [
         (("host-9", "left_post", "x", None), Code.UNKNOWN_SEAT),
         (("host-1", "rude", "x", None), Code.MALFORMED),
+        (("host-1", {"left_post": 1}, "x", None), Code.MALFORMED),  # unhashable: was a TypeError
+        (("host-1", ["left_post"], "x", None), Code.MALFORMED),
         (("host-1", "left_post", " ", None), Code.REASON_REQUIRED),
         (("host-1", "left_post", "x", {"seq": 10**6}), Code.MALFORMED),  # not in the log
         (("host-1", "left_post", "x", {"seq": -1}), Code.MALFORMED),
