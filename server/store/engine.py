@@ -9,7 +9,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -64,6 +64,11 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
     cursor.close()
 
 
+def is_memory_sqlite(url: URL) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (no file)."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 def is_sqlite(engine: AsyncEngine) -> bool:
     """Whether the engine is the embedded SQLite default."""
     return engine.dialect.name == "sqlite"
@@ -91,7 +96,7 @@ def open_engine(url: str, role: str | None = None) -> AsyncEngine:
     if url.startswith("sqlite+aiosqlite:///"):
         private_sqlite_file(Path(url.removeprefix("sqlite+aiosqlite:///")))
     # An in-memory SQLite database is one connection (SQLAlchemy's StaticPool): nothing to size.
-    in_memory = url.startswith("sqlite") and (":memory:" in url or url.rstrip("/").endswith(":"))
+    in_memory = is_memory_sqlite(make_url(url))
     sizing: dict[str, Any] = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": 0}
     engine = create_async_engine(url, pool_pre_ping=False, **sizing)
     if is_sqlite(engine):

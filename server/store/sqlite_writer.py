@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.store.batch import BatchWrites
-from server.store.engine import is_sqlite, sqlite_pragmas
+from server.store.engine import is_memory_sqlite, is_sqlite, sqlite_pragmas
 from server.store.log import StaleHead
 from server.store.tables import sessions
 
@@ -42,10 +42,10 @@ def _insert_sql(table: Table) -> str:
 
 def sqlite_file(engine: AsyncEngine) -> str | None:
     """The database file of a file-backed SQLite engine (None: PostgreSQL or in-memory)."""
-    if not is_sqlite(engine):
+    if not is_sqlite(engine) or is_memory_sqlite(engine.url):
         return None
     database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if database is None or database.startswith("file:"):
         return None
     return database
 
