@@ -64,15 +64,16 @@ async def fuzz(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     log = data_dir / "server.log"
     port = free_port()
     traced = data_dir / "memtrace.txt"
-    if args.trace_memory:
+    if args.trace_memory or args.allocators:
         code = (
             f"import sys; sys.path.insert(0, 'bench'); import memtrace; memtrace.install(); {SERVE}"
         )
-        server = await start_server(
-            data_dir, port, log, {"EVALROOM_MEMTRACE_OUT": str(traced)}, code
-        )
+        trace = "0" if args.allocators else "1"
+        env = {"EVALROOM_MEMTRACE_OUT": str(traced), "EVALROOM_MEMTRACE_TRACE": trace}
+        server = await start_server(data_dir, port, log, env, code)
     else:
         server = await start_server(data_dir, port, log)
+    traced_run = args.trace_memory or args.allocators
     base = f"http://127.0.0.1:{port}"
     target = Target(base, timeout=args.timeout)
     started = time.monotonic()
@@ -94,14 +95,14 @@ async def fuzz(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
                 done += len(inputs)
                 if not rss_start and done >= args.warmup:
                     rss_start = vm_rss_kb(server.pid)
-                    if args.trace_memory:
+                    if traced_run:
                         server.send_signal(signal.SIGUSR1)  # memtrace's baseline
                 if done >= next_report or done >= args.inputs:
                     next_report += args.progress
                     report_progress(target, done, started, server.pid)
             pending.cancel()
         rss_end = vm_rss_kb(server.pid)
-        if args.trace_memory:
+        if traced_run:
             server.send_signal(signal.SIGUSR1)  # memtrace's comparison
             for _ in range(600):
                 if traced.exists():
@@ -180,6 +181,11 @@ def main() -> None:
         "--trace-memory",
         action="store_true",
         help="run the server under tracemalloc (bench/memtrace.py); report where it grew",
+    )
+    parser.add_argument(
+        "--allocators",
+        action="store_true",
+        help="without tracemalloc: report what pymalloc, glibc and SQLite hold, before and after",
     )
     args = parser.parse_args()
     args.warmup = min(args.warmup, max(args.inputs // 10, 1))

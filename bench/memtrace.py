@@ -4,9 +4,11 @@
 imports take a minute) and counts the live objects by type; every later one writes to
 ``$EVALROOM_MEMTRACE_OUT`` the 30 allocation sites holding the most memory allocated since then
 and still alive (and their total, to hold against the growth of the resident set: what is not
-in it was allocated outside Python), what SQLite's own allocator holds, the types whose live
-count grew most, the objects in reference cycles waiting for a full collection, and the
-engine.io sessions open (a diagnostic only: tracing makes the server several times slower).
+in it was allocated outside Python), what SQLite's own allocator, Python's small-object arenas
+and glibc's heaps hold, the types whose live count grew most, the objects in reference cycles
+waiting for a full collection, and the engine.io sessions open (a diagnostic only: tracing makes
+the server several times slower). With ``EVALROOM_MEMTRACE_TRACE=0`` it leaves tracemalloc off and
+writes only what the allocators hold, before and after, at the server's own speed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import ctypes.util
 import gc
 import os
 import signal
+import sys
+import tempfile
 import tracemalloc
 from collections import Counter
 from pathlib import Path
@@ -85,15 +89,81 @@ def _sqlite_memory() -> list[str]:
     return [f"sqlite memory: {used / 1024 / 1024:.1f} MiB in use, {high / 1024 / 1024:.1f} at most"]
 
 
+def _pymalloc() -> list[str]:
+    """Python's small-object allocator: its arenas (1 MiB each, given back only when empty) and
+    how much of them live objects use; arenas held by a few live blocks show as fragmentation."""
+    with tempfile.TemporaryFile("w+") as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)  # _debugmallocstats writes to the C stderr
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        captured.seek(0)
+        text = captured.read()
+    wanted = ("# arenas allocated current", "# bytes in allocated blocks", "# bytes in available")
+    return [f"pymalloc {line.strip()}" for line in text.splitlines() if line.startswith(wanted)]
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _glibc_heap() -> list[str]:
+    """glibc's heaps (every arena): bytes in use, bytes free but kept, and big blocks mapped apart
+    (what C libraries and Python's large objects take, outside pymalloc's arenas)."""
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "mallinfo2"):
+        return ["glibc heap: no mallinfo2"]
+    libc.mallinfo2.restype = _MallInfo2
+    info = libc.mallinfo2()
+    mib = 1024 * 1024
+    return [
+        f"glibc heap: {info.uordblks / mib:.1f} MiB in use, {info.fordblks / mib:.1f} free and "
+        f"kept, {info.hblkhd / mib:.1f} mapped apart in {info.hblks} blocks"
+    ]
+
+
+def _allocators() -> list[str]:
+    return _sqlite_memory() + _pymalloc() + _glibc_heap()
+
+
 def install() -> None:
     out = Path(os.environ.get("EVALROOM_MEMTRACE_OUT", "memtrace.txt"))
+    trace = os.environ.get("EVALROOM_MEMTRACE_TRACE", "1") != "0"
     baseline: Counter[str] = Counter()
     at_baseline: list[str] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not trace:
+            gc.collect()
+            if not at_baseline:
+                at_baseline.extend(_allocators())
+                return
+            lines = [
+                f"{line} (at the baseline: {was})"
+                for line, was in zip(_allocators(), at_baseline, strict=True)
+            ]
+            out.write_text("\n".join(lines) + "\n", "utf-8")
+            return
         if not tracemalloc.is_tracing():
             baseline.update(_type_counts())
-            at_baseline.extend(_sqlite_memory())
+            at_baseline.extend(_allocators())
             tracemalloc.start(FRAMES)
             return
         snapshot = tracemalloc.take_snapshot().filter_traces(
@@ -106,9 +176,12 @@ def install() -> None:
         # what Python allocated since the baseline and still holds, beside the process's growth:
         # the difference is memory outside Python's allocator (C libraries, the C heap itself)
         lines = [f"python allocations alive since the baseline: {traced / 1024 / 1024:.1f} MiB"]
+        lines.append(
+            f"tracemalloc's own: {tracemalloc.get_tracemalloc_memory() / 1024 / 1024:.1f} MiB"
+        )
         lines += [
             f"{line} (at the baseline: {was})"
-            for line, was in zip(_sqlite_memory(), at_baseline, strict=True)
+            for line, was in zip(_allocators(), at_baseline, strict=True)
         ]
         lines += garbage + _engineio_sessions()
         lines.extend(f"{count:+d} live {name}" for name, count in grown.most_common(TOP))
