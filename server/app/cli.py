@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import ClientSession, web
 
-from server.app import log_limits
+from server.app import heap_policy, log_limits
 from server.app.acceptor import listening_sockets, start_site
 from server.app.config import Config
 from server.app.gc_policy import GcPolicy
@@ -97,6 +97,7 @@ async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
     if warning is not None:
         logging.getLogger("evalroom").warning(warning)
     raise_fd_limit()
+    heap_policy.install()  # large blocks mapped apart, not fragmenting the heap (heap_policy.py)
     runner = web.AppRunner(make_app(config), **config.limits.handler_args())
     await runner.setup()
     # A deep accept queue: under a connection flood a short one drops SYNs, and a seat's new
