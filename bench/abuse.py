@@ -131,6 +131,19 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def gate_pids(server: int) -> list[int]:
+    """The server's head-gate process (``EVALROOM_HEAD_GATE=process``, the default), if any."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == server and b"gate_process" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 def p(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -319,6 +332,7 @@ async def main(args: argparse.Namespace) -> None:
         health = asyncio.create_task(health_checks(base, stop))
         attacked = await honest_latencies(honest, args.commands)
         server_rss_mb = rss_mb(server.pid)
+        gate_rss_mb = sum(rss_mb(pid) for pid in gate_pids(server.pid))
         healthz = await health
         flooded = json.loads((await flood.communicate())[0]) if flood is not None else {}
         seen = []
@@ -344,6 +358,8 @@ async def main(args: argparse.Namespace) -> None:
             "catch_up_flood": flooded,
             "non_reading": len(silent),
             "server_rss_mb_attacked": server_rss_mb,
+            "head_gate": os.environ.get("EVALROOM_HEAD_GATE", "process"),
+            "gate_rss_mb_attacked": gate_rss_mb,
         }
         log(json.dumps(figures, indent=1))
         print(json.dumps(figures, sort_keys=True))

@@ -102,9 +102,9 @@ async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
     await runner.setup()
     # A deep accept queue: under a connection flood a short one drops SYNs, and a seat's new
     # connection then waits for its SYN to be sent again (1 s, 3 s, …). The site takes from it
-    # a few at a time (acceptor.py), so its depth costs the event loop nothing.
+    # a batch at a time (gate_process.py, or acceptor.py), so its depth costs nothing.
     sockets = listening_sockets(config.host, config.port, ACCEPT_BACKLOG)
-    await start_site(runner, config.limits, sockets, ssl_context(config))
+    await start_site(runner, config.limits, sockets, ssl_context(config), gate=config.head_gate)
     print(f"evalroom serving on {config.public_url} (data: {config.data_dir})", flush=True)
     policy = GcPolicy()  # full collections only when quiet: they pause the loop (gc_policy.py)
     policy.install()

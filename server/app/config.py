@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from server.app.hardening import parse_allowed_origins, private_dir
 from server.app.limits import Limits
@@ -51,6 +52,9 @@ class Config:
     ``EVALROOM_ALLOWED_ORIGINS``: comma-separated browser origins (``https://host[:port]``) that
     may open socket.io connections and send POSTs; default: the server's own origin (the
     request's scheme and ``Host``) and that of ``EVALROOM_PUBLIC_URL`` (server/app/hardening.py).
+    ``EVALROOM_HEAD_GATE``: where accepted connections wait for their request head: ``process``
+    (default: a process of the node's own, so half-open connections never reach its event loop:
+    server/app/gate_process.py) or ``loop`` (the node's event loop, one process less).
     The data directory is created 0700.
     """
 
@@ -77,6 +81,7 @@ class Config:
     media_dark_ms: int = 10_000
     allowed_origins: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    head_gate: Literal["process", "loop"] = "process"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str) -> Config:
@@ -115,6 +120,7 @@ class Config:
             media_dark_ms=int(source.get("EVALROOM_MEDIA_DARK_MS", "10000")),
             allowed_origins=parse_allowed_origins(source.get("EVALROOM_ALLOWED_ORIGINS", "")),
             limits=Limits.from_env(source),
+            head_gate=head_gate(source.get("EVALROOM_HEAD_GATE", "process")),
         )
 
 
@@ -130,10 +136,21 @@ def ice_from_env(source: Mapping[str, str]) -> IceConfig:
 
 
 MEDIA_BACKENDS = ("embedded", "janus")
+HEAD_GATES = ("process", "loop")
+
+
+def one_of(setting: str, value: str, known: tuple[str, ...]) -> str:
+    """A known value of a setting, or a clear error at start."""
+    if value not in known:
+        raise ValueError(f"{setting} must be one of {', '.join(known)}")
+    return value
+
+
+def head_gate(name: str) -> Literal["process", "loop"]:
+    """Where connections wait for their head, or a clear error at start."""
+    return "loop" if one_of("EVALROOM_HEAD_GATE", name, HEAD_GATES) == "loop" else "process"
 
 
 def media_backend(name: str) -> str:
     """A known media backend name, or a clear error at start."""
-    if name not in MEDIA_BACKENDS:
-        raise ValueError(f"EVALROOM_MEDIA_BACKEND must be one of {', '.join(MEDIA_BACKENDS)}")
-    return name
+    return one_of("EVALROOM_MEDIA_BACKEND", name, MEDIA_BACKENDS)

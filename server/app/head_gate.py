@@ -5,76 +5,41 @@ a task, a parser and a timer, twenty-odd objects that the garbage collector walk
 holding 20,000 half-open connections then made every full collection pause the loop for a quarter
 of a second, and 20,000 head timers expiring together stalled it again (``bench/abuse.py``).
 Here a waiting connection is one small record and its socket, registered in a private ``epoll``
-set that the event loop watches as a single descriptor. The bytes of the head are read into the
-record; once it ends (a blank line) the socket goes to aiohttp with those bytes put back in front
-(``PrefixedProtocol``). A TLS connection waits only for its first bytes (its head is inside TLS).
-Heads that do not complete within the head timeout are closed by a sweep, at most ``SWEEP_MAX``
-per turn, oldest first, instead of by one timer each.
+set watched as a single descriptor, in a process of its own (``gate_process.py``): the event loop
+of the node never sees a connection that does not complete its head. The bytes of the head are
+read into the record; once it ends (a blank line) the socket is handed over (to the node, which
+gives aiohttp those bytes put back in front: ``acceptor.PrefixedProtocol``). A TLS connection
+waits only for its first bytes (its head is inside TLS). Heads that do not complete within the
+head timeout are closed with a reset by a sweep, at most ``SWEEP_MAX`` per turn, oldest first,
+instead of by one timer each.
 
 Where ``select.epoll`` is missing (macOS, a developer's laptop) connections go to aiohttp at once,
 as before, and aiohttp's own head timer applies.
+
+No asyncio and no aiohttp here: the gate's process imports only this and the standard library.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-import queue
 import select
 import socket
 import struct
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
-
-logger = logging.getLogger(__name__)
 
 READ_SIZE = 16_384
 MAX_HEAD = 65_536  # beyond this the head goes to aiohttp, which answers 431/400
 SWEEP_EVERY_S = 0.02
 SWEEP_MAX = 50  # connections closed per sweep (2,500 a second, about a millisecond each)
-READY_MAX = 32  # waiting connections read per turn of the event loop
+READY_MAX = 32  # waiting connections read per call of read_ready
 END_OF_HEAD = b"\r\n\r\n"
 
 Handover = Callable[[socket.socket, bytes], None]
 
 
 _LINGER_0 = struct.pack("ii", 1, 0)
-
-
-class Reaper:
-    """Closes refused and timed-out connections on a thread of its own, with a reset.
-
-    A reset: no goodbye exchange and no TIME_WAIT for a connection we refuse. A thread: the
-    kernel tears a connection down inside ``close`` (on loopback, the peer's side too), up to a
-    tenth of a millisecond each that the event loop need not wait for; ``close`` releases the
-    interpreter lock. The socket is out of every selector before it is queued here.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[socket.socket | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-
-    def reset(self, sock: socket.socket) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="evalroom-reaper", daemon=True)
-            self._thread.start()
-        self._queue.put(sock)
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while (sock := self._queue.get()) is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
-            sock.close()
 
 
 class Held:
@@ -91,8 +56,19 @@ class Held:
         self.buffer = bytearray()
 
 
+def reset_now(sock: socket.socket) -> None:
+    """Close ``sock`` with a reset, here and now (the gate's own process has no loop to spare)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
+    sock.close()
+
+
 class HeadGate:
-    """Waiting connections by descriptor; each leaves by ``handover``, a timeout or ``drop``."""
+    """Waiting connections by descriptor; each leaves by ``handover``, a timeout or ``drop``.
+
+    Driven from outside: ``read_ready`` when ``fileno()`` is readable, ``sweep`` every
+    ``SWEEP_EVERY_S`` (``gate_process.py`` runs both in a process of its own).
+    """
 
     def __init__(
         self,
@@ -100,37 +76,30 @@ class HeadGate:
         timeout_s: float,
         on_leave: Callable[[Held], None] = lambda held: None,
         clock: Callable[[], float] = time.monotonic,
+        reset: Callable[[socket.socket], None] = reset_now,
     ) -> None:
         self._handover = handover
         self.timeout_s = timeout_s
         self._on_leave = on_leave  # the connection table counts a waiting connection too
         self._clock = clock
+        self._reset = reset
         self._epoll = select.epoll()
         self.held: OrderedDict[int, Held] = OrderedDict()  # oldest first
         self.timed_out = 0
-        self.reaper = Reaper()
-        self._sweeper: asyncio.TimerHandle | None = None
 
     @staticmethod
     def available() -> bool:
         return hasattr(select, "epoll")
 
-    def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_reader(self._epoll.fileno(), self._on_ready)
-        self._sweeper = loop.call_later(SWEEP_EVERY_S, self._sweep_and_reschedule)
+    def fileno(self) -> int:
+        """A descriptor readable while some waiting connection has bytes (or has gone)."""
+        return self._epoll.fileno()
 
     def close(self) -> None:
         """Stop, closing every waiting connection."""
-        loop = asyncio.get_running_loop()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-        with contextlib.suppress(ValueError, OSError):
-            loop.remove_reader(self._epoll.fileno())
         for held in list(self.held.values()):
             self.drop(held)
         self._epoll.close()
-        self.reaper.stop()
 
     def admit(self, sock: socket.socket, source: str, tls: bool) -> Held:
         """Hold ``sock`` until its head is in."""
@@ -145,7 +114,7 @@ class HeadGate:
             return
         with contextlib.suppress(OSError):
             self._epoll.unregister(held.fd)
-        self.reaper.reset(held.sock)
+        self._reset(held.sock)
         self._on_leave(held)
 
     def _release(self, held: Held) -> None:
@@ -154,7 +123,8 @@ class HeadGate:
         self._on_leave(held)
         self._handover(held.sock, bytes(held.buffer))
 
-    def _on_ready(self) -> None:
+    def read_ready(self) -> None:
+        """Read what waiting connections sent; hand over those whose head is complete."""
         for fd, mask in self._epoll.poll(0, READY_MAX):
             held = self.held.get(fd)
             if held is None:
@@ -191,24 +161,3 @@ class HeadGate:
             closed += 1
         self.timed_out += closed
         return closed
-
-    def _sweep_and_reschedule(self) -> None:
-        try:
-            self.sweep()
-        finally:
-            loop = asyncio.get_running_loop()
-            self._sweeper = loop.call_later(SWEEP_EVERY_S, self._sweep_and_reschedule)
-
-
-class PrefixedProtocol(asyncio.Protocol):
-    """Gives ``inner`` the bytes already read, then steps aside (``transport.set_protocol``)."""
-
-    def __init__(self, inner: Any, prefix: bytes) -> None:
-        self._inner = inner
-        self._prefix = prefix
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.set_protocol(self._inner)
-        self._inner.connection_made(transport)
-        if self._prefix and not transport.is_closing():
-            self._inner.data_received(self._prefix)

@@ -17,20 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from server.app.connection_table import Closer, ConnectionTable
 from server.app.limits import Limits
 
 logger = logging.getLogger(__name__)
 
 FD_RESERVE = 512  # descriptors kept for the database, recordings, the media worker's pipes
-HEAVY = 16  # an address with this many connections open is not a seat's or a browser's
-
-Closer = Callable[[], None]
 
 
 def _source(transport: asyncio.BaseTransport) -> str:
@@ -58,61 +54,16 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-class ConnectionTable:
-    """Open connections by source, oldest first; decides which to close.
+def close_later(table: ConnectionTable, victims: list[Closer]) -> None:
+    """Close ``victims`` on the loop's next turn.
 
-    A connection is any key (aiohttp's request handler, or a connection still waiting for its
-    head in ``head_gate``) with a function that closes it.
+    Not now: a connection's aiohttp handler starts its request loop only after
+    ``connection_made`` returns, and one lost before that start trips its assertions.
     """
-
-    def __init__(self, per_source: int, budget: int) -> None:
-        self.per_source = per_source
-        self.budget = budget
-        self.by_source: dict[str, OrderedDict[Any, Closer]] = {}
-        self.sources: dict[Any, str] = {}
-        self.total = 0
-        self.shed = 0
-
-    def refuses(self, source: str) -> bool:
-        """Whether a new connection from ``source`` is closed at once: over its address's cap,
-        or from a heavy address while the node is full."""
-        held = len(self.by_source.get(source, ()))
-        return held >= self.per_source or (self.total >= self.budget and held + 1 >= HEAVY)
-
-    def opened(self, key: Any, source: str, close: Closer) -> list[Closer]:
-        """Record a connection; what to close now (this one, or the node's surplus)."""
-        refused = self.refuses(source)
-        held = self.by_source.setdefault(source, OrderedDict())
-        held[key] = close
-        self.sources[key] = source
-        self.total += 1
-        if refused:  # over its address's cap, or a heavy address's newcomer: nothing else moves
-            return [close]
-        if self.total > self.budget:  # room for a light newcomer
-            busiest = max(self.by_source.values(), key=len)
-            return [next(iter(busiest.values()))]  # the busiest address's oldest connection
-        return []
-
-    def closed(self, key: Any) -> None:
-        source = self.sources.pop(key, None)
-        if source is None:
-            return
-        held = self.by_source[source]
-        held.pop(key, None)
-        self.total -= 1
-        if not held:
-            del self.by_source[source]
-
-    def close_later(self, victims: list[Closer]) -> None:
-        """Close ``victims`` on the loop's next turn.
-
-        Not now: a connection's aiohttp handler starts its request loop only after
-        ``connection_made`` returns, and one lost before that start trips its assertions.
-        """
-        loop = asyncio.get_running_loop()
-        for victim in victims:
-            self.shed += 1
-            loop.call_soon(victim)
+    loop = asyncio.get_running_loop()
+    for victim in victims:
+        table.shed += 1
+        loop.call_soon(victim)
 
 
 def limit_connections(runner: web.AppRunner, limits: Limits, batch: int) -> ConnectionTable:
@@ -129,7 +80,7 @@ def limit_connections(runner: web.AppRunner, limits: Limits, batch: int) -> Conn
 
     def connection_made(handler: Any, transport: asyncio.Transport) -> None:
         made(handler, transport)
-        table.close_later(table.opened(handler, _source(transport), transport.abort))
+        close_later(table, table.opened(handler, _source(transport), transport.abort))
 
     def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
         table.closed(handler)

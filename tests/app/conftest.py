@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from server.app.acceptor import start_site
+from server.app.acceptor import Gate, start_site
 from server.app.config import Config
 from server.app.main import make_app
 from server.client.seat import Client, SeatClient
@@ -127,20 +127,22 @@ async def head_of(supervisor: Client) -> int:
 
 @asynccontextmanager
 async def running_node(
-    data_dir: Path, env: dict[str, str] | None = None, sndbuf: int = 0
+    data_dir: Path, env: dict[str, str] | None = None, sndbuf: int = 0, gate: Gate = "loop"
 ) -> AsyncIterator[str]:
     """A real node on loopback, served as ``evalroom serve`` serves it; yields its base URL.
 
     ``env``: more ``EVALROOM_*`` settings; ``sndbuf``: the accepted connections' send buffer
-    (0: the kernel's), for a test that needs a slow peer's buffers to fill fast.
+    (0: the kernel's), for a test that needs a slow peer's buffers to fill fast; ``gate``: where
+    connections wait for their head (``evalroom serve``: in the gate's process; here by default
+    in the node's loop, which saves each test a process).
     """
-    async with running_app(data_dir, env, sndbuf) as (base, _app):
+    async with running_app(data_dir, env, sndbuf, gate) as (base, _app):
         yield base
 
 
 @asynccontextmanager
 async def running_app(
-    data_dir: Path, env: dict[str, str] | None = None, sndbuf: int = 0
+    data_dir: Path, env: dict[str, str] | None = None, sndbuf: int = 0, gate: Gate = "loop"
 ) -> AsyncIterator[tuple[str, web.Application]]:
     """:func:`running_node`, with its application (for a test that drives the node's timers)."""
     port = free_port()
@@ -160,7 +162,7 @@ async def running_app(
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
     listener.bind(("127.0.0.1", port))
     listener.listen(128)
-    await start_site(runner, config.limits, [listener])
+    await start_site(runner, config.limits, [listener], gate=gate)
     try:
         yield f"http://127.0.0.1:{port}", app
     finally:

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from server.app.acceptor import Gate
 from server.app.limits import Limits
 from server.app.main import MAX_FRAME
 from server.app.rate import Bucket
@@ -23,17 +24,21 @@ from tests.app.conftest import Room, create_session, load_lot, running_node
 from tests.app.test_resume import start_scoring
 
 
-async def _serve(tmp_path: Path, sndbuf: int = 0, **limits: str) -> AsyncIterator[str]:
+async def _serve(
+    tmp_path: Path, sndbuf: int = 0, gate: Gate = "loop", **limits: str
+) -> AsyncIterator[str]:
     env = {f"EVALROOM_LIMIT_{k.upper()}": v for k, v in limits.items()}
-    async with running_node(tmp_path, env, sndbuf) as base:
+    async with running_node(tmp_path, env, sndbuf, gate) as base:
         yield base
 
 
-@pytest.fixture
-async def tight(tmp_path: Path) -> AsyncIterator[str]:
-    """A server with small limits, so that each is reached in a test's time."""
+@pytest.fixture(params=["process", "loop"])
+async def tight(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A server with small limits, so that each is reached in a test's time; its head gate in a
+    process of its own (as ``evalroom serve`` runs it) and in the node's loop."""
     async for base in _serve(
         tmp_path,
+        gate=request.param,
         header_timeout_s="1",
         body_timeout_s="1",
         connections_per_source="20",
