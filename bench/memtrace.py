@@ -139,6 +139,23 @@ def _glibc_heap() -> list[str]:
     ]
 
 
+_statements: Counter[str] = Counter()
+
+
+def _count_statement(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+    _statements[statement] += 1
+
+
+def _statement_texts() -> list[str]:
+    """How many distinct SQL texts the engine ran: each is prepared and cached apart by every
+    SQLite connection (``sqlite3``'s statement cache), so texts that vary with a list's length
+    fill each connection's cache with near copies."""
+    shapes = Counter(" ".join(text.split())[:90] for text in _statements)
+    lines = [f"sql texts: {len(_statements)} distinct"]
+    lines.extend(f"  {count} texts starting {shape!r}" for shape, count in shapes.most_common(5))
+    return lines
+
+
 def _allocators() -> list[str]:
     return _sqlite_memory() + _pymalloc() + _glibc_heap()
 
@@ -159,6 +176,7 @@ def install() -> None:
                 f"{line} (at the baseline: {was})"
                 for line, was in zip(_allocators(), at_baseline, strict=True)
             ]
+            lines += _statement_texts()
             out.write_text("\n".join(lines) + "\n", "utf-8")
             return
         if not tracemalloc.is_tracing():
@@ -190,4 +208,8 @@ def install() -> None:
             lines.extend(f"    {line}" for line in stat.traceback.format()[-2 * FRAMES :])
         out.write_text("\n".join(lines) + "\n", "utf-8")
 
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    event.listen(Engine, "before_cursor_execute", _count_statement)
     signal.signal(signal.SIGUSR1, on_signal)

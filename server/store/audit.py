@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.auditlog.merkle import (
@@ -23,6 +23,7 @@ from server.auditlog.merkle import (
     root_from_leaves,
 )
 from server.auditlog.subtrees import compact_range_keys, needed_subtrees, subtree_key
+from server.store.shapes import padded
 from server.store.tables import (
     checkpoints,
     cosignatures,
@@ -82,7 +83,7 @@ async def subtree_hashes_txn(
     if leaves:
         rows = await conn.execute(
             select(events.c.seq, events.c.hash).where(
-                events.c.session_id == session, events.c.seq.in_(leaves)
+                events.c.session_id == session, events.c.seq.in_(padded(leaves))
             )
         )
         found.update({(0, seq - 1): bytes(digest) for seq, digest in rows})
@@ -91,7 +92,7 @@ async def subtree_hashes_txn(
         nodes = await conn.execute(
             select(tree_nodes.c.level, tree_nodes.c.idx, tree_nodes.c.hash).where(
                 tree_nodes.c.session_id == session,
-                or_(*(and_(tree_nodes.c.level == lvl, tree_nodes.c.idx == i) for lvl, i in upper)),
+                tuple_(tree_nodes.c.level, tree_nodes.c.idx).in_(padded(upper)),
             )
         )
         found.update({(level, idx): bytes(digest) for level, idx, digest in nodes})
@@ -161,7 +162,7 @@ async def _with_cosignatures(
     lines: dict[int, list[str]] = {}
     result = await conn.execute(
         select(cosignatures.c.size, cosignatures.c.line)
-        .where(cosignatures.c.session_id == session, cosignatures.c.size.in_(sizes))
+        .where(cosignatures.c.session_id == session, cosignatures.c.size.in_(padded(sizes)))
         .order_by(cosignatures.c.size, cosignatures.c.witness)
     )
     for size, line in result:

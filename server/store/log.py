@@ -19,6 +19,7 @@ from server.domain.events import Event
 from server.domain.folding import fold
 from server.domain.snapshot import state_from_json, state_to_json
 from server.domain.state import SessionState
+from server.store.shapes import padded
 from server.store.tables import command_acks, enrolment_codes, events, sessions, snapshots
 
 SNAPSHOT_EVERY = 1000
@@ -78,9 +79,11 @@ async def lock_heads_txn(
     sessions then always take the locks in the same order and never wait on each other in a
     cycle (PostgreSQL would abort one of them as a deadlock).
     """
+    if not ids:
+        return {}
     query = (
         select(sessions.c.id, sessions.c.head_seq)
-        .where(sessions.c.id.in_(sorted(set(ids))))
+        .where(sessions.c.id.in_(padded(sorted(set(ids)))))
         .order_by(sessions.c.id)
     )
     if for_update:
@@ -169,7 +172,7 @@ async def find_acks_txn(
     c = command_acks.c
     rows = await conn.execute(
         select(c.actor, c.command_id, c.ack, c.digest).where(
-            c.session_id == session, tuple_(c.actor, c.command_id).in_(list(set(keys)))
+            c.session_id == session, tuple_(c.actor, c.command_id).in_(padded(set(keys)))
         )
     )
     return {
