@@ -42,6 +42,13 @@ ROLE_LINKS = """[...document.querySelectorAll('#sheet-roles tbody tr')].map((r) 
 SCREENSHOTS = Path(os.environ.get("EVALROOM_SCREENSHOTS", "build/screenshots"))
 SIZES = ((1366, 768), (1920, 1080))
 OUTLIER = "guest-2-1"  # gives one blind cell far below the committee and explains it
+FILL_CELLS = """(values) => {
+  for (const [key, value] of Object.entries(values)) {
+    const input = document.querySelector(`input[data-cell="${CSS.escape(key)}"]`);
+    input.value = value;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+}"""
 
 
 def _value(criterion: dict[str, Any], n: int, bidder: str) -> str:
@@ -100,15 +107,21 @@ async def _score_sheet(page: Page, n: int, seat: str, lot: dict[str, Any], draw:
     keys: list[str] = await page.eval_on_selector_all(
         "input[data-cell]", "xs => xs.map(x => x.dataset.cell)"
     )
+    values: dict[str, str] = {}
     for key in keys:
         head, criterion_id = key.split("/")
         criterion = criteria[criterion_id]
-        value = _value(criterion, n, bidder_of.get(head, head))
+        values[key] = _value(criterion, n, bidder_of.get(head, head))
         if seat == OUTLIER and criterion_id == "T1" and bidder_of.get(head) == "B3":
-            value = str(criterion["min"])
-        cell = page.locator(f'input[data-cell="{key}"]')
-        await cell.fill(value)
-        await cell.press("Tab")
+            values[key] = str(criterion["min"])
+    # The first cell is typed as a member types it; the rest are set and changed in one call
+    # (the page saves on "change", as after typing and Tab), which saves a round trip to the
+    # browser per cell: 315 cells in all, half of this test's time when each was typed.
+    first, *rest = keys
+    cell = page.locator(f'input[data-cell="{first}"]')
+    await cell.fill(values[first])
+    await cell.press("Tab")
+    await page.evaluate(FILL_CELLS, {key: values[key] for key in rest})
     await until(
         page,
         "[...document.querySelectorAll('[data-state-for]')]"
