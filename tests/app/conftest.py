@@ -200,3 +200,16 @@ async def signed_up_to(room: Room, seq: int, seconds: float = 30) -> None:
                 if (await response.json())["checkpoint"]["size"] >= seq:
                     return
             await asyncio.sleep(0.1)
+
+
+async def healthz_runner() -> web.AppRunner:
+    """A runner, set up, of an app that answers only ``GET /healthz`` (for serving tests)."""
+    app = web.Application()
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    return runner

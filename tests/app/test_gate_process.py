@@ -13,13 +13,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from server.app.acceptor import listening_sockets, start_site
 from server.app.head_gate import HeadGate
 from server.app.limits import Limits
 from server.app.tls_init import write_tls
-from tests.app.conftest import free_port, running_node
+from tests.app.conftest import free_port, healthz_runner, running_node
 
 pytestmark = pytest.mark.skipif(not HeadGate.available(), reason="the head gate needs epoll")
 
@@ -91,14 +90,7 @@ async def test_tls_passes_through_the_gate_process(tmp_path: Path) -> None:
     files = write_tls(tmp_path / "tls", "venue.test", ["127.0.0.1"], dt.datetime.now(dt.UTC))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(files.cert, files.key)
-    app = web.Application()
-
-    async def ok(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
-    app.router.add_get("/healthz", ok)
-    runner = web.AppRunner(app)
-    await runner.setup()
+    runner = await healthz_runner()
     sockets = listening_sockets("127.0.0.1", free_port(), 128)
     port = sockets[0].getsockname()[1]
     await start_site(runner, Limits(), sockets, context, gate="process")

@@ -19,7 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from server.app.config import Config
 from server.app.listen import ListenRefused, check_listen, is_loopback, ssl_context
 from server.app.tls_init import fingerprint, write_tls
-from tests.app.conftest import free_port
+from tests.app.conftest import free_port, healthz_runner
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
 
@@ -113,14 +113,7 @@ async def test_the_server_answers_https_for_its_name(tmp_path: Path) -> None:
     )
     assert config.public_url == f"https://0.0.0.0:{port}"
     assert check_listen(config) is None
-    app = web.Application()
-
-    async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
-    app.router.add_get("/healthz", healthz)
-    runner = web.AppRunner(app)
-    await runner.setup()
+    runner = await healthz_runner()
     await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context(config)).start()
     try:
         trusting = ssl.create_default_context(cafile=str(files.ca))
