@@ -28,4 +28,4 @@ test: $(STAMP) lint
 	sh scripts/install-fonts.sh || test "$$CI" != true  # the report's CJK font; PDF tests skip without it
 	sh scripts/install-media.sh || test "$$CI" != true  # Janus, coturn: their tests skip without them
 	sh scripts/fetch-ocds-schema.sh || test "$$CI" != true  # the published OCDS schema for test_ocds
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile  # two workers, each file on one (README, Tests)
