@@ -7,7 +7,8 @@ large body (a 200 KiB text from a client) from then on takes every block of that
 main heap, where small, long-lived blocks settle between them once they are freed; the heap
 keeps the freed space and never gives it back. ``bench/fuzz.py --allocators`` measured it:
 over 18,000 fuzzed inputs glibc's "free and kept" grew by 7.4 MiB with the dynamic threshold,
-by 2.5 MiB with it fixed, and the resident set by 13.1% against 6.4%.
+by 2.5 MiB with it fixed, and the resident set by 13.1% against 6.4% (one pair of runs; over
+100,000 inputs the growth stayed about the same, ARCHITECTURE "Not yet (issue 10)").
 
 Setting the threshold with ``mallopt`` turns the dynamic adjustment off (and that of the trim
 threshold, which stays at glibc's default). Where there is no glibc (musl, macOS) nothing is set.
