@@ -1,11 +1,11 @@
 """The head gate in a process of its own: accepts, holds half-open connections, hands over heads.
 
 Why a process: under 20,000 churning half-open connections the node's event loop spent about
-half its busy time accepting, reading partial heads and sweeping (a profile, ARCHITECTURE "Head
-gate"), and an honest seat's slowest commands waited behind it; on a thread of the same process
-the two fought over the interpreter lock and it got worse. Here the node never sees a connection
-that does not complete its head: this process, single-threaded and without asyncio, owns the
-accepting, the waiting (``head_gate.HeadGate``), the per-address caps and the shedding of
+half its busy time accepting, reading partial heads and sweeping (a profile, ARCHITECTURE
+"Not yet (issue 10)"), and an honest seat's slowest commands waited behind it; on a thread of the
+same process the two fought over the interpreter lock and it got worse. Here the node never sees
+a connection that does not complete its head: this process, single-threaded and without asyncio,
+owns the accepting, the waiting (``head_gate.HeadGate``), the per-address caps and the shedding of
 waiting connections (``connection_table.ConnectionTable``, the node's limits), and the resets. A
 connection whose head is in goes to the node over a Unix ``SOCK_SEQPACKET`` socket: one message
 ``b"H" + head``, with the socket's descriptor attached (``SCM_RIGHTS``); this process then closes
