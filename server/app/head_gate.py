@@ -5,8 +5,10 @@ a task, a parser and a timer, twenty-odd objects that the garbage collector walk
 holding 20,000 half-open connections then made every full collection pause the loop for a quarter
 of a second, and 20,000 head timers expiring together stalled it again (``bench/abuse.py``).
 Here a waiting connection is one small record and its socket, registered in a private ``epoll``
-set watched as a single descriptor, in a process of its own (``gate_process.py``): the event loop
-of the node never sees a connection that does not complete its head. The bytes of the head are
+set watched as a single descriptor: on a serving node by a process of its own
+(``gate_process.py``), so the node's event loop never sees a connection that does not complete
+its head; with ``EVALROOM_HEAD_GATE=loop`` (and in the tests' in-process nodes) by the node's loop
+(``acceptor.py``). The bytes of the head are
 read into the record; once it ends (a blank line) the socket is handed over (to the node, which
 gives aiohttp those bytes put back in front: ``acceptor.PrefixedProtocol``). A TLS connection
 waits only for its first bytes (its head is inside TLS). Heads that do not complete within the
