@@ -36,15 +36,6 @@ SOURCE_ROOT = Path(__file__).resolve().parents[2]  # where ``server`` is importa
 Handover = Callable[[socket.socket, bytes], None]
 
 
-def _descriptors(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
-    fds: list[int] = []
-    for level, kind, data in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            usable = len(data) - len(data) % 4
-            fds.extend(int.from_bytes(data[i : i + 4], sys.byteorder) for i in range(0, usable, 4))
-    return fds
-
-
 class GateLink:
     """The gate's process as the node sees it."""
 
@@ -69,7 +60,6 @@ class GateLink:
         self._control: socket.socket | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = False
-        self.restarts = 0
 
     def start(self) -> None:
         """Start the gate's process and take what it sends (call on the running loop)."""
@@ -102,14 +92,11 @@ class GateLink:
             return
         for _ in range(READY_MAX):
             try:
-                data, ancdata, _flags, _address = control.recvmsg(
-                    MAX_MESSAGE, socket.CMSG_SPACE(4 * FDS_MAX)
-                )
+                data, fds, _flags, _address = socket.recv_fds(control, MAX_MESSAGE, FDS_MAX)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
-                data, ancdata = b"", []
-            fds = _descriptors(ancdata)
+                data, fds = b"", []
             if not data:
                 for fd in fds:
                     os.close(fd)
@@ -137,7 +124,6 @@ class GateLink:
         logger.error(
             "the head gate's process ended (exit %s); a new one in %.0f s", code, RESTART_S
         )
-        self.restarts += 1
         asyncio.get_running_loop().call_later(RESTART_S, self._restart)
 
     def _restart(self) -> None:

@@ -22,7 +22,6 @@ it by closing the socket. It imports only the standard library and the two pure 
 from __future__ import annotations
 
 import argparse
-import array
 import functools
 import logging
 import select
@@ -62,11 +61,8 @@ class GateProcess:
         self.table.closed(held)
 
     def _hand_over(self, sock: socket.socket, head: bytes) -> None:
-        fds = array.array("i", [sock.fileno()])
         try:
-            self.control.sendmsg(
-                [HEAD_MESSAGE + head], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)]
-            )
+            socket.send_fds(self.control, [HEAD_MESSAGE + head], [sock.fileno()])
         except OSError:  # the node is gone
             self.running = False
         sock.close()  # the node holds its own descriptor now
