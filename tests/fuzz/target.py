@@ -411,10 +411,18 @@ class Target:
                 self.tally.statuses["frame junk"] += 1
                 return
             prefix = "" if item.namespace == "/" else f"{item.namespace},"
-            want = f"43{prefix}{item.ack}["
-            async with asyncio.timeout(self.timeout):
-                while not (await _receive(ws)).startswith(want):
-                    pass
+            want, left = f"43{prefix}{item.ack}[", f"41{prefix}"
+            seen: list[str] = []  # what came instead, for the failure's detail
+            try:
+                async with asyncio.timeout(self.timeout):
+                    while not (packet := await _receive(ws)).startswith(want):
+                        if packet == left:
+                            # the server closed the namespace (a revoked token: ``auth_error``
+                            # came first); as for python-socketio's calls, the close answers
+                            raise CutByClose(f"{item.namespace} closed after {seen[-3:]}")
+                        seen.append(packet[:80])
+            except TimeoutError as error:
+                raise TimeoutError(f"no ack; came instead: {seen[-5:]}") from error
             self.tally.statuses["frame answered"] += 1
         except ConnectionError as error:
             raise TimeoutError(f"closed without an answer: {error}") from error
