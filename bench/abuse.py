@@ -144,6 +144,45 @@ def gate_pids(server: int) -> list[int]:
     return found
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) a process has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> tuple[float, float]:
+    """The machine's CPU seconds spent busy and in all, summed over its cores (/proc/stat)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
+class CpuShares:
+    """Who used the two cores while the honest seat was attacked: each process's CPU seconds
+    over the wall seconds, and the machine's (a share of 2.0 is both cores full)."""
+
+    def __init__(self, processes: dict[str, list[int]]) -> None:
+        self.processes = processes
+        self.wall = time.monotonic()
+        self.used = {name: sum(cpu_s(pid) for pid in pids) for name, pids in processes.items()}
+        self.machine = machine_busy_s()
+
+    def shares(self) -> dict[str, float]:
+        wall = time.monotonic() - self.wall
+        found = {
+            name: round((sum(cpu_s(pid) for pid in pids) - self.used[name]) / wall, 2)
+            for name, pids in self.processes.items()
+        }
+        busy, total = machine_busy_s()
+        found["machine"] = round((busy - self.machine[0]) / wall, 2)
+        found["machine_of"] = round((total - self.machine[1]) / wall, 2)
+        return found
+
+
 def p(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -316,7 +355,11 @@ async def main(args: argparse.Namespace) -> None:
     try:
         created, honest, _others = await setup(base, args.history)
         log("baseline: the honest seat alone")
+        quiet = CpuShares(
+            {"server": [server.pid], "gate": gate_pids(server.pid), "bench": [os.getpid()]}
+        )
         baseline = await honest_latencies(honest, args.commands)
+        quiet_shares = quiet.shares()
         seconds = args.commands * 0.06 + 30
         attackers = await start_attackers(port, args.half_open, seconds)
         tokens = [created["auditor"]] * 5 + [created["public"]] * 5
@@ -330,7 +373,17 @@ async def main(args: argparse.Namespace) -> None:
             else None
         )
         health = asyncio.create_task(health_checks(base, stop))
+        shares = CpuShares(
+            {
+                "server": [server.pid],
+                "gate": gate_pids(server.pid),
+                "attackers": [a.pid for a in attackers],
+                "flood": [flood.pid] if flood is not None else [],
+                "bench": [os.getpid()],  # the honest seat, the health checks, the silent sockets
+            }
+        )
         attacked = await honest_latencies(honest, args.commands)
+        cpu_shares = shares.shares()
         server_rss_mb = rss_mb(server.pid)
         gate_rss_mb = sum(rss_mb(pid) for pid in gate_pids(server.pid))
         healthz = await health
@@ -360,6 +413,8 @@ async def main(args: argparse.Namespace) -> None:
             "server_rss_mb_attacked": server_rss_mb,
             "head_gate": os.environ.get("EVALROOM_HEAD_GATE", "process"),
             "gate_rss_mb_attacked": gate_rss_mb,
+            "cpu_share_baseline": quiet_shares,
+            "cpu_share_attacked": cpu_shares,
         }
         log(json.dumps(figures, indent=1))
         print(json.dumps(figures, sort_keys=True))
