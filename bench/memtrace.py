@@ -89,9 +89,8 @@ def _sqlite_memory() -> list[str]:
     return [f"sqlite memory: {used / 1024 / 1024:.1f} MiB in use, {high / 1024 / 1024:.1f} at most"]
 
 
-def _pymalloc() -> list[str]:
-    """Python's small-object allocator: its arenas (1 MiB each, given back only when empty) and
-    how much of them live objects use; arenas held by a few live blocks show as fragmentation."""
+def _debugmallocstats() -> str:
+    """What ``sys._debugmallocstats`` prints: pymalloc's figures, by size class and in all."""
     with tempfile.TemporaryFile("w+") as captured:
         saved = os.dup(2)
         os.dup2(captured.fileno(), 2)  # _debugmallocstats writes to the C stderr
@@ -101,7 +100,13 @@ def _pymalloc() -> list[str]:
             os.dup2(saved, 2)
             os.close(saved)
         captured.seek(0)
-        text = captured.read()
+        return captured.read()
+
+
+def _pymalloc() -> list[str]:
+    """Python's small-object allocator: its arenas (1 MiB each, given back only when empty) and
+    how much of them live objects use; arenas held by a few live blocks show as fragmentation."""
+    text = _debugmallocstats()
     wanted = ("# arenas allocated current", "# bytes in allocated blocks", "# bytes in available")
     return [f"pymalloc {line.strip()}" for line in text.splitlines() if line.startswith(wanted)]
 
@@ -169,6 +174,11 @@ def install() -> None:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if not trace:
             gc.collect()
+            # by size class, beside the summary: which classes hold the arenas' free blocks
+            stats = out.with_name(
+                out.stem + ("-pymalloc-end.txt" if at_baseline else "-pymalloc-baseline.txt")
+            )
+            stats.write_text(_debugmallocstats(), "utf-8")
             if not at_baseline:
                 at_baseline.extend(_allocators())
                 return

@@ -29,6 +29,7 @@ import asyncio
 import gc
 import logging
 import time
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,9 @@ NEVER = 10**9  # a generation-2 threshold no count reaches
 class GcPolicy:
     """Young collections automatic, full collections when quiet (or every few minutes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, after_full: Callable[[], object] = lambda: None) -> None:
         self.full_collections = 0
+        self._after_full = after_full
         self._last_full = time.monotonic()
 
     def install(self) -> None:
@@ -62,9 +64,12 @@ class GcPolicy:
         """Run a full collection and remember when."""
         started = time.perf_counter()
         found = gc.collect()
+        self._after_full()  # heap_policy.trim in a serving node: what was freed goes back
         self._last_full, self.full_collections = now, self.full_collections + 1
         logger.debug(
-            "full collection: %d objects in %.1f ms", found, 1000 * (time.perf_counter() - started)
+            "full collection (and what follows it): %d objects in %.1f ms",
+            found,
+            1000 * (time.perf_counter() - started),
         )
 
     async def run(self) -> None:

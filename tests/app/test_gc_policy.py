@@ -55,3 +55,21 @@ def test_collect_reclaims_a_cycle_and_restarts_the_wait(restore_gc: None) -> Non
     assert policy.full_collections == 1
     assert not policy.due(policy._last_full + 1, 0.0)
     assert not any(type(o).__name__ == "Node" for o in gc.get_objects())
+
+
+def test_what_follows_a_full_collection_sees_the_cycles_gone(restore_gc: None) -> None:
+    seen: list[int] = []
+
+    class Node:
+        other: object = None
+
+    def after_full() -> None:  # heap_policy.trim in a serving node
+        seen.append(sum(type(o) is Node for o in gc.get_objects()))
+
+    policy = GcPolicy(after_full=after_full)
+    policy.install()
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    del a, b
+    policy.collect(policy._last_full + 100)
+    assert seen == [0]
