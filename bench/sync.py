@@ -312,7 +312,13 @@ async def bench_bare(args: argparse.Namespace) -> dict[str, Any]:
 async def bench_evalroom(args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        env = {"EVALROOM_ADMIN_TOKEN": "bench-admin", "EVALROOM_TOKEN_KEY": "bench"}
+        env = {
+            "EVALROOM_ADMIN_TOKEN": "bench-admin",
+            "EVALROOM_TOKEN_KEY": "bench",
+            # every seat of every room connects from 127.0.0.1 here, not from a machine of its
+            # own: the per-address cap (256) would refuse the 451st socket
+            "EVALROOM_LIMIT_CONNECTIONS_PER_SOURCE": "65536",
+        }
         if args.database_url:
             env["EVALROOM_DATABASE_URL"] = args.database_url
         code = "from server.app.cli import main; main()"
