@@ -34,7 +34,7 @@ def test_a_full_collection_is_due_when_quiet_or_when_it_has_waited_too_long() ->
     policy = GcPolicy()
     start = policy._last_full
     busy, quiet = 0.9, 0.05
-    assert not policy.due(start + 10, quiet)  # quiet, but one ran moments ago
+    assert not policy.due(start + gc_policy.QUIET_EVERY_S - 1, quiet)  # quiet, but one ran lately
     assert policy.due(start + gc_policy.QUIET_EVERY_S, quiet)
     assert not policy.due(start + gc_policy.QUIET_EVERY_S, busy)
     assert not policy.due(start + gc_policy.FULL_EVERY_S - 1, busy)
