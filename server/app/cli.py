@@ -106,8 +106,8 @@ async def _serve(config: Config, seed_lot: dict[str, Any] | None) -> None:
     sockets = listening_sockets(config.host, config.port, ACCEPT_BACKLOG)
     await start_site(runner, config.limits, sockets, ssl_context(config), gate=config.head_gate)
     print(f"evalroom serving on {config.public_url} (data: {config.data_dir})", flush=True)
-    # full collections only when quiet, as they pause the loop; each hands freed heap pages back
-    policy = GcPolicy(after_full=heap_policy.trim)  # (gc_policy.py, heap_policy.py)
+    # full collections on the policy's clock, as they pause the loop; each hands freed heap pages
+    policy = GcPolicy(after_full=heap_policy.trim)  # back (gc_policy.py, heap_policy.py)
     policy.install()
     collector = asyncio.create_task(policy.run(), name="gc-policy")
     if seed_lot is not None:

@@ -48,7 +48,7 @@ NEVER = 10**9  # a generation-2 threshold no count reaches
 
 
 class GcPolicy:
-    """Young collections automatic, full collections when quiet (or every few minutes)."""
+    """Young collections automatic; full ones when quiet, and at least every ``FULL_EVERY_S``."""
 
     def __init__(self, after_full: Callable[[], object] = lambda: None) -> None:
         self.full_collections = 0
