@@ -21,11 +21,11 @@ collections then only add to it.
 
 How long garbage may wait was measured both ways. At five minutes ``bench/fuzz.py`` saw a busy
 node's resident memory grow by half before the next collection. Over 100,000 fuzzed inputs, a
-full collection at least every 15 s against every 60 s: the resident set grew by 10.5% against
-15.7% (and by 11.7% and 13.2% in two more runs at 15 s that also tried smaller SQLite caches,
-not kept; 2026-12-01). The pauses it adds did not show in ``bench/sync.py --rooms 50 --seconds 30
---rounds 3`` (30 s per round, so each holds one or two): delivery p99 113.4 ms with 15 s, 113.0 ms
-with 60 s, the same day.
+full collection at least every 15 s against every 60 s: the resident set grew by 10.5% and
+12.9% against 15.7% (and by 11.7% and 13.2% in two more runs at 15 s that also tried smaller
+SQLite caches, not kept; 2026-12-01). The pauses it adds did not show in ``bench/sync.py
+--rooms 50 --seconds 30 --rounds 3`` (30 s per round, so each holds one or two): delivery p99
+113.4 ms with 15 s, 113.0 ms with 60 s, the same day.
 
 Only ``evalroom serve`` and ``demo`` install it; the tests' in-process servers keep the defaults.
 """
