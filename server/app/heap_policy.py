@@ -35,6 +35,7 @@ Only ``evalroom serve`` and ``demo`` install it; the tests' in-process servers k
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 
@@ -50,6 +51,7 @@ SETTINGS = {
 }
 
 
+@functools.cache  # loaded once: ``trim`` runs after every full collection
 def _glibc() -> ctypes.CDLL | None:
     """The C library when it is glibc on Linux (mallopt's and malloc_trim's numbers are its own)."""
     try:
