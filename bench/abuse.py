@@ -33,6 +33,7 @@ import aiohttp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.cpu_shares import CpuShares  # noqa: E402
 from server.client.seat import Client, SeatClient  # noqa: E402
 
 ADMIN = "bench-admin"
@@ -142,45 +143,6 @@ def gate_pids(server: int) -> list[int]:
         except (OSError, IndexError, ValueError):
             continue
     return found
-
-
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user and system) a process has used so far; 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_s() -> tuple[float, float]:
-    """The machine's CPU seconds spent busy and in all, summed over its cores (/proc/stat)."""
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle and iowait
-    hz = os.sysconf("SC_CLK_TCK")
-    return (sum(ticks) - idle) / hz, sum(ticks) / hz
-
-
-class CpuShares:
-    """Who used the two cores while the honest seat was attacked: each process's CPU seconds
-    over the wall seconds, and the machine's (a share of 2.0 is both cores full)."""
-
-    def __init__(self, processes: dict[str, list[int]]) -> None:
-        self.processes = processes
-        self.wall = time.monotonic()
-        self.used = {name: sum(cpu_s(pid) for pid in pids) for name, pids in processes.items()}
-        self.machine = machine_busy_s()
-
-    def shares(self) -> dict[str, float]:
-        wall = time.monotonic() - self.wall
-        found = {
-            name: round((sum(cpu_s(pid) for pid in pids) - self.used[name]) / wall, 2)
-            for name, pids in self.processes.items()
-        }
-        busy, total = machine_busy_s()
-        found["machine"] = round((busy - self.machine[0]) / wall, 2)
-        found["machine_of"] = round((total - self.machine[1]) / wall, 2)
-        return found
 
 
 def p(values: list[float], q: float) -> float:
