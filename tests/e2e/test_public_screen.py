@@ -247,6 +247,8 @@ async def test_public_screen_follows_every_phase_and_shows_nothing_secret(server
             await page.emulate_media(reduced_motion="reduce")  # bars drawn at once: screenshots
             await page.goto(url)
             await until(page, "document.getElementById('conn').className === 'online'")
+            # online is the socket; the view comes with the join's answer, a moment later
+            await until(page, "document.getElementById('project-name').textContent !== '—'")
             assert await page.locator("#project-name").text_content() == lot["project"]["name"]
             await drive.enrol()
             await until(page, _count("enrolled", seats, seats))
